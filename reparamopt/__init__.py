@@ -1,0 +1,45 @@
+"""reparamopt: constrained optimization by reparametrization.
+
+A constrained problem ``min f(x) s.t. x in C`` becomes unconstrained through a map
+``x = phi(u)`` (Hadamard powers for x >= 0, normalizations for the simplex, sines for
+boxes...), and gradient flows or (accelerated) gradient descent on u solve it.
+"""
+
+from importlib import import_module
+
+from . import engines, exceptions, maps, registry
+from .constraints import Box, Constraint, LowerBound, NonNegative, Real, Signed, Simplex, Sphere, UpperBound
+from .problem import Problem
+from .registry import register_map, register_set, resolve
+from .result import OptimizeResult
+from .solve import solve
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Problem", "solve", "OptimizeResult", "register_map", "register_set", "resolve",
+    "Constraint", "Real", "NonNegative", "Signed", "Box", "LowerBound", "UpperBound", "Simplex",
+    "Sphere", "engines", "maps", "registry", "exceptions", "nnls", "sparse_recovery", "NMF",
+    "__version__",
+]
+
+# Flagships live in their own modules; they are imported on first use so that a missing
+# optional piece never breaks ``import reparamopt``.
+_LAZY = {
+    "nnls": ("nnls", "nnls"),
+    "sparse_recovery": ("sparse", "sparse_recovery"),
+    "NMF": ("nmf", "NMF"),
+    "baselines": ("baselines", None),
+    "operators": ("operators", None),
+    "plotting": ("plotting", None),
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        module_name, attribute = _LAZY[name]
+        module = import_module(f".{module_name}", __name__)
+        value = module if attribute is None else getattr(module, attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'reparamopt' has no attribute {name!r}")

@@ -1,0 +1,38 @@
+"""Engines: unconstrained solvers run on the latent problem by one shared loop."""
+
+from .._registry import NameRegistry
+from .accelerated import AcceleratedGradientDescent
+from .accelerated_flow import AcceleratedFlow
+from .base import Engine, State, estimate_step, run
+from .flow import ODE_METHODS, GradientFlow
+from .gradient_descent import GradientDescent
+from .schedules import constant, polynomial_decay
+
+__all__ = [
+    "Engine", "State", "run", "estimate_step", "GradientDescent", "AcceleratedGradientDescent",
+    "GradientFlow", "AcceleratedFlow", "ODE_METHODS", "get_engine", "engine_names",
+    "constant", "polynomial_decay",
+]
+
+ENGINES = NameRegistry("engine", base=Engine)
+ENGINES.register("gd", GradientDescent, aliases=("gradient-descent",))
+ENGINES.register("accelerated", AcceleratedGradientDescent, aliases=("nesterov", "agd"))
+ENGINES.register("flow", GradientFlow, aliases=("gradient-flow",))
+ENGINES.register("accelerated-flow", AcceleratedFlow, aliases=("nesterov-flow",))
+
+
+def get_engine(engine, **settings):
+    """An engine from a name ("gd", "accelerated", "flow", "accelerated-flow", or an alias)
+    or an engine object (settings, if any, replace its fields).
+
+    Examples
+    --------
+    >>> get_engine("gd", step_size="armijo")
+    GradientDescent(step_size='armijo', decay=0.0, initial_step=None, shrink=0.5, grow=2.0, armijo=0.0001, step_min=1e-12, step_max=1000000000000.0, memory=10)
+    """
+    return ENGINES.get(engine, "engine", **settings)
+
+
+def engine_names():
+    """Canonical engine names."""
+    return ENGINES.names()

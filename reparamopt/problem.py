@@ -1,0 +1,193 @@
+"""Problems: an objective over variables declared with constraints."""
+
+import numbers
+
+import numpy as np
+from autograd import make_vjp
+
+from ._validation import as_float_array, describe
+from .exceptions import InfeasibleError, InvalidArgumentError, InvalidTypeError, ShapeError
+from .registry import default_registry
+
+__all__ = ["Problem"]
+
+
+class Problem:
+    r"""A constrained problem turned unconstrained by reparametrization.
+
+    .. math::
+
+        \min_{x_1 \in C_1, \dots, x_p \in C_p} f(x_1, \dots, x_p)
+        \quad\longrightarrow\quad
+        \min_{u} F(u) = f(\phi_1(u_1), \dots, \phi_p(u_p)).
+
+    Parameters
+    ----------
+    objective : callable
+        ``objective(**variables) -> float``, written with ``autograd.numpy`` so that it
+        can be differentiated; it receives every variable by its name.
+    value_and_grad : callable, optional
+        A closed-form oracle ``value_and_grad(**variables) -> (value, grad)`` in x-space,
+        with `grad` an array (one variable) or a dict of arrays keyed by variable name.
+        When given, autograd is not used for the objective (this is how the flagships
+        stay fast); `objective` may then be None.
+    registry : Registry, optional
+        Registry resolving the constraint names (the default registry if omitted).
+    **variables
+        ``name=constraint`` pairs: a :class:`~reparamopt.constraints.Constraint` such as
+        ``NonNegative(5)`` or ``Box(0, 1, shape=3)``, a ``(name, shape)`` pair, or a map.
+
+    Examples
+    --------
+    >>> import autograd.numpy as anp
+    >>> import reparamopt as ro
+    >>> c = np.array([1.0, -2.0, 0.5])
+    >>> problem = ro.Problem(lambda x: anp.sum((x - c) ** 2), x=ro.NonNegative(3))
+    >>> res = ro.solve(problem, tol=1e-10)
+    >>> np.round(res.x, 6)
+    array([1. , 0. , 0.5])
+    """
+
+    def __init__(self, objective=None, *, value_and_grad=None, registry=None, **variables):
+        if objective is not None and not callable(objective):
+            raise InvalidTypeError(f"`objective` must be callable; got {describe(objective)}")
+        if value_and_grad is not None and not callable(value_and_grad):
+            raise InvalidTypeError(f"`value_and_grad` must be callable; got {describe(value_and_grad)}")
+        if objective is None and value_and_grad is None:
+            raise InvalidArgumentError("`objective` or `value_and_grad` is required; got neither")
+        if not variables:
+            raise InvalidArgumentError("a Problem needs at least one variable, e.g. x=NonNegative(5)")
+        registry = registry or default_registry
+        self.objective = objective
+        self._oracle = value_and_grad
+        self.maps = {}
+        for name, spec in variables.items():
+            if getattr(spec, "shape", 0) is None:
+                raise ShapeError(f"variable `{name}` needs a shape; got {spec!r}")
+            self.maps[name] = registry.resolve(spec)
+        self.names = list(self.maps)
+        sizes = [self.maps[n].latent_size for n in self.names]
+        bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        self._latent_slices = {n: slice(bounds[i], bounds[i + 1]) for i, n in enumerate(self.names)}
+        self.latent_size = int(bounds[-1])
+        self._cache = None
+
+    # -- layout -------------------------------------------------------------------
+    def split_latent(self, u):
+        """Latent blocks of the flat vector `u`, keyed by variable name."""
+        return {n: u[self._latent_slices[n]].reshape(self.maps[n].latent_shape) for n in self.names}
+
+    def _pack(self, blocks):
+        return np.concatenate([np.ravel(blocks[n]) for n in self.names]) if self.names else np.zeros(0)
+
+    def _as_dict(self, x, name="x"):
+        if isinstance(x, dict):
+            missing = set(self.names) - set(x)
+            extra = set(x) - set(self.names)
+            if missing or extra:
+                raise InvalidArgumentError(
+                    f"`{name}` must have the keys {self.names}; got {sorted(x)}")
+            return x
+        if len(self.names) != 1:
+            raise InvalidTypeError(f"`{name}` must be a dict keyed by {self.names}; got {describe(x)}")
+        return {self.names[0]: x}
+
+    def _unwrap(self, values):
+        return values[self.names[0]] if len(self.names) == 1 else values
+
+    # -- maps ---------------------------------------------------------------------
+    def to_feasible(self, u):
+        """x = phi(u): an array for one variable, a dict of arrays for several."""
+        u = np.asarray(u, dtype=float)
+        blocks = self.split_latent(u)
+        return self._unwrap({n: np.asarray(self.maps[n].forward(blocks[n])) for n in self.names})
+
+    def to_latent(self, x, atol=1e-8):
+        """A latent u with ``to_feasible(u) == x``; x must be feasible."""
+        x = self._as_dict(x)
+        blocks = {}
+        for n in self.names:
+            m = self.maps[n]
+            value = as_float_array(x[n], f"x0[{n!r}]" if len(self.names) > 1 else "x0")
+            if value.shape != m.shape:
+                raise ShapeError(f"`x0` for variable `{n}` must have shape {m.shape}; got {value.shape}")
+            if not m.contains(value, atol):
+                raise InfeasibleError(
+                    f"`x0` for variable `{n}` must lie in the set {m.target!r}; got a point at "
+                    f"distance {np.linalg.norm(m.project(value) - value):.3g} from it")
+            blocks[n] = m.inverse(m.project(value))
+        return self._pack(blocks)
+
+    def init(self, scale=None, rng=None):
+        """The identical initialization of every variable's map, as one flat vector."""
+        return self._pack({n: self.maps[n].init(scale, rng) for n in self.names})
+
+    # -- evaluation ---------------------------------------------------------------
+    def _x_value_and_grad(self, x):
+        if self._oracle is not None:
+            value, grad = self._oracle(**x)
+            grad = self._as_dict(grad, "value_and_grad's gradient")
+        else:
+            flat_slices, start = {}, 0
+            for n in self.names:
+                size = int(np.prod(self.maps[n].shape))
+                flat_slices[n] = slice(start, start + size)
+                start += size
+
+            def flat_objective(z):
+                return self.objective(**{n: z[flat_slices[n]].reshape(self.maps[n].shape)
+                                         for n in self.names})
+
+            z = np.concatenate([np.ravel(x[n]) for n in self.names])
+            vjp, value = make_vjp(flat_objective)(z)
+            self._check_scalar(value)
+            gz = vjp(1.0)
+            grad = {n: gz[flat_slices[n]].reshape(self.maps[n].shape) for n in self.names}
+        self._check_scalar(value)
+        return float(value), grad
+
+    @staticmethod
+    def _check_scalar(value):
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            return
+        arr = np.asarray(value)
+        if arr.ndim != 0 or not np.isrealobj(arr) or arr.dtype == bool:
+            raise InvalidTypeError(f"`objective` must return a real scalar; got {describe(value)}")
+
+    def evaluate(self, u):
+        """``(F(u), grad F(u), x, grad f(x))`` with x-space gradients pulled back to u."""
+        u = np.asarray(u, dtype=float)
+        cache = self._cache
+        if cache is not None and cache[0].shape == u.shape and np.array_equal(cache[0], u):
+            return cache[1]
+        blocks = self.split_latent(u)
+        x = {n: np.asarray(self.maps[n].forward(blocks[n])) for n in self.names}
+        value, gx = self._x_value_and_grad(x)
+        gu = self._pack({n: self.maps[n].pullback(blocks[n], gx[n]) for n in self.names})
+        out = (value, gu, x, gx)
+        self._cache = (u.copy(), out)
+        return out
+
+    def value_and_grad(self, u):
+        """Objective value and latent gradient at the flat latent vector `u`."""
+        value, gu, _, _ = self.evaluate(u)
+        return value, gu
+
+    def fun(self, x):
+        """Objective value at a feasible x (array or dict)."""
+        value, _ = self._x_value_and_grad(self._as_dict(x))
+        return value
+
+    def optimality(self, u):
+        """x-space first-order residual ``sqrt(sum_i ||r_i(x_i, grad_i f)||^2)``.
+
+        Each set's residual (e.g. ``x - max(x - g, 0)`` for x >= 0) vanishes exactly at
+        constrained stationary points, unlike the latent gradient, which also vanishes at
+        u = 0.
+        """
+        _, _, x, gx = self.evaluate(u)
+        return float(np.sqrt(sum(np.sum(self.maps[n].optimality(x[n], gx[n]) ** 2) for n in self.names)))
+
+    def __repr__(self):
+        items = ", ".join(f"{n}={self.maps[n]!r}" for n in self.names)
+        return f"Problem({items})"
