@@ -28,10 +28,13 @@ class AcceleratedFlow(Engine):
         The coefficient r > 0.
     t0 : float, default 1e-3
         Start time (the ODE is singular at t = 0).
-    restart : {"speed"} or None, default None
+    restart : {"speed"} or None, default "speed"
         "speed": restart the clock (t = t0, v = 0) whenever the speed ``||u'||``
-        decreases, which recovers linear convergence on strongly convex problems.
-    method, rtol, atol, first_step, max_step, t_max
+        decreases, which recovers linear convergence on strongly convex problems and
+        removes the oscillations of the plain ODE; None integrates the plain ODE.
+    method : str, default "RK45"
+        A scipy.integrate solver (see :class:`GradientFlow`).
+    rtol, atol, first_step, max_step, t_max
         As for :class:`GradientFlow`; `t_max` is measured in elapsed flow time.
 
     Examples
@@ -45,7 +48,7 @@ class AcceleratedFlow(Engine):
 
     damping: float = 3.0
     t0: float = 1e-3
-    restart: Optional[str] = None
+    restart: Optional[str] = "speed"
     method: str = "RK45"
     rtol: float = 1e-6
     atol: float = 1e-9

@@ -58,8 +58,11 @@ class GradientFlow(Engine):
 
     Parameters
     ----------
-    method : str, default "RK45"
+    method : str, default "LSODA"
         A scipy.integrate solver: "RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA".
+        LSODA switches to a stiff method when needed; explicit methods such as RK45
+        stall near the minimizer of ill-conditioned problems, where their step sits at
+        the stability limit of the stiff modes.
     rtol, atol : float, default 1e-6 and 1e-9
         Integrator tolerances.
     first_step : float, optional
@@ -79,7 +82,7 @@ class GradientFlow(Engine):
     (True, array([1., 0.]), True)
     """
 
-    method: str = "RK45"
+    method: str = "LSODA"
     rtol: float = 1e-6
     atol: float = 1e-9
     first_step: Optional[float] = None

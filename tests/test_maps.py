@@ -1,0 +1,174 @@
+"""Contract tests looping over every registered map and every reachable set.
+
+A map registered in the default registry is tested here the moment it is registered.
+"""
+
+import autograd.numpy as anp
+import numpy as np
+import pytest
+from autograd import make_vjp
+from autograd.test_util import check_grads
+
+from reparamopt import maps, registry
+from reparamopt.maps import project_simplex
+
+REG = registry.default_registry
+GRAPH = REG.graph()
+EDGES = sorted(GRAPH.edges)
+NODES = sorted(n for n in GRAPH.nodes)
+SHAPES = [(5,), (4, 3)]
+
+# parameters that make every set's non-default geometry visible
+PARAMS = {
+    "lower": {"lower": -0.7},
+    "upper": {"upper": 1.3},
+    "box": {"lower": -2.0, "upper": 0.5},
+    "simplex": {"total": 2.5},
+    "sphere": {"radius": 1.7},
+}
+POWERS = {"power": 3}
+
+
+def _edge_map(source, target, shape):
+    factory = GRAPH.edges[source, target]["factory"]
+    params = {**PARAMS.get(target, {}), **PARAMS.get(source, {}), **POWERS}
+    return factory(shape, **registry._pick(factory, params))
+
+
+def _set(node, shape):
+    return REG.make_set(node, shape, **PARAMS.get(node, {}))
+
+
+def _latent_point(m, source, rng):
+    """A point of the map's source set (interior, away from singular points)."""
+    if source == "real":
+        u = rng.standard_normal(m.latent_shape)
+        return u + 0.1 * np.sign(u)
+    sample = _set(source, m.latent_shape).sample(rng)
+    if source == "nonnegative":
+        sample = sample + 0.1  # normalizations are undefined at 0
+    return sample
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("edge", EDGES, ids=lambda e: f"{e[0]}->{e[1]}")
+def test_edge_forward_is_feasible(edge, shape, rng):
+    source, target = edge
+    m = _edge_map(source, target, shape)
+    for _ in range(5):
+        x = np.asarray(m.forward(_latent_point(m, source, rng)))
+        assert x.shape == tuple(shape)
+        assert _set(target, shape).contains(x, atol=1e-10)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("edge", EDGES, ids=lambda e: f"{e[0]}->{e[1]}")
+def test_edge_round_trip(edge, shape, rng):
+    source, target = edge
+    m = _edge_map(source, target, shape)
+    for _ in range(5):
+        x = _set(target, shape).sample(rng)
+        u = m.inverse(x)
+        assert u.shape == m.latent_shape
+        np.testing.assert_allclose(m.forward(u), x, atol=1e-10, rtol=1e-10)
+        if source != "real":
+            assert _set(source, m.latent_shape).contains(u, atol=1e-10)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("edge", EDGES, ids=lambda e: f"{e[0]}->{e[1]}")
+def test_edge_pullback_matches_autograd(edge, shape, rng):
+    source, target = edge
+    m = _edge_map(source, target, shape)
+    u = _latent_point(m, source, rng)
+    g = rng.standard_normal(shape)
+    vjp, _ = make_vjp(m.forward)(u)
+    np.testing.assert_allclose(m.pullback(u, g), vjp(g), rtol=1e-10, atol=1e-12)
+    # and autograd's own derivative of the forward map against finite differences
+    check_grads(lambda v: anp.sum(m.forward(v) * g), modes=["rev"], order=1)(u)
+
+
+REACHABLE = [n for n in NODES if n != "real"]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("node", REACHABLE)
+def test_composition_contract(node, shape, rng):
+    m = REG.resolve(node, shape, **PARAMS.get(node, {}), **({"power": 3} if "nonnegative" in REG.path(node)
+                                                          or node == "signed" else {}))
+    assert m.path == REG.path(node)
+    # feasibility of forward(random u)
+    u = m.init(None, rng) + 0.3 * rng.standard_normal(m.latent_shape)
+    assert m.contains(np.asarray(m.forward(u)), atol=1e-10)
+    # round trip
+    x = m.target_set.sample(rng)
+    np.testing.assert_allclose(m.forward(m.inverse(x)), x, atol=1e-10)
+    # the chained closed-form pullback equals autograd's
+    g = rng.standard_normal(shape)
+    vjp, _ = make_vjp(m.forward)(u)
+    np.testing.assert_allclose(m.pullback(u, g), vjp(g), rtol=1e-9, atol=1e-12)
+    # optimality vanishes at the projection of c (minimizer of ||x - c||^2 / 2 over the
+    # set) and does not vanish at another feasible point
+    c = 2.0 * rng.standard_normal(shape)
+    x_star = m.project(c)
+    assert m.contains(x_star)
+    assert np.linalg.norm(m.optimality(x_star, x_star - c)) <= 1e-10
+    other = m.project(c + rng.standard_normal(shape))
+    assert np.linalg.norm(m.optimality(other, other - c)) > 1e-6
+
+
+@pytest.mark.parametrize("node", REACHABLE)
+def test_init_is_feasible_and_identical(node):
+    m = REG.resolve(node, (6,), **PARAMS.get(node, {}))
+    u0 = m.init(0.01)
+    assert np.all(u0 == u0.flat[0])
+    assert m.contains(np.asarray(m.forward(u0)))
+
+
+def test_project_simplex_matches_brute_force(rng):
+    from scipy.optimize import minimize
+
+    for total in (1.0, 3.0):
+        y = rng.standard_normal(6)
+        x = project_simplex(y, total)
+        cons = ({"type": "eq", "fun": lambda z: z.sum() - total},)
+        ref = minimize(lambda z: 0.5 * np.sum((z - y) ** 2), np.full(6, total / 6),
+                       constraints=cons, bounds=[(0, None)] * 6, method="SLSQP",
+                       options={"ftol": 1e-14, "maxiter": 500}).x
+        np.testing.assert_allclose(x, ref, atol=1e-6)
+        assert abs(x.sum() - total) < 1e-12 and x.min() >= 0
+
+
+def test_project_simplex_axis(rng):
+    y = rng.standard_normal((4, 3))
+    cols = project_simplex(y, 1.0, axis=0)
+    for j in range(3):
+        np.testing.assert_allclose(cols[:, j], project_simplex(y[:, j]))
+    rows = project_simplex(y, 2.0, axis=1)
+    for i in range(4):
+        np.testing.assert_allclose(rows[i], project_simplex(y[i], 2.0))
+
+
+def test_hadamard_power_noninteger_and_odd_stay_nonnegative(rng):
+    u = rng.standard_normal(50)
+    for power in (2.5, 3, 4):
+        x = maps.HadamardPower((50,), power=power).forward(u)
+        assert np.all(x >= 0)
+        np.testing.assert_allclose(x, np.abs(u) ** power)
+
+
+def test_difference_map_reaches_signed_values():
+    m = maps.HadamardDifference((3,), power=2)
+    x = np.array([1.5, -2.0, 0.0])
+    u = m.inverse(x)
+    assert u.shape == (2, 3)
+    np.testing.assert_allclose(m.forward(u), x)
+
+
+def test_column_simplex_alias(rng):
+    m = REG.resolve("column-simplex-matrix", (5, 3))
+    x = np.asarray(m.forward(rng.standard_normal(m.latent_shape)))
+    np.testing.assert_allclose(x.sum(axis=0), np.ones(3))
+    m = REG.resolve("row-simplex", (5, 3), total=2.0)
+    x = np.asarray(m.forward(rng.standard_normal(m.latent_shape)))
+    np.testing.assert_allclose(x.sum(axis=1), np.full(5, 2.0))
