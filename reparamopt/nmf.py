@@ -1,0 +1,466 @@
+r"""Non-negative matrix factorization by reparametrized factors (scikit-learn estimator)."""
+
+import numbers
+import time
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _nmf_solvers as solvers
+from ._nmf_init import INITS, initialize
+from ._progress import progress_bar
+from ._validation import check_choice, check_scalar, describe
+from .exceptions import InfeasibleError, InvalidArgumentError, InvalidTypeError, NonFiniteError, ShapeError
+from .registry import resolve
+
+__all__ = ["NMF"]
+
+_BETA_NAMES = {"frobenius": 2.0, "kullback-leibler": 1.0, "itakura-saito": 0.0}
+_SOLVER_CHOICES = ("auto",) + solvers.SOLVERS
+
+
+class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    r"""Non-negative matrix factorization with reparametrized factors.
+
+    Finds factors ``W`` (n_samples, k) and ``H`` (k, n_features), ``H = components_``, with
+
+    .. math::
+
+        \min_{W = \phi_W(U),\ H^\top = \phi_H(V)}\
+        D_\beta(M \odot X \,\|\, M \odot W H)
+        + \ell_{1,W} \textstyle\sum_{ij} W_{ij} + \tfrac{\ell_{2,W}}{2} \|W\|_F^2
+        + \ell_{1,H} \textstyle\sum_{ij} H_{ij} + \tfrac{\ell_{2,H}}{2} \|H\|_F^2
+        + \lambda \operatorname{tr}(W^\top L W),
+
+    where the constraint maps ``phi`` make the problem unconstrained in the latent
+    factors (by default ``W = U**L`` and ``H = V**L`` entrywise, L = `power`), ``D_2`` is
+    ``1/2 ||.||_F^2``, M masks the observed entries and L is the Laplacian of an optional
+    graph over the samples. As in scikit-learn,
+    ``l1_W = alpha_W * l1_ratio * n_features``, ``l2_W = alpha_W * (1 - l1_ratio) * n_features``,
+    ``l1_H = alpha_H * l1_ratio * n_samples`` and ``l2_H = alpha_H * (1 - l1_ratio) * n_samples``.
+
+    Parameters
+    ----------
+    n_components : int, None or "auto", default "auto"
+        Rank k. None or "auto": the number of features ("auto" takes it from a custom
+        `W` or `H` when given).
+    init : {"random", "nndsvd", "nndsvda", "nndsvdar", "custom"} or None, default None
+        Starting factors. None: "nndsvda" when ``k <= min(n_samples, n_features)``, else
+        "random". "custom": the `W` and `H` passed to :meth:`fit_transform`. NNDSVD inits
+        need ``k <= min(n_samples, n_features)``.
+    solver : {"auto", "cd", "mirror", "gd", "nesterov"}, default "auto"
+        How the latent factors are updated, alternating between W and H:
+
+        - "cd" (the default for the Frobenius loss): exact latent block-coordinate
+          minimization. With all but one component's latent column fixed the objective
+          is a separable quadratic in ``x = u**L``; the map is onto, so the latent
+          minimizer is a preimage of the projected x-space minimizer, in closed form.
+          Several sweeps per block reuse the block's Gram matrices. It is the fastest
+          solver here (see ``benchmarks/bench_nmf.py``).
+        - "mirror" (the default for other beta losses): ``x <- x * (N / P)**gamma`` with
+          ``grad f = P - N``; the latent gradient step on ``u`` with per-entry steps, i.e.
+          a mirror (exponentiated-gradient) step. Every beta; non-negative factors only.
+          For ``1 <= beta <= 2`` without a graph the objective never increases.
+        - "gd", "nesterov": `inner_steps` plain (Armijo) or accelerated (backtracking,
+          restart) gradient steps on each latent block per iteration, through the maps'
+          pullbacks; any registered constraint; Frobenius loss only.
+
+        "auto" picks "cd" for the Frobenius loss when the constraints allow it (each
+        component constrained on its own; entrywise sets with a mask or a graph), else
+        "nesterov", and "mirror" for the other losses.
+    power : float, default 2
+        Exponent L >= 2 of the Hadamard maps ``W = U**L``. It shapes the latent
+        trajectory of "gd" and "nesterov"; "cd" and "mirror" land on the same factors for
+        every L (exact block minimizers and multiplicative steps are map-independent).
+    beta_loss : {"frobenius", "kullback-leibler", "itakura-saito"} or float, default "frobenius"
+        The beta-divergence (2, 1 and 0). For ``beta <= 0`` the observed entries of X
+        must be positive.
+    tol : float, default 1e-4
+        Stop when an iteration lowers the objective by less than ``tol`` times its value.
+    max_iter : int, default 200
+        Maximum number of outer (W, H) iterations.
+    random_state : int, RandomState instance or None, default None
+        Seed for the "random" and "nndsvdar" inits and the randomized SVD.
+    alpha_W : float, default 0
+        Regularization strength of W (see above).
+    alpha_H : float or "same", default "same"
+        Regularization strength of H; "same" uses `alpha_W`.
+    l1_ratio : float, default 0
+        Mix of the l1 (1) and squared l2 (0) penalties.
+    verbose : int, default 0
+        Print the objective every 10 iterations when positive.
+    W_constraint, H_constraint : str or Constraint, default "nonnegative"
+        Any registered constraint that fits a factor matrix, resolved by
+        :func:`reparamopt.registry.resolve`. Both act on the matrix whose columns are the
+        components: W itself (n_samples, k) and ``H.T`` (n_features, k). So
+        ``"column-simplex-matrix"`` puts every component on the simplex: each row of
+        `components_` sums to 1 (topic-word distributions, topic-model style) for
+        `H_constraint`, each column of W sums to 1 for `W_constraint`.
+        ``"row-simplex-matrix"`` for W puts every sample's weights on the simplex.
+    graph_weight : float, default 1
+        lambda, the weight of ``tr(W^T L W)`` when a graph is passed to :meth:`fit`.
+    inner_steps : int, default 10
+        Latent steps per block and iteration for "gd" and "nesterov".
+    progress : bool or dict, default False
+        Show a tqdm progress bar (a dict is passed to tqdm).
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        The factor H.
+    n_components_ : int
+        The rank used.
+    reconstruction_err_ : float
+        ``sqrt(2 * D_beta)`` over the observed entries at the end of the fit (the
+        Frobenius norm of the residual for the Frobenius loss), as in scikit-learn.
+    n_iter_ : int
+        Outer iterations run.
+    loss_history_ : ndarray of shape (n_iter_ + 1,)
+        The objective (loss plus penalties) at the start and after each iteration.
+    time_history_ : ndarray of shape (n_iter_ + 1,)
+        Seconds from the call to fit (validation and init included) to each entry of
+        `loss_history_`.
+    solver_ : str
+        The solver used ("auto" resolved).
+    n_features_in_ : int
+        Number of features seen in :meth:`fit`.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, when X has string column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparamopt.nmf import NMF
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.random((30, 4)) @ rng.random((4, 20))
+    >>> model = NMF(n_components=4, max_iter=500, tol=1e-10, random_state=0)
+    >>> W = model.fit_transform(X)
+    >>> bool(model.reconstruction_err_ < 1e-3 * np.linalg.norm(X))
+    True
+
+    Missing entries are NaN (or a mask); only the observed ones are fitted:
+
+    >>> X_missing = X.copy()
+    >>> X_missing[0, 0] = np.nan
+    >>> W = NMF(n_components=4, random_state=0).fit_transform(X_missing)
+    """
+
+    def __init__(self, n_components="auto", *, init=None, solver="auto", power=2,
+                 beta_loss="frobenius", tol=1e-4, max_iter=200, random_state=None,
+                 alpha_W=0.0, alpha_H="same", l1_ratio=0.0, verbose=0,
+                 W_constraint="nonnegative", H_constraint="nonnegative", graph_weight=1.0,
+                 inner_steps=10, progress=False):
+        self.n_components = n_components
+        self.init = init
+        self.solver = solver
+        self.power = power
+        self.beta_loss = beta_loss
+        self.tol = tol
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.alpha_W = alpha_W
+        self.alpha_H = alpha_H
+        self.l1_ratio = l1_ratio
+        self.verbose = verbose
+        self.W_constraint = W_constraint
+        self.H_constraint = H_constraint
+        self.graph_weight = graph_weight
+        self.inner_steps = inner_steps
+        self.progress = progress
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = True
+        tags.transformer_tags.preserves_dtype = ["float64"]
+        return tags
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    # -- public API -----------------------------------------------------------------
+    def fit(self, X, y=None, W=None, H=None, mask=None, graph=None):
+        """Learn the factors of X; see :meth:`fit_transform`. Returns self."""
+        self.fit_transform(X, W=W, H=H, mask=mask, graph=graph)
+        return self
+
+    def fit_transform(self, X, y=None, W=None, H=None, mask=None, graph=None):
+        """Learn the factors of X and return W.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            Non-negative data. NaN entries are missing. Sparse input is never densified
+            with the Frobenius loss and no mask.
+        y : ignored
+        W : array-like of shape (n_samples, n_components), optional
+            Starting W for ``init="custom"`` (or init=None).
+        H : array-like of shape (n_components, n_features), optional
+            Starting H for ``init="custom"`` (or init=None).
+        mask : array-like of bool of shape (n_samples, n_features), optional
+            True where X is observed; the loss only counts observed entries.
+        graph : networkx.Graph, optional
+            A graph over the samples (nodes ``0 .. n_samples - 1``, optional ``weight``
+            edge attribute, default 1); adds ``graph_weight * tr(W^T L W)``.
+
+        Returns
+        -------
+        W : ndarray of shape (n_samples, n_components)
+        """
+        start = time.perf_counter()
+        X = self._validate_X(X, reset=True)
+        settings = self._check_settings()
+        X, observed = self._observed(X, mask, settings["beta"])
+        n_samples, n_features = X.shape
+        k = self._rank(X, W, H)
+        adjacency, degree = self._graph(graph, n_samples)
+        problem = self._problem(X, observed, settings, k, adjacency, degree)
+        W0, H0 = self._start(X, observed, W, H, k, problem)
+        solver = self._pick_solver(settings["solver"], problem)
+        W, H, n_iter, history, times = self._run(problem, W0, H0, solver, settings, True, start)
+        self.components_ = H
+        self.n_components_ = k
+        self.n_iter_ = n_iter
+        self.loss_history_ = np.asarray(history)
+        self.time_history_ = np.asarray(times)
+        self.solver_ = solver
+        self.reconstruction_err_ = float(np.sqrt(2 * problem.data_loss(W, H)))
+        return W
+
+    def transform(self, X, mask=None):
+        """W for new data with the learned components fixed (NaN or `mask` as in fit).
+
+        Returns
+        -------
+        W : ndarray of shape (n_samples, n_components)
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        settings = self._check_settings()
+        X, observed = self._observed(X, mask, settings["beta"])
+        k = self.n_components_
+        problem = self._problem(X, observed, settings, k, None, None)
+        W0 = np.full((X.shape[0], k), np.sqrt(max(_mean(X, observed), 0.0) / k))
+        W0 = _feasible(problem.W_map, W0)
+        W = self._run(problem, W0, self.components_, self.solver_, settings, False, None)[0]
+        return W
+
+    def inverse_transform(self, X):
+        """Map W back to data space: ``X @ components_``."""
+        check_is_fitted(self)
+        if sp.issparse(X):
+            return np.asarray(X @ self.components_)
+        W = np.asarray(X, dtype=float)
+        if W.ndim != 2 or W.shape[1] != self.n_components_:
+            raise ShapeError(f"`X` must have shape (n_samples, {self.n_components_}); got {describe(X)}")
+        return W @ self.components_
+
+    # -- helpers --------------------------------------------------------------------
+    def _validate_X(self, X, reset):
+        X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=np.float64,
+                          ensure_all_finite="allow-nan", reset=reset)
+        values = X.data if sp.issparse(X) else X
+        if values.size and np.nanmin(values) < 0:
+            raise InvalidArgumentError(
+                f"`X` must be non-negative (NMF factors a non-negative matrix); got a minimum "
+                f"of {np.nanmin(values):g}")
+        return X
+
+    def _check_settings(self):
+        beta = self.beta_loss
+        if isinstance(beta, str):
+            beta = _BETA_NAMES[check_choice(beta, "beta_loss", tuple(_BETA_NAMES))]
+        else:
+            beta = check_scalar(beta, "beta_loss")
+        alpha_W = check_scalar(self.alpha_W, "alpha_W", lower=0)
+        alpha_H = alpha_W if isinstance(self.alpha_H, str) and self.alpha_H == "same" else \
+            check_scalar(self.alpha_H, "alpha_H", lower=0)
+        if self.init is not None:
+            check_choice(self.init, "init", INITS)
+        return {
+            "beta": beta,
+            "alpha_W": alpha_W,
+            "alpha_H": alpha_H,
+            "l1_ratio": check_scalar(self.l1_ratio, "l1_ratio", lower=0, upper=1),
+            "solver": check_choice(self.solver, "solver", _SOLVER_CHOICES),
+            "tol": check_scalar(self.tol, "tol", lower=0),
+            "max_iter": int(check_scalar(self.max_iter, "max_iter", lower=1, integer=True)),
+            "graph_weight": check_scalar(self.graph_weight, "graph_weight", lower=0),
+            "inner_steps": int(check_scalar(self.inner_steps, "inner_steps", lower=1, integer=True)),
+            "power": check_scalar(self.power, "power", lower=2),
+        }
+
+    def _observed(self, X, mask, beta):
+        """X with missing entries set to 0, and the mask of observed entries (None: all)."""
+        observed = None
+        if mask is not None:
+            observed = np.asarray(mask)
+            if observed.shape != X.shape:
+                raise ShapeError(f"`mask` must have the shape of X {X.shape}; got {describe(mask)}")
+            if observed.dtype != bool:
+                if not np.all(np.isin(observed, (0, 1))):
+                    raise InvalidArgumentError(f"`mask` must be boolean (True = observed); got {describe(mask)}")
+                observed = observed.astype(bool)
+        if not sp.issparse(X):
+            missing = np.isnan(X)
+            if missing.any():
+                observed = ~missing if observed is None else observed & ~missing
+                X = np.where(missing, 0.0, X)
+        if observed is not None and observed.all():
+            observed = None
+        if sp.issparse(X) and (observed is not None or beta != 2):
+            X = X.toarray()  # only the Frobenius, fully observed paths work on sparse data
+        if beta <= 0:
+            values = X if observed is None else X[observed]
+            if values.size and values.min() == 0:
+                raise InvalidArgumentError(
+                    f"`beta_loss` <= 0 needs positive observed entries in X; got zeros")
+        return X, None if observed is None else observed.astype(float)
+
+    def _rank(self, X, W, H):
+        k = self.n_components
+        if k is None or (isinstance(k, str) and k == "auto"):
+            if isinstance(k, str) and H is not None:
+                return np.asarray(H).shape[0]
+            if isinstance(k, str) and W is not None:
+                return np.asarray(W).shape[1]
+            return X.shape[1]
+        if isinstance(k, str) or isinstance(k, bool) or not isinstance(k, numbers.Integral):
+            raise InvalidTypeError(f"`n_components` must be an int >= 1, None or 'auto'; got {k!r}")
+        if k < 1:
+            raise InvalidArgumentError(f"`n_components` must be an int >= 1; got {k}")
+        return int(k)
+
+    def _graph(self, graph, n_samples):
+        if graph is None:
+            return None, None
+        import networkx as nx
+
+        if not isinstance(graph, nx.Graph):
+            raise InvalidTypeError(f"`graph` must be a networkx graph; got {describe(graph)}")
+        nodes = set(graph.nodes)
+        if nodes != set(range(n_samples)):
+            extra = sorted(map(repr, nodes - set(range(n_samples))))[:5]
+            raise InvalidArgumentError(
+                f"`graph` nodes must be the sample indices 0 .. {n_samples - 1}; got "
+                f"{graph.number_of_nodes()} nodes" + (f", e.g. {', '.join(extra)}" if extra else ""))
+        adjacency = nx.to_scipy_sparse_array(graph, nodelist=range(n_samples), weight="weight",
+                                             format="csr", dtype=float)
+        if adjacency.nnz and adjacency.data.min() < 0:
+            raise InvalidArgumentError("`graph` edge weights must be non-negative")
+        if graph.is_directed():
+            adjacency = (adjacency + adjacency.T) / 2
+        adjacency = sp.csr_matrix(adjacency)
+        return adjacency, np.asarray(adjacency.sum(axis=1)).ravel()
+
+    def _factor_map(self, spec, shape, name, power):
+        if isinstance(spec, str):
+            base = resolve(spec, shape)
+            if any(hasattr(m, "power") for m in base.maps):
+                return resolve(spec, shape, power=power)
+            return base
+        try:
+            return resolve(spec, shape)
+        except ShapeError as exc:
+            raise ShapeError(f"`{name}` does not fit a factor of shape {shape}: {exc}") from None
+
+    def _problem(self, X, observed, settings, k, adjacency, degree):
+        n_samples, n_features = X.shape
+        l1, l2 = settings["l1_ratio"], 1.0 - settings["l1_ratio"]
+        return solvers.Problem(
+            X=X, mask=observed, beta=settings["beta"],
+            l1_W=settings["alpha_W"] * l1 * n_features, l2_W=settings["alpha_W"] * l2 * n_features,
+            l1_H=settings["alpha_H"] * l1 * n_samples, l2_H=settings["alpha_H"] * l2 * n_samples,
+            W_map=self._factor_map(self.W_constraint, (n_samples, k), "W_constraint", settings["power"]),
+            H_map=self._factor_map(self.H_constraint, (n_features, k), "H_constraint", settings["power"]),
+            graph_weight=settings["graph_weight"], adjacency=adjacency, degree=degree)
+
+    def _start(self, X, observed, W, H, k, problem):
+        init = self.init
+        if init is None:
+            init = "custom" if W is not None and H is not None else \
+                ("nndsvda" if k <= min(X.shape) else "random")
+        if init == "custom":
+            if W is None or H is None:
+                raise InvalidArgumentError("`init`='custom' needs both `W` and `H`")
+            W = _factor(W, "W", (X.shape[0], k), problem.W_map)
+            H = _factor(H.T if hasattr(H, "T") else np.transpose(H), "H.T", (X.shape[1], k), problem.H_map).T
+            return W, H
+        else:
+            if W is not None or H is not None:
+                warnings.warn(f"`W` and `H` are ignored with init={init!r}; use init='custom'",
+                              UserWarning, stacklevel=3)
+            filled = X
+            if observed is not None:  # SVD-based inits see column means where X is missing
+                counts = np.maximum(observed.sum(axis=0), 1)
+                means = (X * observed).sum(axis=0) / counts
+                filled = np.where(observed > 0, X, means)
+            W, H = initialize(filled, k, init, check_random_state(self.random_state))
+        return _feasible(problem.W_map, W), _feasible(problem.H_map, H.T).T
+
+    def _pick_solver(self, solver, problem):
+        frobenius = problem.beta == 2
+        weighted = problem.mask is not None or problem.has_graph
+        check = solvers.is_entrywise if weighted else solvers.is_columnwise
+        cd_ok = frobenius and check(problem.W_map) and check(problem.H_map)
+        mirror_ok = solvers.is_nonnegative(problem.W_map) and solvers.is_nonnegative(problem.H_map)
+        if solver == "auto":
+            if frobenius:
+                return "cd" if cd_ok else "nesterov"
+            solver = "mirror"
+        if solver == "cd" and not cd_ok:
+            raise InvalidArgumentError(
+                "`solver`='cd' needs the Frobenius loss and constraints that act on each "
+                "component alone (entrywise with a mask or a graph); use 'nesterov' or 'mirror'")
+        if solver in ("gd", "nesterov") and not frobenius:
+            raise InvalidArgumentError(f"`solver`={solver!r} supports the Frobenius loss only; use 'mirror'")
+        if solver == "mirror" and not mirror_ok:
+            raise InvalidArgumentError(
+                "`solver`='mirror' needs 'nonnegative' W and H constraints; use 'nesterov'")
+        return solver
+
+    def _run(self, problem, W0, H0, solver, settings, update_H, start):
+        bar = progress_bar(self.progress, total=settings["max_iter"], desc="NMF")
+        try:
+            W, H, n_iter, history, times = solvers.solve(
+                problem, W0, H0, solver=solver, update_H=update_H, max_iter=settings["max_iter"],
+                tol=settings["tol"], inner_steps=settings["inner_steps"],
+                progress=bar if self.progress else None, verbose=self.verbose, start=start)
+        finally:
+            bar.close()
+        if n_iter == settings["max_iter"] and settings["tol"] > 0 and \
+                history[-2] - history[-1] > settings["tol"] * abs(history[-1]):
+            warnings.warn(f"Maximum number of iterations {n_iter} reached. Increase it to "
+                          f"improve convergence.", ConvergenceWarning, stacklevel=3)
+        return W, H, n_iter, history, times
+
+
+def _mean(X, observed):
+    if sp.issparse(X):
+        return X.sum() / (X.shape[0] * X.shape[1])
+    if observed is None:
+        return X.mean()
+    return (X * observed).sum() / max(observed.sum(), 1)
+
+
+def _factor(value, name, shape, cmap):
+    arr = np.array(value, dtype=float)
+    if arr.shape != shape:
+        raise ShapeError(f"`{name}` must have shape {shape}; got {describe(value)}")
+    if not np.all(np.isfinite(arr)):
+        raise NonFiniteError(f"`{name}` must be finite; got NaN or inf")
+    if not cmap.contains(arr):
+        raise InfeasibleError(f"`{name}` must lie in its constraint set ({cmap.target}); got "
+                              f"an infeasible starting factor (e.g. negative entries)")
+    return arr
+
+
+def _feasible(cmap, x):
+    return x if cmap.contains(x) else cmap.project(x)
