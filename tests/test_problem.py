@@ -1,0 +1,158 @@
+"""Problems: layout, maps, closed-form oracles and bad input."""
+
+import autograd.numpy as anp
+import numpy as np
+import pytest
+
+import reparamopt as ro
+from reparamopt import exceptions as ex
+from reparamopt.engines import AcceleratedGradientDescent, GradientDescent, GradientFlow
+
+
+def _nnls_problem(rng, oracle):
+    A = rng.standard_normal((12, 5))
+    b = rng.standard_normal(12)
+    if oracle:
+        def value_and_grad(x):
+            r = A @ x - b
+            return 0.5 * r @ r, A.T @ r
+        return A, b, ro.Problem(value_and_grad=value_and_grad, x=ro.NonNegative(5))
+    return A, b, ro.Problem(lambda x: 0.5 * anp.sum((anp.dot(A, x) - b) ** 2), x=ro.NonNegative(5))
+
+
+def test_oracle_and_autograd_agree(rng):
+    _, _, p_auto = _nnls_problem(np.random.default_rng(1), oracle=False)
+    _, _, p_oracle = _nnls_problem(np.random.default_rng(1), oracle=True)
+    u = rng.standard_normal(5)
+    f1, g1 = p_auto.value_and_grad(u)
+    f2, g2 = p_oracle.value_and_grad(u)
+    assert f1 == pytest.approx(f2, rel=1e-13)
+    np.testing.assert_allclose(g1, g2, rtol=1e-12)
+    assert p_auto.optimality(u) == pytest.approx(p_oracle.optimality(u), rel=1e-12)
+
+
+def test_latent_round_trip_several_variables(rng):
+    problem = ro.Problem(lambda x, w, z: anp.sum(x) + anp.sum(w) + anp.sum(z),
+                         x=ro.NonNegative((2, 3)), w=ro.Simplex(4), z=ro.Signed(3))
+    assert problem.latent_size == 6 + 4 + 6
+    x0 = {"x": np.abs(rng.standard_normal((2, 3))), "w": np.array([0.1, 0.2, 0.3, 0.4]),
+          "z": np.array([1.0, -2.0, 0.0])}
+    out = problem.to_feasible(problem.to_latent(x0))
+    for name in x0:
+        np.testing.assert_allclose(out[name], x0[name], atol=1e-12)
+
+
+def test_optimality_is_not_the_latent_gradient():
+    """At u = 0 the latent gradient of a Hadamard problem vanishes, optimality does not."""
+    problem = ro.Problem(lambda x: anp.sum((x - 1.0) ** 2), x=ro.NonNegative(3))
+    u = np.zeros(3)
+    assert np.linalg.norm(problem.value_and_grad(u)[1]) == 0
+    assert problem.optimality(u) > 1
+
+
+def test_warm_start_at_solution_returns_at_once():
+    c = np.array([1.0, -1.0, 0.5])
+    problem = ro.Problem(lambda x: anp.sum((x - c) ** 2), x=ro.NonNegative(3))
+    res = ro.solve(problem, x0=np.maximum(c, 0), tol=1e-12)
+    assert res.nit == 0 and res.success
+
+
+@pytest.mark.parametrize("engine", ["gd", "accelerated", "flow", "accelerated-flow"])
+def test_results_are_scipy_style(engine):
+    problem = ro.Problem(lambda x: anp.sum((x - 2.0) ** 2), x=ro.Box(0, 1, shape=2))
+    res = ro.solve(problem, engine=engine, tol=1e-7, max_iter=5000)
+    for key in ("x", "u", "fun", "optimality", "nit", "nfev", "status", "success", "message", "history", "time"):
+        assert key in res
+    assert isinstance(res, ro.OptimizeResult)
+    np.testing.assert_allclose(res.x, [1.0, 1.0], atol=1e-6)
+    assert ("t" in res) == ("flow" in engine)
+
+
+# -- bad input -----------------------------------------------------------------------
+
+def test_power_below_two():
+    with pytest.raises(ex.InvalidArgumentError, match=r"`power` must be a number >= 2; got 1.5"):
+        ro.resolve(ro.NonNegative(3, power=1.5))
+
+
+def test_lower_above_upper():
+    with pytest.raises(ex.InvalidArgumentError, match="`lower` must be < `upper`"):
+        ro.resolve(ro.Box(2.0, 1.0, shape=3))
+
+
+def test_box_needs_finite_bounds():
+    with pytest.raises(ex.InvalidArgumentError, match="finite"):
+        ro.resolve(ro.Box(0.0, np.inf, shape=3))
+
+
+@pytest.mark.parametrize("total", [0.0, -1.0, np.nan])
+def test_simplex_total(total):
+    with pytest.raises(ex.InvalidArgumentError, match="`total`"):
+        ro.resolve(ro.Simplex(3, total=total))
+
+
+def test_negative_step():
+    with pytest.raises(ex.InvalidArgumentError, match="`step_size`.*got -0.1"):
+        GradientDescent(step_size=-0.1)
+    with pytest.raises(ex.InvalidArgumentError, match="`step_size`"):
+        AcceleratedGradientDescent(step_size=0.0)
+    with pytest.raises(ex.UnknownNameError, match="'armijo'"):
+        GradientDescent(step_size="wolfe")
+    with pytest.raises(ex.UnknownNameError, match="'LSODA'"):
+        GradientFlow(method="euler")
+
+
+def test_objective_not_scalar():
+    problem = ro.Problem(lambda x: x ** 2, x=ro.NonNegative(3))
+    with pytest.raises(ex.InvalidTypeError, match="real scalar"):
+        ro.solve(problem)
+
+
+def test_objective_not_callable():
+    with pytest.raises(ex.InvalidTypeError, match="`objective` must be callable"):
+        ro.Problem(3.0, x=ro.NonNegative(3))
+
+
+def test_missing_shape_and_variables():
+    with pytest.raises(ex.ShapeError, match="variable `x` needs a shape"):
+        ro.Problem(lambda x: anp.sum(x), x=ro.NonNegative())
+    with pytest.raises(ex.InvalidArgumentError, match="at least one variable"):
+        ro.Problem(lambda: 0.0)
+
+
+def test_infeasible_x0():
+    problem = ro.Problem(lambda x: anp.sum(x ** 2), x=ro.NonNegative(3))
+    with pytest.raises(ex.InfeasibleError, match="`x0`.*'nonnegative'"):
+        ro.solve(problem, x0=np.array([1.0, -1.0, 0.0]))
+    simplex = ro.Problem(lambda w: anp.sum(w ** 2), w=ro.Simplex(3))
+    with pytest.raises(ex.InfeasibleError):
+        ro.solve(simplex, x0=np.array([0.5, 0.5, 0.5]))
+
+
+def test_x0_shape_and_values():
+    problem = ro.Problem(lambda x: anp.sum(x ** 2), x=ro.NonNegative(3))
+    with pytest.raises(ex.ShapeError, match="shape"):
+        ro.solve(problem, x0=np.ones(4))
+    with pytest.raises(ex.NonFiniteError, match="`x0`"):
+        ro.solve(problem, x0=np.array([1.0, np.nan, 0.0]))
+    with pytest.raises(ex.InvalidTypeError, match="complex"):
+        ro.solve(problem, x0=np.ones(3) + 1j)
+
+
+@pytest.mark.parametrize("name,value", [("tol", -1.0), ("tol", np.nan), ("max_iter", -3),
+                                        ("max_iter", 2.5), ("ftol", -1e-3)])
+def test_bad_run_settings(name, value):
+    problem = ro.Problem(lambda x: anp.sum(x ** 2), x=ro.NonNegative(3))
+    with pytest.raises(ex.InvalidArgumentError, match=f"`{name}`"):
+        ro.solve(problem, **{name: value})
+
+
+def test_bad_problem_type():
+    with pytest.raises(ex.InvalidTypeError, match="`problem`"):
+        ro.solve(lambda x: x)
+
+
+def test_errors_are_standard_exceptions():
+    assert issubclass(ex.InvalidArgumentError, ValueError)
+    assert issubclass(ex.InvalidTypeError, TypeError)
+    assert issubclass(ex.UnknownNameError, KeyError)
