@@ -1,0 +1,313 @@
+"""Pictures of reparamopt objects: convergence histories, the registry graph, NMF factors.
+
+matplotlib is an optional dependency (the ``plot`` extra); it is imported when a
+function here is called, and its absence raises :class:`MissingDependencyError` with
+the command that installs it.
+"""
+
+import numbers
+
+import numpy as np
+
+from ._validation import describe
+from .exceptions import InvalidArgumentError, InvalidTypeError, ReparamoptError, ShapeError
+
+__all__ = [
+    "MissingDependencyError",
+    "history_of",
+    "plot_convergence",
+    "plot_registry_graph",
+    "plot_components",
+]
+
+INSTALL_HINT = "pip install reparamopt[plot]"
+
+
+class MissingDependencyError(ReparamoptError, ImportError):
+    """An optional dependency needed for the call is not installed."""
+
+
+def _pyplot():
+    try:
+        import matplotlib
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"plotting needs matplotlib, which is not installed; install it with "
+            f"`{INSTALL_HINT}`") from exc
+    del matplotlib
+    return plt
+
+
+def history_of(source):
+    """The per-iteration records of a result or a fitted NMF model, as arrays.
+
+    Parameters
+    ----------
+    source : OptimizeResult, dict or NMF
+        A result solved with history recording on (its ``history`` dict), such a
+        dict itself, or a fitted :class:`~reparamopt.NMF` (``loss_history_`` and
+        ``time_history_``).
+
+    Returns
+    -------
+    dict of ndarray
+        ``"iteration"`` and whichever of ``"fun"``, ``"optimality"``, ``"time"`` and
+        ``"t"`` were recorded, all of the same length.
+
+    Examples
+    --------
+    >>> history_of({"fun": [4.0, 1.0, 0.25], "optimality": [2.0, 1.0, 0.5]})["iteration"]
+    array([0, 1, 2])
+    """
+    if hasattr(source, "loss_history_"):
+        records = {"fun": source.loss_history_}
+        if getattr(source, "time_history_", None) is not None:
+            records["time"] = source.time_history_
+    elif isinstance(source, dict) and isinstance(source.get("history"), dict):
+        records = source["history"]
+    elif isinstance(source, dict) and "history" in source:
+        raise InvalidArgumentError(
+            "the result has no history; solve again with history recording on "
+            "(e.g. `history=True`)")
+    elif isinstance(source, dict) and any(k in source for k in ("fun", "optimality")):
+        records = source
+    else:
+        raise InvalidTypeError(
+            f"`source` must be a result with a history, a history dict or a fitted NMF; "
+            f"got {describe(source)}")
+    out = {}
+    for key in ("fun", "optimality", "time", "t"):
+        if key in records and records[key] is not None and len(records[key]):
+            out[key] = np.asarray(records[key], dtype=float)
+    lengths = {len(v) for v in out.values()}
+    if not out:
+        raise InvalidArgumentError("the history is empty; nothing to plot")
+    if len(lengths) != 1:
+        raise ShapeError(f"history records must have equal lengths; got {sorted(lengths)}")
+    out["iteration"] = np.arange(lengths.pop())
+    return out
+
+
+def plot_convergence(source, *, x="iteration", quantities=("optimality", "fun"), axes=None,
+                     label=None, **line_kwargs):
+    r"""Plot optimality and objective against iterations or time, on log scales.
+
+    Parameters
+    ----------
+    source : OptimizeResult, dict or NMF
+        Anything :func:`history_of` accepts, e.g. ``reparamopt.nnls(A, b, ...)`` solved
+        with its history recorded.
+    x : {"iteration", "time", "t"}, default "iteration"
+        Horizontal axis: iteration count, wall-clock seconds, or the flow time of a
+        continuous engine.
+    quantities : sequence of {"optimality", "fun"}, default ("optimality", "fun")
+        What to draw, one panel each; quantities the history lacks are skipped.
+    axes : matplotlib Axes or sequence of Axes, optional
+        Panels to draw into (one per quantity), to overlay several runs; a new figure
+        otherwise.
+    label : str, optional
+        Legend label of the curves.
+    **line_kwargs
+        Passed to ``Axes.plot``.
+
+    Returns
+    -------
+    list of matplotlib.axes.Axes
+        One panel per quantity drawn.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from reparamopt.plotting import plot_convergence
+    >>> history = {"fun": [1.0, 0.1, 0.01], "optimality": [1.0, 0.3, 0.09],
+    ...            "time": [0.0, 0.1, 0.2]}
+    >>> axes = plot_convergence(history, x="time", label="run")
+    >>> [ax.get_ylabel() for ax in axes]
+    ['optimality', 'objective']
+    """
+    plt = _pyplot()
+    records = history_of(source)
+    if x not in ("iteration", "time", "t"):
+        raise InvalidArgumentError(f"`x` must be one of 'iteration', 'time', 't'; got {x!r}")
+    if x not in records:
+        raise InvalidArgumentError(f"the history has no {x!r} records; use x='iteration'")
+    if isinstance(quantities, str):
+        quantities = (quantities,)
+    for q in quantities:
+        if q not in ("optimality", "fun"):
+            raise InvalidArgumentError(f"`quantities` must hold 'optimality' or 'fun'; got {q!r}")
+    drawn = [q for q in quantities if q in records]
+    if not drawn:
+        raise InvalidArgumentError(f"the history records none of {list(quantities)}")
+    if axes is None:
+        fig, axes = plt.subplots(1, len(drawn), figsize=(5 * len(drawn), 3.8), squeeze=False)
+        axes = list(axes[0])
+        fig.set_layout_engine("constrained")
+    else:
+        axes = list(np.atleast_1d(axes))
+        if len(axes) < len(drawn):
+            raise ShapeError(f"`axes` must hold {len(drawn)} panels; got {len(axes)}")
+    xs = records[x]
+    names = {"optimality": "optimality", "fun": "objective"}
+    xlabels = {"iteration": "iteration", "time": "time (s)", "t": "flow time t"}
+    for ax, q in zip(axes, drawn):
+        ys = records[q]
+        keep = ys > 0
+        if x != "iteration":
+            keep &= xs > 0
+        ax.plot(xs[keep], ys[keep], label=label, **line_kwargs)
+        ax.set_yscale("log")
+        if x != "iteration":
+            ax.set_xscale("log")
+        ax.set_xlabel(xlabels[x])
+        ax.set_ylabel(names[q])
+        ax.grid(True, which="major", alpha=0.3)
+        if label is not None:
+            ax.legend()
+    return axes
+
+
+def _layers(graph, root):
+    import networkx as nx
+
+    depth = nx.single_source_shortest_path_length(graph, root)
+    deepest = max(depth.values(), default=0)
+    for node in graph.nodes:
+        graph.nodes[node]["layer"] = depth.get(node, deepest + 1)
+    return nx.multipartite_layout(graph, subset_key="layer", align="horizontal", scale=1.0)
+
+
+def plot_registry_graph(registry=None, *, highlight=None, ax=None, edge_labels=True):
+    """Draw the registry: constraint sets as nodes, maps as labeled edges.
+
+    Parameters
+    ----------
+    registry : Registry, optional
+        The registry to draw; the default registry (with every map registered so far)
+        when omitted.
+    highlight : str, optional
+        A set name or alias; the chain of maps that resolves it is drawn in color.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure otherwise.
+    edge_labels : bool, default True
+        Label each edge with the class name of its map.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from reparamopt.plotting import plot_registry_graph
+    >>> ax = plot_registry_graph(highlight="simplex")
+    >>> ax.get_title()
+    'real -> nonnegative -> simplex'
+    """
+    plt = _pyplot()
+    import networkx as nx
+
+    from .registry import ROOT, default_registry
+
+    registry = default_registry if registry is None else registry
+    graph = registry.graph()
+    path_edges = set()
+    title = "constraint maps"
+    if highlight is not None:
+        path = registry.path(highlight)
+        path_edges = set(zip(path[:-1], path[1:]))
+        title = " -> ".join(path)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    pos = _layers(graph, ROOT)
+    on_path = {n for edge in path_edges for n in edge}
+    node_colors = ["#f4a261" if n in on_path else "#a8dadc" for n in graph.nodes]
+    edge_colors = ["#e76f51" if e in path_edges else "#457b9d" for e in graph.edges]
+    widths = [2.5 if e in path_edges else 1.2 for e in graph.edges]
+    nx.draw_networkx_nodes(graph, pos, ax=ax, node_color=node_colors, node_size=1800,
+                           edgecolors="#1d3557")
+    nx.draw_networkx_labels(graph, pos, ax=ax, font_size=9)
+    nx.draw_networkx_edges(graph, pos, ax=ax, edge_color=edge_colors, width=widths,
+                           arrows=True, arrowsize=16, node_size=1800,
+                           connectionstyle="arc3,rad=0.08")
+    if edge_labels:
+        labels = {(s, t): getattr(d["factory"], "__name__", type(d["factory"]).__name__)
+                  for s, t, d in graph.edges(data=True)}
+        nx.draw_networkx_edge_labels(graph, pos, edge_labels=labels, ax=ax, font_size=7,
+                                     connectionstyle="arc3,rad=0.08")
+    ax.set_title(title)
+    ax.set_axis_off()
+    ax.margins(0.12)
+    return ax
+
+
+def plot_components(components, image_shape=None, *, n_cols=None, cmap="viridis",
+                    titles=True, fig=None):
+    """Show NMF components (rows of H) as images.
+
+    Parameters
+    ----------
+    components : ndarray of shape (k, n_features) or fitted NMF
+        The components, e.g. ``model.components_``; a fitted model is accepted.
+    image_shape : tuple of int, optional
+        ``(height, width)`` with ``height * width == n_features``; a square when
+        omitted and n_features is a perfect square.
+    n_cols : int, optional
+        Panels per row (about ``sqrt(k)`` by default).
+    cmap : str, default "viridis"
+        Colormap.
+    titles : bool, default True
+        Title each panel with its component index.
+    fig : matplotlib Figure, optional
+        Figure to draw into; a new one otherwise.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from reparamopt.plotting import plot_components
+    >>> H = np.random.default_rng(0).random((6, 64))
+    >>> fig = plot_components(H, (8, 8))
+    >>> len(fig.axes)
+    6
+    """
+    plt = _pyplot()
+    if hasattr(components, "components_"):
+        components = components.components_
+    H = np.asarray(components, dtype=float)
+    if H.ndim != 2:
+        raise ShapeError(f"`components` must be 2-D (k, n_features); got shape {H.shape}")
+    k, n_features = H.shape
+    if image_shape is None:
+        side = int(round(np.sqrt(n_features)))
+        if side * side != n_features:
+            raise ShapeError(
+                f"`image_shape` is needed: {n_features} features do not form a square image")
+        image_shape = (side, side)
+    image_shape = tuple(int(s) for s in image_shape)
+    if len(image_shape) != 2 or image_shape[0] * image_shape[1] != n_features:
+        raise ShapeError(f"`image_shape` must be (height, width) with height * width = "
+                         f"{n_features}; got {image_shape}")
+    if n_cols is None:
+        n_cols = int(np.ceil(np.sqrt(k)))
+    elif not isinstance(n_cols, numbers.Integral) or n_cols < 1:
+        raise InvalidArgumentError(f"`n_cols` must be a positive int; got {n_cols!r}")
+    n_cols = max(1, min(n_cols, k))
+    n_rows = int(np.ceil(k / n_cols))
+    if fig is None:
+        fig = plt.figure(figsize=(1.8 * n_cols, 1.8 * n_rows + 0.2), layout="constrained")
+    for i in range(k):
+        ax = fig.add_subplot(n_rows, n_cols, i + 1)
+        ax.imshow(H[i].reshape(image_shape), cmap=cmap, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles:
+            ax.set_title(f"component {i}", fontsize=8)
+    return fig
