@@ -176,14 +176,16 @@ def _sweeps(F, Q, B, project, max_sweeps, graph=None):
 
 
 def _sweep_budget(rows, cols, k, nnz):
-    """Sweeps per block: about half the cost of forming the block's Gram products.
+    """Most sweeps per block: about half the cost of forming the block's Gram products.
 
     A row step also pays a fixed interpreter overhead, counted as ~5e4 flops, so that
-    small problems do not spend their time in Python loops.
+    small problems do not spend their time in Python loops; at least 3 sweeps, because
+    near-exact block solves pay off on hard (ill-conditioned) problems, and the sweeps
+    stop early once they barely move the block.
     """
     setup = nnz * k + rows * k * k
     sweep = k * (cols * k + 5e4)
-    return int(np.clip(1 + 0.5 * setup / sweep, 1, 10))
+    return int(np.clip(1 + 0.5 * setup / sweep, 3, 10))
 
 
 def _cd_gram(problem, W, H, update_H):

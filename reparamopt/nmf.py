@@ -269,8 +269,8 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         values = X.data if sp.issparse(X) else X
         if values.size and np.nanmin(values) < 0:
             raise InvalidArgumentError(
-                f"`X` must be non-negative (NMF factors a non-negative matrix); got a minimum "
-                f"of {np.nanmin(values):g}")
+                f"Negative values in data passed to NMF: `X` must be non-negative; got a "
+                f"minimum of {np.nanmin(values):g}")
         return X
 
     def _check_settings(self):

@@ -1,0 +1,308 @@
+"""Tests of reparamopt.NMF: accuracy against scikit-learn, masks, graphs, sparse input,
+constraints, solvers and input validation. All data are seeded."""
+
+import warnings
+
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_digits
+from sklearn.decomposition import NMF as SklearnNMF
+from sklearn.exceptions import ConvergenceWarning
+
+from reparamopt import _nmf_solvers
+from reparamopt.exceptions import InfeasibleError, InvalidArgumentError, ShapeError, UnknownNameError
+from reparamopt.nmf import NMF
+
+
+def low_rank(n_samples, n_features, rank, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((n_samples, rank)) @ rng.random((rank, n_features))
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits().data
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+# --- accuracy ---------------------------------------------------------------------
+
+
+def test_exact_low_rank_reaches_relative_error_1e_4():
+    # 200 x 100, rank 5, noiseless: the fit must be essentially exact (bound from the issue).
+    X = low_rank(200, 100, 5)
+    model = NMF(n_components=5, max_iter=2000, tol=1e-12, random_state=0).fit(X)
+    assert model.solver_ == "cd"
+    assert model.reconstruction_err_ / np.linalg.norm(X) < 1e-4
+
+
+def test_digits_frobenius_within_one_percent_of_sklearn_cd(digits):
+    # Same init ("nndsvda", random_state=0) and the same budget: 200 iterations, tol=0.
+    ours = NMF(16, init="nndsvda", random_state=0, max_iter=200, tol=0).fit(digits)
+    ref = SklearnNMF(16, solver="cd", init="nndsvda", random_state=0, max_iter=200, tol=0).fit(digits)
+    assert ours.n_iter_ == 200
+    assert ours.reconstruction_err_ <= 1.01 * ref.reconstruction_err_
+    # and it is a real fit of the same problem, not a degenerate one
+    assert ours.reconstruction_err_ >= 0.95 * ref.reconstruction_err_
+    W = ours.transform(digits)
+    assert np.linalg.norm(digits - ours.inverse_transform(W)) < 1.05 * ref.reconstruction_err_
+
+
+def test_kl_monotone_and_within_two_percent_of_sklearn_mu(digits):
+    # The mirror (multiplicative) step with exponent 1 is a majorization-minimization step
+    # for 1 <= beta <= 2, so the objective never increases (up to rounding, 1e-12 relative).
+    X = digits[:600]
+    ours = NMF(10, beta_loss="kullback-leibler", init="nndsvda", random_state=0, max_iter=200, tol=0).fit(X)
+    ref = SklearnNMF(10, beta_loss="kullback-leibler", solver="mu", init="nndsvda", random_state=0,
+                     max_iter=200, tol=0).fit(X)
+    assert ours.solver_ == "mirror"
+    steps = np.diff(ours.loss_history_)
+    assert np.all(steps <= 1e-12 * ours.loss_history_[1:])
+    assert abs(ours.reconstruction_err_ - ref.reconstruction_err_) <= 0.02 * ref.reconstruction_err_
+
+
+@pytest.mark.parametrize("beta_loss", ["itakura-saito", 1.5, 3.0])
+def test_other_beta_losses_decrease(beta_loss, digits):
+    X = digits[:300] + 1.0  # Itakura-Saito needs positive entries
+    model = NMF(5, beta_loss=beta_loss, init="nndsvda", random_state=0, max_iter=50, tol=0).fit(X)
+    assert model.loss_history_[-1] < 0.8 * model.loss_history_[0]
+    assert np.all(np.isfinite(model.components_))
+
+
+def test_regularization_matches_sklearn_objective(digits):
+    # scikit-learn's scaling: l1_W = alpha_W * l1_ratio * n_features, l1_H = ... * n_samples.
+    X = digits[:500]
+    params = dict(alpha_W=1e-3, l1_ratio=0.5, init="nndsvda", random_state=0, max_iter=300, tol=0)
+    ours = NMF(8, **params)
+    W = ours.fit_transform(X)
+    ref = SklearnNMF(8, solver="cd", **params)
+    W_ref = ref.fit_transform(X)
+    problem = _nmf_solvers.Problem(
+        X=X, mask=None, beta=2.0, l1_W=1e-3 * 0.5 * 64, l2_W=1e-3 * 0.5 * 64,
+        l1_H=1e-3 * 0.5 * 500, l2_H=1e-3 * 0.5 * 500, W_map=None, H_map=None)
+    ours_value = problem.objective(W, ours.components_)
+    assert ours_value == pytest.approx(ours.loss_history_[-1], rel=1e-9)
+    assert ours_value <= 1.01 * problem.objective(W_ref, ref.components_)
+    plain = NMF(8, init="nndsvda", random_state=0, max_iter=300, tol=0).fit_transform(X)
+    assert np.mean(W == 0) > np.mean(plain == 0)
+
+
+# --- missing data -------------------------------------------------------------------
+
+
+def test_mask_ignores_hidden_entries_and_predicts_them():
+    X = low_rank(100, 60, 4, seed=1)
+    rng = np.random.default_rng(2)
+    hidden = rng.random(X.shape) < 0.2
+    params = dict(n_components=4, random_state=0, max_iter=500, tol=1e-10)
+
+    model = NMF(**params)
+    W = model.fit_transform(X, mask=~hidden)
+    masked_error = np.linalg.norm((W @ model.components_ - X)[hidden])
+
+    X_garbage = np.where(hidden, 100 * rng.random(X.shape), X)
+    W_garbage = NMF(**params).fit_transform(X_garbage, mask=~hidden)
+    np.testing.assert_allclose(W_garbage, W, rtol=1e-10, atol=1e-12)  # hidden values unused
+
+    zeros = NMF(**params)
+    W_zeros = zeros.fit_transform(np.where(hidden, 0.0, X))
+    zero_error = np.linalg.norm((W_zeros @ zeros.components_ - X)[hidden])
+    # stated: hidden entries predicted 10x better than by fitting zeros in their place
+    assert masked_error < 0.1 * zero_error
+    assert masked_error / np.linalg.norm(X[hidden]) < 1e-2
+
+
+def test_nan_entries_are_missing_entries():
+    X = low_rank(40, 30, 3, seed=3)
+    hidden = np.random.default_rng(4).random(X.shape) < 0.2
+    with_nan = np.where(hidden, np.nan, X)
+    a = NMF(3, random_state=0, max_iter=50).fit(with_nan)
+    b = NMF(3, random_state=0, max_iter=50).fit(X, mask=~hidden)
+    np.testing.assert_allclose(a.components_, b.components_, rtol=1e-10)
+    assert np.all(np.isfinite(a.transform(with_nan)))
+
+
+@pytest.mark.parametrize("solver", ["mirror", "nesterov"])
+def test_mask_with_other_solvers(solver):
+    X = low_rank(50, 30, 3, seed=5)
+    hidden = np.random.default_rng(6).random(X.shape) < 0.2
+    model = NMF(3, solver=solver, random_state=0, max_iter=200, tol=0)
+    W = model.fit_transform(X, mask=~hidden)
+    assert np.linalg.norm((W @ model.components_ - X)[hidden]) < 0.1 * np.linalg.norm(X[hidden])
+
+
+# --- graph regularization -------------------------------------------------------------
+
+
+def _two_clusters(seed=0):
+    rng = np.random.default_rng(seed)
+    n, p = 120, 40
+    labels = np.repeat([0, 1], n // 2)
+    marker = np.zeros((2, p))
+    marker[0, :10] = marker[1, -10:] = 0.25
+    profiles = 0.5 * rng.random((2, p)) + marker
+    X = profiles[labels] + rng.random((n, p))
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    for i in range(n):
+        for j in rng.choice(np.flatnonzero(labels == labels[i]), 5, replace=False):
+            if j != i:
+                graph.add_edge(i, int(j))
+    return X, labels, graph
+
+
+def _separation(W, labels):
+    """Between-cluster distance over within-cluster spread of the normalized rows of W."""
+    Z = W / np.linalg.norm(W, axis=1, keepdims=True)
+    centers = [Z[labels == c].mean(axis=0) for c in (0, 1)]
+    spread = np.mean([np.sum((Z[labels == c] - centers[c]) ** 2, axis=1).mean() for c in (0, 1)])
+    return np.sum((centers[0] - centers[1]) ** 2) / spread
+
+
+@pytest.mark.parametrize("solver", ["cd", "mirror", "nesterov"])
+def test_graph_separates_clusters_better(solver):
+    X, labels, graph = _two_clusters()
+    plain = NMF(2, solver=solver, random_state=0, max_iter=300).fit_transform(X)
+    regularized = NMF(2, solver=solver, random_state=0, max_iter=300, graph_weight=1.0).fit_transform(X, graph=graph)
+    # stated measure: the Fisher-type ratio above at least triples
+    assert _separation(regularized, labels) > 3 * _separation(plain, labels)
+
+
+def test_graph_objective_decreases_with_cd():
+    X, _, graph = _two_clusters()
+    model = NMF(2, random_state=0, max_iter=100, tol=0, graph_weight=10.0).fit(X, graph=graph)
+    assert np.all(np.diff(model.loss_history_) <= 1e-10 * model.loss_history_[1:])
+
+
+# --- sparse input, constraints, solvers -------------------------------------------
+
+
+def test_sparse_input_is_never_densified(monkeypatch):
+    X = sp.random(300, 200, density=0.05, random_state=0, format="csr")
+    dense = NMF(5, init="random", random_state=0, max_iter=30, tol=0).fit(X.toarray())
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("sparse X was densified")
+
+    for cls in (sp.csr_matrix, sp.csc_matrix, sp.csr_array, sp.csc_array):
+        monkeypatch.setattr(cls, "toarray", refuse)
+        monkeypatch.setattr(cls, "todense", refuse)
+    model = NMF(5, init="random", random_state=0, max_iter=30, tol=0).fit(X)
+    np.testing.assert_allclose(model.components_, dense.components_, rtol=1e-8, atol=1e-10)
+    assert model.reconstruction_err_ == pytest.approx(dense.reconstruction_err_, rel=1e-8)
+    assert model.transform(X).shape == (300, 5)
+
+
+def test_column_simplex_components_topic_style():
+    rng = np.random.default_rng(7)
+    topics = rng.dirichlet(0.3 * np.ones(50), size=4)
+    counts = rng.poisson(200 * rng.dirichlet(np.ones(4), size=80) @ topics).astype(float)
+    model = NMF(4, H_constraint="column-simplex-matrix", random_state=0, max_iter=300)
+    W = model.fit_transform(counts)
+    assert model.solver_ == "cd"
+    np.testing.assert_allclose(model.components_.sum(axis=1), 1.0, atol=1e-10)
+    assert model.components_.min() >= 0 and W.min() >= 0
+    free = NMF(4, random_state=0, max_iter=300).fit(counts)
+    assert model.reconstruction_err_ < 1.02 * free.reconstruction_err_  # scale moves to W
+
+
+def test_row_simplex_W_uses_latent_engine():
+    X = low_rank(60, 20, 3, seed=8)
+    model = NMF(3, W_constraint="row-simplex-matrix", random_state=0, max_iter=100)
+    W = model.fit_transform(X)
+    assert model.solver_ == "nesterov"
+    np.testing.assert_allclose(W.sum(axis=1), 1.0, atol=1e-8)
+    assert model.loss_history_[-1] < 0.1 * model.loss_history_[0]
+
+
+@pytest.mark.parametrize("solver, power", [("gd", 2), ("nesterov", 2), ("nesterov", 3), ("mirror", 2)])
+def test_latent_solvers_fit_low_rank(solver, power):
+    X = low_rank(60, 40, 3, seed=9)
+    model = NMF(3, solver=solver, power=power, random_state=0, max_iter=300, tol=0).fit(X)
+    assert model.reconstruction_err_ < 0.05 * np.linalg.norm(X)
+    assert model.components_.min() >= 0
+
+
+def test_transform_custom_init_and_history(digits, capsys):
+    X = digits[:200]
+    model = NMF(6, random_state=0, max_iter=400, tol=1e-8, progress=True)
+    W = model.fit_transform(X)
+    assert len(model.loss_history_) == len(model.time_history_) == model.n_iter_ + 1
+    assert np.all(np.diff(model.time_history_) >= 0)
+    np.testing.assert_allclose(model.transform(X), W, atol=1e-2 * W.max())
+    again = NMF(6, init="custom", max_iter=5, tol=0).fit(X, W=W, H=model.components_)
+    assert again.reconstruction_err_ <= model.reconstruction_err_ * (1 + 1e-9)
+    assert model.get_feature_names_out().tolist() == [f"nmf{i}" for i in range(6)]
+
+
+# --- bad input ------------------------------------------------------------------------
+
+
+def test_negative_entries_are_rejected():
+    X = low_rank(10, 5, 2)
+    X[3, 2] = -1.0
+    with pytest.raises(InvalidArgumentError, match="Negative values in data passed to NMF"):
+        NMF(2).fit(X)
+
+
+@pytest.mark.parametrize("n_components", [0, -3])
+def test_n_components_below_one(n_components):
+    with pytest.raises(InvalidArgumentError, match="`n_components` must be an int >= 1"):
+        NMF(n_components).fit(low_rank(10, 5, 2))
+
+
+@pytest.mark.parametrize("init", ["nndsvd", "nndsvda", "nndsvdar"])
+def test_n_components_above_svd_rank(init):
+    with pytest.raises(InvalidArgumentError, match="n_components"):
+        NMF(6, init=init).fit(low_rank(10, 5, 2))
+
+
+def test_mask_of_wrong_shape():
+    with pytest.raises(ShapeError, match="`mask` must have the shape of X"):
+        NMF(2).fit(low_rank(10, 5, 2), mask=np.ones((5, 10), dtype=bool))
+
+
+def test_graph_with_wrong_nodes():
+    X = low_rank(10, 5, 2)
+    with pytest.raises(InvalidArgumentError, match="`graph` nodes must be the sample indices"):
+        NMF(2).fit(X, graph=nx.path_graph(9))
+    with pytest.raises(InvalidArgumentError, match="`graph` nodes"):
+        NMF(2).fit(X, graph=nx.relabel_nodes(nx.path_graph(10), {0: "a"}))
+
+
+@pytest.mark.parametrize("params, error", [
+    (dict(solver="newton"), UnknownNameError),
+    (dict(beta_loss="poisson"), UnknownNameError),
+    (dict(H_constraint="no-such-set"), UnknownNameError),
+    (dict(solver="cd", beta_loss="kullback-leibler"), InvalidArgumentError),
+    (dict(solver="mirror", H_constraint="column-simplex-matrix"), InvalidArgumentError),
+    (dict(power=1.5), InvalidArgumentError),
+    (dict(l1_ratio=2.0), InvalidArgumentError),
+])
+def test_bad_parameters(params, error):
+    with pytest.raises(error):
+        NMF(2, **params).fit(low_rank(10, 5, 2) + 0.1)
+
+
+def test_itakura_saito_needs_positive_entries():
+    X = low_rank(10, 5, 2)
+    X[0, 0] = 0.0
+    with pytest.raises(InvalidArgumentError, match="positive observed entries"):
+        NMF(2, beta_loss="itakura-saito").fit(X)
+
+
+def test_infeasible_custom_factors():
+    X = low_rank(10, 5, 2)
+    W = np.ones((10, 2))
+    with pytest.raises(InfeasibleError):
+        NMF(2, init="custom").fit(X, W=-W, H=np.ones((2, 5)))
+    with pytest.raises(ShapeError):
+        NMF(2, init="custom").fit(X, W=W, H=np.ones((3, 5)))
