@@ -152,23 +152,27 @@ def _sweeps(F, Q, B, project, max_sweeps, graph=None):
     Row j of F is component j. Each row step is exact; with a graph term the coupling
     ``-w^T A w`` (concave) is replaced by its tangent, a majorizer, so the step still
     decreases the objective. Sweeps repeat while they still move F by more than a tenth
-    of the first sweep's move.
+    of the first sweep's move (in Frobenius norm).
     """
     first = None
+    if graph is not None:
+        weight, adjacency, degree = graph
+        curvature_extra = 2 * weight * degree
     for _ in range(max_sweeps):
         moved = 0.0
         for j in range(F.shape[0]):
             q = Q[j, j]
             if q <= 0:
                 continue  # a dead component: nothing to fit it to
-            old = F[j].copy()
-            numerator = B[j] - Q[j] @ F + q * old
+            row = F[j]
             if graph is None:
-                F[j] = project(numerator / q, j)
+                new = project(row + (B[j] - Q[j] @ F) / q, j)
             else:
-                weight, adjacency, degree = graph
-                F[j] = project((numerator + 2 * weight * (adjacency @ old)) / (q + 2 * weight * degree), j)
-            moved += float(np.sum((F[j] - old) ** 2))
+                numerator = B[j] - Q[j] @ F + q * row + 2 * weight * (adjacency @ row)
+                new = project(numerator / (q + curvature_extra), j)
+            delta = new - row
+            moved += delta @ delta
+            F[j] = new
         if first is None:
             first = moved
         if moved <= 0.01 * first:

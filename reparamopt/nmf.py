@@ -137,17 +137,22 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     >>> import numpy as np
     >>> from reparamopt.nmf import NMF
     >>> rng = np.random.default_rng(0)
-    >>> X = rng.random((30, 4)) @ rng.random((4, 20))
-    >>> model = NMF(n_components=4, max_iter=500, tol=1e-10, random_state=0)
+    >>> X = rng.random((30, 4)) @ rng.random((4, 20)) + 0.01 * rng.random((30, 20))
+    >>> model = NMF(n_components=4, max_iter=500, random_state=0)
     >>> W = model.fit_transform(X)
-    >>> bool(model.reconstruction_err_ < 1e-3 * np.linalg.norm(X))
+    >>> W.shape, model.components_.shape
+    ((30, 4), (4, 20))
+    >>> bool(model.reconstruction_err_ < 0.01 * np.linalg.norm(X))
     True
 
     Missing entries are NaN (or a mask); only the observed ones are fitted:
 
     >>> X_missing = X.copy()
     >>> X_missing[0, 0] = np.nan
-    >>> W = NMF(n_components=4, random_state=0).fit_transform(X_missing)
+    >>> masked = NMF(n_components=4, max_iter=1000, random_state=0)
+    >>> W = masked.fit_transform(X_missing)
+    >>> bool(abs((W @ masked.components_)[0, 0] - X[0, 0]) < 0.05)
+    True
     """
 
     def __init__(self, n_components="auto", *, init=None, solver="auto", power=2,
@@ -249,7 +254,8 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         problem = self._problem(X, observed, settings, k, None, None)
         W0 = np.full((X.shape[0], k), np.sqrt(max(_mean(X, observed), 0.0) / k))
         W0 = _feasible(problem.W_map, W0)
-        W = self._run(problem, W0, self.components_, self.solver_, settings, False, None)[0]
+        solver = self._pick_solver(settings["solver"], problem)  # a mask may rule out "cd"
+        W = self._run(problem, W0, self.components_, solver, settings, False, None)[0]
         return W
 
     def inverse_transform(self, X):

@@ -235,12 +235,19 @@ def test_transform_custom_init_and_history(digits, capsys):
     X = digits[:200]
     model = NMF(6, random_state=0, max_iter=400, tol=1e-8, progress=True)
     W = model.fit_transform(X)
+    assert "NMF" in capsys.readouterr().err  # the tqdm bar
     assert len(model.loss_history_) == len(model.time_history_) == model.n_iter_ + 1
     assert np.all(np.diff(model.time_history_) >= 0)
     np.testing.assert_allclose(model.transform(X), W, atol=1e-2 * W.max())
     again = NMF(6, init="custom", max_iter=5, tol=0).fit(X, W=W, H=model.components_)
     assert again.reconstruction_err_ <= model.reconstruction_err_ * (1 + 1e-9)
     assert model.get_feature_names_out().tolist() == [f"nmf{i}" for i in range(6)]
+
+
+def test_verbose_prints_the_objective(capsys):
+    NMF(2, random_state=0, max_iter=20, tol=0, verbose=1).fit(low_rank(20, 10, 2))
+    out = capsys.readouterr().out
+    assert "NMF iteration 10: objective" in out and "NMF iteration 20: objective" in out
 
 
 # --- bad input ------------------------------------------------------------------------
