@@ -434,7 +434,7 @@ def _cmd_solve(args):
                     f"{A.shape[1]}{' (sparse)' if sp.issparse(A) else ''}"),
         ("method", str(result.get("method", options.get("method", "auto")))),
         ("status", f"{result.status} ({result.message})"),
-        ("rnorm", f"{_residual_norm(A, x, b):.6e}"),
+        ("rnorm", f"{_residual_norm(A, x, b):.10e}"),
         ("optimality", f"{float(result.optimality):.3e}"),
         ("iterations", str(result.nit)),
         ("time", f"{elapsed:.3f} s"),

@@ -1,0 +1,509 @@
+"""The ``reparamopt`` command line, end to end in subprocesses on small files.
+
+Answers are checked against scipy.optimize.nnls on the same files. The matrices have
+entries uniform on [0, 1] (the M+ criterion holds), so the NNLS solution is unique and x
+itself can be compared; tolerance 1e-6 relative, far above the 1e-10 KKT tolerance the
+solvers stop at and far below any wrong active set.
+"""
+
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.io
+import scipy.optimize
+import scipy.sparse as sp
+
+import reparamopt
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+COMMANDS = ["demo", "solve", "nmf", "bench", "reproduce"]
+
+
+def has(module):
+    return importlib.util.find_spec(f"reparamopt.{module}") is not None
+
+
+needs_nnls = pytest.mark.skipif(not has("nnls"), reason="reparamopt.nnls is not available")
+needs_sparse = pytest.mark.skipif(not has("sparse"), reason="reparamopt.sparse_recovery is not available")
+needs_nmf = pytest.mark.skipif(not has("nmf"), reason="reparamopt.NMF is not available")
+
+
+def run_cli(*args, cwd, env=None, timeout=240):
+    full_env = dict(os.environ, MPLBACKEND="Agg", **(env or {}))
+    full_env.pop("REPARAMOPT_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "reparamopt.cli", *map(str, args)], cwd=cwd,
+                          env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def run_in_process(*args, cwd, monkeypatch, capsys):
+    """`main` in this process (cheaper than a subprocess); returns (status, stdout, stderr)."""
+    from reparamopt.cli import main
+
+    monkeypatch.chdir(cwd)
+    monkeypatch.delenv("REPARAMOPT_DEBUG", raising=False)
+    capsys.readouterr()
+    try:
+        status = main([str(a) for a in args])
+    except SystemExit as exc:
+        status = exc.code
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, status, out, err)
+
+
+def assert_one_line_error(done):
+    assert done.returncode != 0, done.stdout
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "error" in lines[0]
+    return lines[0]
+
+
+def write(path, value):
+    """Write `value` in the format given by the extension of `path`."""
+    path = Path(path)
+    suffix = path.suffix
+    if suffix == ".npy":
+        np.save(path, value)
+    elif suffix == ".npz":
+        sp.save_npz(path, sp.csr_array(np.atleast_2d(value)))
+    elif suffix == ".mtx":
+        scipy.io.mmwrite(path, sp.coo_array(value) if value.ndim == 2 else value[:, None])
+    elif suffix == ".csv":
+        np.savetxt(path, value, delimiter=",")
+    return path
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli")
+    rng = np.random.default_rng(7)
+    A = rng.random((40, 25))
+    x_true = np.where(rng.random(25) < 0.4, rng.random(25), 0.0)
+    b = A @ x_true + 0.05 * rng.standard_normal(40)
+    x_ref, rnorm_ref = scipy.optimize.nnls(A, b)
+    return {"folder": folder, "A": A, "b": b, "x_ref": x_ref, "rnorm_ref": rnorm_ref}
+
+
+def printed(stdout, key):
+    for line in stdout.splitlines():
+        if line.split(":")[0].strip() == key:
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"{key!r} not printed:\n{stdout}")
+
+
+# -- version and help ---------------------------------------------------------------
+def test_version(tmp_path):
+    done = run_cli("--version", cwd=tmp_path)
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"reparamopt {reparamopt.__version__}"
+
+
+def test_help(tmp_path):
+    done = run_cli("--help", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: reparamopt")
+    for name in COMMANDS:
+        assert name in done.stdout
+    assert done.stderr == ""
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_of_each_command(tmp_path, monkeypatch, capsys, command):
+    done = run_in_process(command, "--help", cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"usage: reparamopt {command}")
+    assert done.stderr == ""
+
+
+def test_no_command_prints_usage(tmp_path):
+    done = run_cli(cwd=tmp_path)
+    assert done.returncode == 2
+    assert "usage: reparamopt" in done.stderr
+
+
+def test_console_script_is_declared():
+    from importlib.metadata import entry_points
+
+    scripts = {ep.name: ep.value for ep in entry_points(group="console_scripts")}
+    assert scripts.get("reparamopt") == "reparamopt.cli:main"
+
+
+# -- solve --------------------------------------------------------------------------
+@needs_nnls
+@pytest.mark.parametrize("a_ext,b_ext,out_ext", [
+    (".npy", ".npy", ".npy"),
+    (".npz", ".csv", ".csv"),
+    (".mtx", ".mtx", ".txt"),
+    (".csv", ".npy", ".npy"),
+])
+def test_solve_matches_scipy(data, a_ext, b_ext, out_ext):
+    folder = data["folder"]
+    a_path = write(folder / f"A{a_ext}", data["A"])
+    b_path = write(folder / f"b{b_ext}", data["b"])
+    out = folder / f"x_{a_ext[1:]}{out_ext}"
+    done = run_cli("solve", a_path.name, b_path.name, "-o", out.name, cwd=folder)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no progress bar unless asked for
+    x = np.load(out) if out_ext == ".npy" else np.loadtxt(out, delimiter="," if out_ext == ".csv" else None)
+    np.testing.assert_allclose(x, data["x_ref"], rtol=1e-6, atol=1e-9)
+    assert float(printed(done.stdout, "rnorm")) == pytest.approx(data["rnorm_ref"], rel=1e-8)
+    assert float(printed(done.stdout, "optimality")) <= 1e-8
+    assert int(printed(done.stdout, "iterations")) >= 0
+    assert printed(done.stdout, "time").endswith(" s")
+
+
+@needs_nnls
+def test_solve_options_and_progress(data):
+    folder = data["folder"]
+    write(folder / "A.npy", data["A"])
+    write(folder / "b.npy", data["b"])
+    done = run_cli("solve", "A.npy", "b.npy", "--method", "bb", "--power", "3", "--init-scale", "0.5",
+                   "--tol", "1e-9", "--max-iter", "5000", "--progress", "-o", "x_opts.npy", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_allclose(np.load(folder / "x_opts.npy"), data["x_ref"], rtol=1e-6, atol=1e-9)
+    assert "bb" in printed(done.stdout, "method")
+    assert done.stderr.strip(), "a progress bar was asked for"
+
+
+@needs_nnls
+def test_solve_without_output_file_prints_only(data):
+    folder = data["folder"]
+    write(folder / "A.npy", data["A"])
+    write(folder / "b.npy", data["b"])
+    done = run_cli("solve", "A.npy", "b.npy", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    assert "written" not in done.stdout
+
+
+@needs_sparse
+def test_solve_sparse_recovery(tmp_path):
+    rng = np.random.default_rng(3)
+    A = rng.random((30, 80))
+    x_true = np.zeros(80)
+    x_true[[4, 21, 60]] = [1.0, 0.5, 2.0]
+    np.save(tmp_path / "A.npy", A)
+    np.save(tmp_path / "b.npy", A @ x_true)
+    done = run_cli("solve", "A.npy", "b.npy", "--sparse-recovery", "-o", "x.npy", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    x = np.load(tmp_path / "x.npy")
+    np.testing.assert_allclose(x, x_true, atol=1e-4)
+    assert "sparse recovery" in printed(done.stdout, "problem")
+
+
+@needs_sparse
+def test_solve_signed_sparse_recovery(tmp_path):
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((40, 100)) / np.sqrt(40)
+    x_true = np.zeros(100)
+    x_true[[3, 50, 77]] = [1.0, -0.7, 0.4]
+    np.save(tmp_path / "A.npy", A)
+    np.save(tmp_path / "b.npy", A @ x_true)
+    done = run_cli("solve", "A.npy", "b.npy", "--sparse-recovery", "--signed", "-o", "x.npy",
+                   cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_allclose(np.load(tmp_path / "x.npy"), x_true, atol=1e-3)
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bad")
+    rng = np.random.default_rng(0)
+    np.save(folder / "A.npy", rng.random((6, 4)))
+    np.save(folder / "b.npy", rng.random(6))
+    np.save(folder / "b5.npy", rng.random(5))
+    np.save(folder / "B.npy", rng.random((6, 2)))
+    np.save(folder / "v.npy", rng.random(6))
+    np.save(folder / "cube.npy", rng.random((2, 2, 2)))
+    A_nan = rng.random((6, 4))
+    A_nan[1, 2] = np.nan
+    np.save(folder / "A_nan.npy", A_nan)
+    np.save(folder / "A_complex.npy", rng.random((6, 4)) + 1j)
+    np.save(folder / "A_text.npy", np.array([["a", "b"], ["c", "d"]]))
+    (folder / "garbage.npy").write_bytes(b"this is not a numpy file")
+    (folder / "garbage.npz").write_bytes(b"PK\x03\x04 broken zip")
+    (folder / "garbage.mtx").write_text("%%MatrixMarket nonsense\n1 2\n")
+    (folder / "text.csv").write_text("1,2,3\n4,five,6\n")
+    (folder / "ragged.csv").write_text("1,2,3\n4,5\n")
+    (folder / "A.dat").write_text("1 2\n3 4\n")
+    np.savez(folder / "two.npz", a=np.ones(3), b=np.ones(3))
+    (folder / "folder.npy").mkdir()
+    return folder
+
+
+@pytest.mark.parametrize("args,words", [
+    (["solve", "missing.npy", "b.npy"], "no such file"),
+    (["solve", "A.npy", "missing.csv"], "no such file"),
+    (["solve", "A.dat", "b.npy"], "unknown file type"),
+    (["solve", "garbage.npy", "b.npy"], "cannot read A"),
+    (["solve", "garbage.npz", "b.npy"], "cannot read A"),
+    (["solve", "garbage.mtx", "b.npy"], "cannot read A"),
+    (["solve", "text.csv", "b.npy"], "cannot read A"),
+    (["solve", "ragged.csv", "b.npy"], "cannot read A"),
+    (["solve", "two.npz", "b.npy"], "single array"),
+    (["solve", "folder.npy", "b.npy"], "no such file"),
+    (["solve", "A_text.npy", "b.npy"], "numeric"),
+    (["solve", "A.npy", "b5.npy"], "do not match"),
+    (["solve", "v.npy", "b.npy"], "must be a matrix"),
+    (["solve", "A.npy", "B.npy"], "must be a vector"),
+    (["solve", "cube.npy", "b.npy"], "must be a matrix"),
+    (["solve", "A_nan.npy", "b.npy"], "finite"),
+    (["solve", "A_complex.npy", "b.npy"], "real"),
+    (["solve", "A.npy", "b.npy", "-o", "x.json"], "extension"),
+    (["nmf", "missing.npy", "-k", "2"], "no such file"),
+    (["nmf", "text.csv", "-k", "2"], "cannot read X"),
+    (["nmf", "v.npy", "-k", "2"], "must be a matrix"),
+])
+def test_bad_input_gives_one_line_error(bad_files, monkeypatch, capsys, args, words):
+    done = run_in_process(*args, cwd=bad_files, monkeypatch=monkeypatch, capsys=capsys)
+    line = assert_one_line_error(done)
+    assert words in line
+
+
+@pytest.mark.parametrize("args", [
+    ["solve", "garbage.npy", "b.npy"],
+    ["solve", "A.npy", "b5.npy"],
+    ["nmf", "missing.npy", "-k", "2"],
+])
+def test_bad_input_in_a_subprocess(bad_files, args):
+    assert_one_line_error(run_cli(*args, cwd=bad_files))
+
+
+@needs_nnls
+@pytest.mark.parametrize("option,value,argument", [
+    ("--power", "1.5", "power"),
+    ("--tol", "-1", "tol"),
+    ("--method", "newton", "method"),
+    ("--max-iter", "-3", "max_iter"),
+])
+def test_bad_option_values_give_one_line_error(bad_files, monkeypatch, capsys, option, value, argument):
+    done = run_in_process("solve", "A.npy", "b.npy", option, value, cwd=bad_files,
+                          monkeypatch=monkeypatch, capsys=capsys)
+    line = assert_one_line_error(done)
+    assert argument in line
+
+
+@pytest.mark.parametrize("args", [["solve", "A.npy"], ["solve", "A.npy", "b.npy", "--tol", "small"],
+                                  ["frobnicate"], ["nmf", "A.npy"]])
+def test_usage_errors_exit_2(bad_files, monkeypatch, capsys, args):
+    done = run_in_process(*args, cwd=bad_files, monkeypatch=monkeypatch, capsys=capsys)
+    assert done.returncode == 2
+    assert "usage: reparamopt" in done.stderr
+
+
+# -- nmf ----------------------------------------------------------------------------
+@needs_nmf
+@pytest.mark.parametrize("ext,fmt,subprocess_run", [
+    (".npy", "npy", True), (".npz", "csv", True), (".mtx", "npy", False), (".csv", "csv", False)])
+def test_nmf_writes_factors(tmp_path, monkeypatch, capsys, ext, fmt, subprocess_run):
+    rng = np.random.default_rng(5)
+    X = rng.random((30, 3)) @ rng.random((3, 20))
+    write(tmp_path / f"X{ext}", X)
+    args = ("nmf", f"X{ext}", "-k", "3", "-o", "out/fac", "--format", fmt, "--max-iter", "500",
+            "--tol", "1e-10")
+    if subprocess_run:
+        done = run_cli(*args, cwd=tmp_path)
+    else:
+        done = run_in_process(*args, cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys)
+    assert done.returncode == 0, done.stderr
+    read = np.load if fmt == "npy" else (lambda p: np.loadtxt(p, delimiter=","))
+    W = read(tmp_path / "out" / f"fac_W.{fmt}")
+    H = np.atleast_2d(read(tmp_path / "out" / f"fac_H.{fmt}"))
+    assert W.shape == (30, 3) and H.shape == (3, 20)
+    assert W.min() >= 0 and H.min() >= 0
+    assert np.linalg.norm(X - W @ H) <= 1e-3 * np.linalg.norm(X)
+    assert "reconstruction error" in done.stdout
+
+
+@needs_nmf
+def test_nmf_default_prefix_and_progress(tmp_path):
+    rng = np.random.default_rng(6)
+    np.save(tmp_path / "data.npy", rng.random((12, 8)))
+    done = run_cli("nmf", "data.npy", "-k", "2", "--max-iter", "20", "--progress", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "data_W.npy").is_file() and (tmp_path / "data_H.npy").is_file()
+    assert "NMF" in done.stderr
+
+
+@needs_nmf
+def test_nmf_negative_data_error(tmp_path, monkeypatch, capsys):
+    np.save(tmp_path / "X.npy", -np.ones((5, 4)))
+    line = assert_one_line_error(run_in_process("nmf", "X.npy", "-k", "2", cwd=tmp_path,
+                                                monkeypatch=monkeypatch, capsys=capsys))
+    assert "non-negative" in line
+
+
+# -- demo ---------------------------------------------------------------------------
+@needs_nnls
+def test_demo_prints_table_and_writes_plot(tmp_path):
+    done = run_cli("demo", "--size", "300", "-o", "plots/demo.png", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "scipy.optimize.nnls" in out and "reparamopt.nnls" in out
+    assert "Implicit bias" in out and "NNLS 300 x 300" in out
+    plot = tmp_path / "plots" / "demo.png"
+    assert plot.is_file() and plot.stat().st_size > 10_000
+    assert str(plot.resolve()) in out
+    # The implicit bias: a smaller init gives a smaller l1 norm, down to the minimum.
+    rows = [line.split() for line in out.splitlines() if "init_scale=" in line]
+    l1 = [float(row[-3]) for row in rows]
+    assert len(l1) == 3 and l1[0] > l1[1] > l1[2]
+    l1_min = float(next(line.split()[-3] for line in out.splitlines() if "linprog" in line))
+    assert l1[2] == pytest.approx(l1_min, rel=1e-2)
+
+
+def test_demo_bad_output_extension(tmp_path, monkeypatch, capsys):
+    line = assert_one_line_error(run_in_process("demo", "-o", "plot.pdf", cwd=tmp_path,
+                                                monkeypatch=monkeypatch, capsys=capsys))
+    assert ".png" in line
+
+
+# -- bench --------------------------------------------------------------------------
+FAKE_BENCH = '''
+import argparse
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    print("case one: 10 x 5")
+    print("| solver | time (s) | error |")
+    print("| --- | --- | --- |")
+    print("| ours | 0.5 | 1e-9 |")
+    print("| theirs | not reached | 1e-3 |")
+    print()
+    print("case two: quick" if args.quick else "case two: full")
+    print("| solver | time (s) | error |")
+    print("| --- | --- | --- |")
+    print("| ours | 1.5 | 2e-9 |")
+'''
+
+
+def test_bench_tables_csv_and_plot(tmp_path):
+    benchmarks = tmp_path / "benchmarks"
+    benchmarks.mkdir()
+    (benchmarks / "bench_nnls.py").write_text(FAKE_BENCH)
+    done = run_cli("bench", "nnls", "--quick", "-o", "results", cwd=tmp_path,
+                   env={"REPARAMOPT_BENCHMARKS": str(benchmarks)})
+    assert done.returncode == 0, done.stderr
+    assert "| ours | 0.5 | 1e-9 |" in done.stdout and "case two: quick" in done.stdout
+    lines = (tmp_path / "results" / "nnls.csv").read_text().splitlines()
+    assert lines[0] == "case,solver,time (s),error"
+    assert lines[1:] == ["case one: 10 x 5,ours,0.5,1e-9", "case one: 10 x 5,theirs,not reached,1e-3",
+                         "case two: quick,ours,1.5,2e-9"]
+    assert (tmp_path / "results" / "nnls.png").stat().st_size > 5_000
+
+
+def test_bench_missing_suite(tmp_path, monkeypatch, capsys):
+    (tmp_path / "benchmarks").mkdir()
+    monkeypatch.setenv("REPARAMOPT_BENCHMARKS", str(tmp_path / "benchmarks"))
+    line = assert_one_line_error(run_in_process("bench", "nmf", cwd=tmp_path, monkeypatch=monkeypatch,
+                                                capsys=capsys))
+    assert "bench_nmf.py" in line
+
+
+@pytest.mark.parametrize("suite", ["nnls", "nmf"])
+def test_bench_real_suites_are_runnable(suite):
+    """The suites shipped in benchmarks/ expose the main(argv) the command runs."""
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / f"bench_{suite}.py"
+    if not path.is_file():
+        pytest.skip(f"{path.name} is not in this tree")
+    from reparamopt.cli import _load_bench
+
+    module = _load_bench(suite)
+    assert callable(module.main)
+
+
+# -- reproduce ----------------------------------------------------------------------
+FAKE_TUTORIAL = '''
+"""A figure."""
+import os
+import matplotlib.pyplot as plt
+quick = os.environ.get("REPARAMOPT_QUICK") == "1"
+with open(os.path.join(os.environ["REPARAMOPT_OUTPUT"], "{name}.txt"), "w") as handle:
+    handle.write("quick" if quick else "full")
+plt.figure()
+plt.plot([1, 2, 3])
+'''
+
+
+@pytest.fixture
+def tutorials(tmp_path):
+    folder = tmp_path / "tutorials"
+    folder.mkdir()
+    for name in ("rates", "implicit_bias"):
+        (folder / f"plot_{name}.py").write_text(textwrap.dedent(FAKE_TUTORIAL.replace("{name}", name)))
+    (folder / "plot_broken.py").write_text("raise RuntimeError('boom')\n")
+    return {"REPARAMOPT_TUTORIALS": str(folder)}
+
+
+def test_reproduce_list(tmp_path, monkeypatch, capsys, tutorials):
+    monkeypatch.setenv("REPARAMOPT_TUTORIALS", tutorials["REPARAMOPT_TUTORIALS"])
+    done = run_in_process("reproduce", "--list", cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys)
+    assert done.returncode == 0, done.stderr
+    assert [line.split()[0] for line in done.stdout.splitlines()] == ["broken", "implicit_bias", "rates"]
+
+
+def test_reproduce_one_figure(tmp_path, tutorials):
+    done = run_cli("reproduce", "implicit", "--quick", "-o", "figs", cwd=tmp_path, env=tutorials)
+    assert done.returncode == 0, done.stderr
+    figs = tmp_path / "figs"
+    assert (figs / "implicit_bias.txt").read_text() == "quick"
+    assert (figs / "plot_implicit_bias_1.png").stat().st_size > 1_000
+    assert not (figs / "rates.txt").exists()
+
+
+def test_reproduce_failure_and_unknown_name(tmp_path, tutorials):
+    done = run_cli("reproduce", "broken", "rates", "-o", "figs", cwd=tmp_path, env=tutorials)
+    assert done.returncode != 0
+    assert "boom" in done.stdout
+    assert (tmp_path / "figs" / "rates.txt").read_text() == "full"
+    assert "Traceback" not in done.stderr
+
+def test_reproduce_unknown_name(tmp_path, monkeypatch, capsys, tutorials):
+    monkeypatch.setenv("REPARAMOPT_TUTORIALS", tutorials["REPARAMOPT_TUTORIALS"])
+    for name in ("nothing", "r"):  # no match; several matches
+        line = assert_one_line_error(run_in_process("reproduce", name, cwd=tmp_path,
+                                                    monkeypatch=monkeypatch, capsys=capsys))
+        assert "implicit_bias" in line
+
+
+def test_reproduce_lists_the_shipped_tutorials(tmp_path, monkeypatch, capsys):
+    folder = Path(__file__).resolve().parent.parent / "tutorials"
+    scripts = sorted(folder.glob("plot_*.py"))
+    if not scripts:
+        pytest.skip("no tutorials in this tree")
+    monkeypatch.setenv("REPARAMOPT_TUTORIALS", str(folder))
+    done = run_in_process("reproduce", "--list", cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys)
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == len(scripts)
+
+
+# -- in-process helpers -------------------------------------------------------------
+def test_load_array_formats(tmp_path):
+    from reparamopt.cli import load_array
+
+    A = np.arange(6.0).reshape(2, 3)
+    for ext in (".npy", ".npz", ".mtx", ".csv"):
+        loaded = load_array(write(tmp_path / f"A{ext}", A), "A")
+        loaded = loaded.toarray() if sp.issparse(loaded) else loaded
+        np.testing.assert_array_equal(loaded, A)
+    assert sp.issparse(load_array(tmp_path / "A.npz")) and sp.issparse(load_array(tmp_path / "A.mtx"))
+    (tmp_path / "header.csv").write_text("a,b,c\n0,1,2\n3,4,5\n")
+    np.testing.assert_array_equal(load_array(tmp_path / "header.csv"), A)
+    np.savez(tmp_path / "one.npz", only=A)
+    np.testing.assert_array_equal(load_array(tmp_path / "one.npz"), A)
+
+
+def test_kkt_residual_is_zero_at_scipy_solution(data):
+    from reparamopt.cli import kkt_residual
+
+    assert kkt_residual(data["A"], data["b"], data["x_ref"]) < 1e-12
+    assert kkt_residual(data["A"], data["b"], np.zeros(25)) > 0.1
