@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import csv
 import importlib.util
+import inspect
 import io
 import os
 import re
@@ -193,7 +194,10 @@ def _flagship(name):
     import reparamopt
 
     try:
-        return getattr(reparamopt, name)
+        value = getattr(reparamopt, name)
+        # A flagship shares its name with its module (reparamopt.nnls); once the module
+        # has been imported the package attribute may be the module.
+        return getattr(value, name) if inspect.ismodule(value) else value
     except (ImportError, AttributeError):
         raise CommandError(
             f"`reparamopt.{name}` is not available in this installation of reparamopt "
