@@ -100,6 +100,7 @@ class Problem:
         X = self.X
         self.sq_norm = float(X.multiply(X).sum()) if sp.issparse(X) else float(np.vdot(X, X))
         self.has_graph = self.adjacency is not None and self.graph_weight > 0
+        self.graph = (self.graph_weight, self.adjacency, self.degree) if self.has_graph else None
 
     def regularization(self, W, H):
         value = 0.0
@@ -201,9 +202,8 @@ def _cd_gram(problem, W, H, update_H):
     P = H @ H.T
     C = np.asarray(X @ H.T)
     Wt = np.ascontiguousarray(W.T)
-    graph = (problem.graph_weight, problem.adjacency, problem.degree) if problem.has_graph else None
     _sweeps(Wt, P + problem.l2_W * np.eye(k), C.T - problem.l1_W,
-            column_projector(problem.W_map), _sweep_budget(n, m, k, nnz), graph)
+            column_projector(problem.W_map), _sweep_budget(n, m, k, nnz), problem.graph)
     W = Wt.T
     Q = W.T @ W
     if update_H:
@@ -218,36 +218,37 @@ def _cd_gram(problem, W, H, update_H):
     return W, H, loss + problem.regularization(W, H)
 
 
+def _masked_sweep(F, G, R, M, project, l1, l2, graph=None):
+    """Exact weighted coordinate steps on the columns of F, in column orientation
+    ``Xo ~ F G^T``; ``R = M * (Xo - F G^T)`` is kept up to date in place.
+
+    The weights make each column's quadratic non-isotropic, so the projection is exact
+    for entrywise sets only (the caller checks).
+    """
+    for j in range(F.shape[1]):
+        g = G[:, j]
+        curvature = M @ (g * g) + l2
+        old = F[:, j].copy()
+        numerator = (curvature - l2) * old + R @ g - l1
+        if graph is not None:
+            weight, adjacency, degree = graph
+            numerator += 2 * weight * (adjacency @ old)
+            curvature = curvature + 2 * weight * degree
+        new = project(np.divide(numerator, curvature, out=np.zeros_like(old), where=curvature > 0), j)
+        F[:, j] = new
+        R -= M * np.outer(new - old, g)
+
+
 def _cd_masked(problem, W, H, update_H, state):
-    """Weighted exact coordinate steps on the residual ``R = M * (X - W H)``."""
+    """cd with a mask: weighted exact coordinate steps on the residual."""
     X, M = problem.X, problem.mask
     R = state.get("residual")
     if R is None:
         R = M * (X - W @ H)
     W = np.array(W)
-    project_W = column_projector(problem.W_map)
-    project_H = column_projector(problem.H_map)
-    lam = problem.graph_weight if problem.has_graph else 0.0
-    for j in range(H.shape[0]):
-        h = H[j]
-        curvature = M @ (h * h) + problem.l2_W
-        old = W[:, j].copy()
-        numerator = (curvature - problem.l2_W) * old + R @ h - problem.l1_W
-        if lam:
-            numerator += 2 * lam * (problem.adjacency @ old)
-            curvature = curvature + 2 * lam * problem.degree
-        new = project_W(np.divide(numerator, curvature, out=np.zeros_like(old), where=curvature > 0), j)
-        W[:, j] = new
-        R -= M * np.outer(new - old, h)
+    _masked_sweep(W, H.T, R, M, column_projector(problem.W_map), problem.l1_W, problem.l2_W, problem.graph)
     if update_H:
-        for j in range(H.shape[0]):
-            w = W[:, j]
-            curvature = (w * w) @ M + problem.l2_H
-            old = H[j].copy()
-            numerator = (curvature - problem.l2_H) * old + w @ R - problem.l1_H
-            new = project_H(np.divide(numerator, curvature, out=np.zeros_like(old), where=curvature > 0), j)
-            H[j] = new
-            R -= M * np.outer(w, new - old)
+        _masked_sweep(H.T, W, R.T, M.T, column_projector(problem.H_map), problem.l1_H, problem.l2_H)
     state["residual"] = R
     return W, H, 0.5 * float(np.vdot(R, R)) + problem.regularization(W, H)
 
@@ -265,54 +266,49 @@ def _exponent(beta):
     return 1.0
 
 
-def _split_gradient(problem, W, H, Y, for_H):
-    """Non-negative parts (P, N) with ``grad = P - N`` of the divergence in H (or W)."""
-    X, M, beta = problem.X, problem.mask, problem.beta
-    if beta == 2 and M is None:
-        if for_H:
-            return (W.T @ W) @ H, np.asarray((X.T @ W).T) if sp.issparse(X) else W.T @ X
-        return W @ (H @ H.T), np.asarray(X @ H.T)
-    Y = np.maximum(Y, _EPS)
-    if beta == 1:
-        negative, positive = X / Y, np.ones_like(Y)
-    elif beta == 2:
-        negative, positive = X, Y
+def _mirror_step(Xo, Mo, F, G, Yo, beta, l1, l2, graph=None):
+    """One multiplicative step on F, in column orientation ``Xo ~ F G^T`` (see
+    :func:`_block_objective`). ``Yo = F G^T``, or None for the Frobenius loss without a
+    mask, where Gram products replace it."""
+    if Yo is None:
+        positive, negative = F @ (G.T @ G), np.asarray(Xo @ G)
     else:
-        negative, positive = X * Y ** (beta - 2), Y ** (beta - 1)
-    if M is not None:
-        negative, positive = negative * M, positive * M
-    if for_H:
-        return W.T @ positive, W.T @ negative
-    return positive @ H.T, negative @ H.T
+        Yo = np.maximum(Yo, _EPS)
+        if beta == 1:
+            negative, positive = Xo / Yo, np.ones_like(Yo)
+        elif beta == 2:
+            negative, positive = Xo, Yo
+        else:
+            negative, positive = Xo * Yo ** (beta - 2), Yo ** (beta - 1)
+        if Mo is not None:
+            negative, positive = negative * Mo, positive * Mo
+        positive, negative = positive @ G, negative @ G
+    positive = positive + l1 + l2 * F
+    if graph is not None:
+        weight, adjacency, degree = graph
+        positive = positive + 2 * weight * degree[:, None] * F
+        negative = negative + 2 * weight * (adjacency @ F)
+    ratio = np.maximum(negative, 0.0) / np.maximum(positive, _EPS)
+    gamma = _exponent(beta)
+    return F * (ratio if gamma == 1 else ratio**gamma)
 
 
 def _mirror(problem, W, H, update_H, state):
-    gamma = _exponent(problem.beta)
-    gram_only = problem.beta == 2 and problem.mask is None
+    X, M, beta = problem.X, problem.mask, problem.beta
+    gram_only = beta == 2 and M is None
     Y = None if gram_only else state.get("product")
     if Y is None and not gram_only:
         Y = W @ H
-    positive, negative = _split_gradient(problem, W, H, Y, for_H=False)
-    positive = positive + problem.l1_W + problem.l2_W * W
-    if problem.has_graph:
-        positive = positive + 2 * problem.graph_weight * problem.degree[:, None] * W
-        negative = negative + 2 * problem.graph_weight * (problem.adjacency @ W)
-    W = W * _ratio(negative, positive, gamma)
+    W = _mirror_step(X, M, W, H.T, Y, beta, problem.l1_W, problem.l2_W, problem.graph)
     if update_H:
-        Y = None if gram_only else W @ H
-        positive, negative = _split_gradient(problem, W, H, Y, for_H=True)
-        positive = positive + problem.l1_H + problem.l2_H * H
-        H = H * _ratio(negative, positive, gamma)
+        Yt = None if gram_only else (W @ H).T
+        H = _mirror_step(X.T, None if M is None else M.T, H.T, W, Yt, beta, problem.l1_H, problem.l2_H).T
+        H = np.ascontiguousarray(H)
     if gram_only:
         return W, H, problem.objective(W, H)
     Y = W @ H
     state["product"] = Y
-    return W, H, beta_divergence(problem.X, Y, problem.beta, problem.mask) + problem.regularization(W, H)
-
-
-def _ratio(negative, positive, gamma):
-    ratio = np.maximum(negative, 0.0) / np.maximum(positive, _EPS)
-    return ratio if gamma == 1 else ratio**gamma
+    return W, H, beta_divergence(X, Y, beta, M) + problem.regularization(W, H)
 
 
 # --- gd / nesterov: latent gradient steps through the maps -------------------------
@@ -331,53 +327,48 @@ class _Block:
         return value, np.ravel(self.cmap.pullback(u, grad_x))
 
 
-def _latent(problem, W, H, update_H, state, engine, steps):
-    X, M = problem.X, problem.mask
-    lam = problem.graph_weight if problem.has_graph else 0.0
-    U = state["U"]
+def _block_objective(Xo, Mo, G, l1, l2, graph=None):
+    """``value_and_grad(F)`` of one block in column orientation: ``Xo ~ F G^T``.
 
-    def vg_W(Wx):
-        if M is None:
-            P = H @ H.T
-            C = np.asarray(X @ H.T)
-            value = 0.5 * np.vdot(Wx @ P, Wx) - np.vdot(C, Wx)
-            grad = Wx @ P - C
+    The W block has ``Xo = X, G = H^T``; the H block ``Xo = X^T, G = W`` and F = H^T.
+    Without a mask the value drops the constant ``||X||^2 / 2`` and uses Gram products
+    formed once per block.
+    """
+    if Mo is None:
+        P = G.T @ G
+        C = np.asarray(Xo @ G)
+
+    def value_and_grad(F):
+        if Mo is None:
+            FP = F @ P
+            value, grad = 0.5 * np.vdot(FP, F) - np.vdot(C, F), FP - C
         else:
-            R = M * (Wx @ H - X)
-            value, grad = 0.5 * np.vdot(R, R), R @ H.T
-        value += problem.l1_W * Wx.sum() + 0.5 * problem.l2_W * np.vdot(Wx, Wx)
-        grad = grad + problem.l1_W + problem.l2_W * Wx
-        if lam:
-            LW = problem.degree[:, None] * Wx - problem.adjacency @ Wx
-            value += lam * np.vdot(Wx, LW)
-            grad = grad + 2 * lam * LW
+            R = Mo * (F @ G.T - Xo)
+            value, grad = 0.5 * np.vdot(R, R), R @ G
+        value += l1 * F.sum() + 0.5 * l2 * np.vdot(F, F)
+        grad = grad + l1 + l2 * F
+        if graph is not None:
+            weight, adjacency, degree = graph
+            LF = degree[:, None] * F - adjacency @ F
+            value += weight * np.vdot(F, LF)
+            grad = grad + 2 * weight * LF
         return float(value), grad
 
-    U = _inner(engine, _Block(problem.W_map, U.shape, vg_W), U, steps)
+    return value_and_grad
+
+
+def _latent(problem, W, H, update_H, state, engine, steps):
+    X, M = problem.X, problem.mask
+    objective = _block_objective(X, M, H.T, problem.l1_W, problem.l2_W, problem.graph)
+    U = _inner(engine, _Block(problem.W_map, state["U"].shape, objective), state["U"], steps)
     W = problem.W_map.forward(U)
     state["U"] = U
     if update_H:
-        V = state["V"]
-        if M is None:
-            Q = W.T @ W
-            B = np.asarray((X.T @ W).T) if sp.issparse(X) else W.T @ X
-
-        def vg_H(Ht):
-            Hx = Ht.T
-            if M is None:
-                value = 0.5 * np.vdot(Q @ Hx, Hx) - np.vdot(B, Hx)
-                grad = Q @ Hx - B
-            else:
-                R = M * (W @ Hx - X)
-                value, grad = 0.5 * np.vdot(R, R), W.T @ R
-            value += problem.l1_H * Hx.sum() + 0.5 * problem.l2_H * np.vdot(Hx, Hx)
-            grad = grad + problem.l1_H + problem.l2_H * Hx
-            return float(value), grad.T
-
-        V = _inner(engine, _Block(problem.H_map, V.shape, vg_H), V, steps)
-        H = problem.H_map.forward(V).T
+        objective = _block_objective(X.T, None if M is None else M.T, W, problem.l1_H, problem.l2_H)
+        V = _inner(engine, _Block(problem.H_map, state["V"].shape, objective), state["V"], steps)
+        H = np.ascontiguousarray(problem.H_map.forward(V).T)
         state["V"] = V
-    return W, np.ascontiguousarray(H), problem.objective(W, H)
+    return W, H, problem.objective(W, H)
 
 
 def _inner(engine, block, u, steps):
