@@ -11,9 +11,10 @@ no iterate ever leaves the feasible set.
   repeated sweeps reuse the Gram matrices of a block (Gillis and Glineur's accelerated
   HALS rule), which is what makes it fast.
 - ``mirror``: the multiplicative step ``x <- x * (N / P)**gamma`` with ``grad f = P - N``
-  split into non-negative parts; it is the latent gradient step on u with the per-entry
-  step that makes it a mirror (exponentiated-gradient) step, and it serves every
-  beta-divergence.
+  split into non-negative parts. To first order in ``N / P - 1`` it is the latent
+  gradient step ``u <- u - eta * grad_u`` on ``x = u**2`` with the per-entry step
+  ``eta = 1 / (4 P)``, and with gamma = 1 it is the exponentiated-gradient (entropic
+  mirror) step on ``log P - log N``; it serves every beta-divergence.
 - ``gd`` / ``nesterov``: plain or accelerated gradient steps on the latent factors
   through the maps' pullbacks (any registered constraint), a few per block.
 """

@@ -63,8 +63,9 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
           Several sweeps per block reuse the block's Gram matrices. It is the fastest
           solver here (see ``benchmarks/bench_nmf.py``).
         - "mirror" (the default for other beta losses): ``x <- x * (N / P)**gamma`` with
-          ``grad f = P - N``; the latent gradient step on ``u`` with per-entry steps, i.e.
-          a mirror (exponentiated-gradient) step. Every beta; non-negative factors only.
+          ``grad f = P - N`` split into non-negative parts; to first order the latent
+          gradient step on ``u`` (``x = u**2``) with per-entry steps ``1 / (4 P)``, an
+          exponentiated-gradient (mirror) step. Every beta; non-negative factors only.
           For ``1 <= beta <= 2`` without a graph the objective never increases.
         - "gd", "nesterov": `inner_steps` plain (Armijo) or accelerated (backtracking,
           restart) gradient steps on each latent block per iteration, through the maps'
