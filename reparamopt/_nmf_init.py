@@ -26,8 +26,7 @@ def _leading_svd(X, rank, rng):
     from sklearn.utils.extmath import randomized_svd
 
     if sp.issparse(X) or min(X.shape) > 2 * rank + 20:
-        seed = int(rng.randint(np.iinfo(np.int32).max))
-        return randomized_svd(X, rank, random_state=seed)
+        return randomized_svd(X, rank, random_state=rng)
     U, s, Vt = np.linalg.svd(X, full_matrices=False)
     return U[:, :rank], s[:rank], Vt[:rank]
 
