@@ -11,6 +11,8 @@ from .base import Engine, State
 
 __all__ = ["GradientFlow", "ODE_METHODS"]
 
+_MAX_REJECTIONS = 30
+
 ODE_METHODS = {
     "RK45": scipy.integrate.RK45,
     "RK23": scipy.integrate.RK23,
@@ -29,10 +31,11 @@ def _check_ode_settings(engine):
     check_scalar(engine.max_step, "max_step", lower=0, lower_inclusive=False)
 
 
-def _make_solver(engine, rhs, t0, y0):
-    options = dict(rtol=engine.rtol, atol=engine.atol, max_step=engine.max_step)
+def _make_solver(engine, rhs, t0, y0, max_step=None):
+    options = dict(rtol=engine.rtol, atol=engine.atol,
+                   max_step=engine.max_step if max_step is None else max_step)
     if engine.first_step is not None:
-        options["first_step"] = engine.first_step
+        options["first_step"] = min(engine.first_step, options["max_step"])
     return ODE_METHODS[engine.method](rhs, t0, y0, engine.t_max, **options)
 
 
@@ -55,6 +58,11 @@ class GradientFlow(Engine):
     On ``x = u**2`` this is the Riemannian flow ``x' = -4 x * grad f(x)`` on the
     non-negative orthant (the paper's O(1/t) dynamics). The flow time reached is
     reported as ``t`` in the result.
+
+    The exact flow never increases F. An integrator step that does (stiff solvers
+    take very long steps near an equilibrium, where their Newton iterations may
+    diverge) is rejected and the integration resumes from the previous point with the
+    step capped at a tenth of the rejected one.
 
     Parameters
     ----------
@@ -101,14 +109,23 @@ class GradientFlow(Engine):
             return -np.asarray(objective.value_and_grad(u)[1], dtype=float)
 
         solver = _make_solver(self, rhs, 0.0, state.u.copy())
-        return state.replace(t=0.0, extra={"solver": solver, "counter": counter})
+        return state.replace(t=0.0, extra={"solver": solver, "counter": counter, "rhs": rhs})
 
     def step(self, objective, state):
-        solver = state.extra["solver"]
-        failure = _advance(solver)
-        if failure:
-            return state.replace(extra={**state.extra, "failed": True, "message": failure})
-        u = np.array(solver.y)
-        fun, grad = objective.value_and_grad(u)
-        return State(u=u, fun=float(fun), grad=np.asarray(grad, dtype=float), k=state.k + 1,
-                     nfev=state.k + 2 + state.extra["counter"]["nfev"], t=float(solver.t), extra=state.extra)
+        extra = state.extra
+        for _ in range(_MAX_REJECTIONS):
+            solver = extra["solver"]
+            t_before = solver.t
+            failure = _advance(solver)
+            if failure:
+                return state.replace(extra={**extra, "failed": True, "message": failure})
+            u = np.array(solver.y)
+            fun, grad = objective.value_and_grad(u)
+            if np.isfinite(fun) and fun <= state.fun + 1e-8 * abs(state.fun) + np.finfo(float).tiny:
+                return State(u=u, fun=float(fun), grad=np.asarray(grad, dtype=float), k=state.k + 1,
+                             nfev=state.k + 2 + extra["counter"]["nfev"], t=float(solver.t), extra=extra)
+            # reject: restart from the previous point with a smaller step cap
+            cap = (solver.t - t_before) / 10
+            extra = {**extra, "solver": _make_solver(self, extra["rhs"], t_before, state.u.copy(), cap)}
+        return state.replace(extra={**extra, "failed": True,
+                                    "message": "The integrator kept increasing the objective."})
