@@ -234,3 +234,29 @@ def test_progress_bar(capsys):
     ro.solve(problem, tol=1e-10)
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out == ""
+
+
+def test_gradient_flow_never_increases_the_objective():
+    """LSODA's long stiff steps near an equilibrium once diverged here (f reached 1e110);
+    the flow must reject such steps."""
+    rng = np.random.default_rng(0)
+    n, m, s = 60, 30, 3
+    A = rng.standard_normal((m, n)) / np.sqrt(m)
+    perm = rng.permutation(n)
+    x_plus = np.zeros(n)
+    x_plus[perm[:s]] = np.abs(rng.standard_normal(s))
+    x_plus /= np.linalg.norm(x_plus)
+    negative = np.zeros(n)
+    negative[perm[s:2 * s]] = np.abs(rng.standard_normal(s))
+    b = A @ (x_plus - 0.25 * negative / negative.sum())
+
+    def value_and_grad(x):
+        r = A @ x - b
+        return 0.5 * r @ r, A.T @ r
+
+    problem = ro.Problem(value_and_grad=value_and_grad, x=ro.NonNegative(n))
+    res = ro.solve(problem, engine="flow", init_scale=1e-4, max_iter=2600, tol=1e-8, history=True)
+    f = np.asarray(res.history["fun"])
+    assert res.status != -1 and np.all(np.isfinite(f))
+    assert np.all(np.diff(f) <= 1e-8 * f[:-1])
+    assert res.fun < 1.01 * 0.5 * nnls(A, b)[1] ** 2
