@@ -666,10 +666,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 script, folder = sys.argv[1], sys.argv[2]
 sys.argv = [script]
+def pictures():
+    return {name for name in os.listdir(folder) if name.lower().endswith(".png")}
+before = pictures()
 runpy.run_path(script, run_name="__main__")
-stem = os.path.splitext(os.path.basename(script))[0]
-for i, number in enumerate(plt.get_fignums(), start=1):
-    plt.figure(number).savefig(os.path.join(folder, f"{stem}_{i}.png"), dpi=100)
+# Figures the script left open and did not save itself are saved as stem_<i>.png.
+if pictures() == before:
+    stem = os.path.splitext(os.path.basename(script))[0]
+    for i, number in enumerate(plt.get_fignums(), start=1):
+        plt.figure(number).savefig(os.path.join(folder, f"{stem}_{i}.png"), dpi=100)
 """
 
 
@@ -723,10 +728,10 @@ def _cmd_reproduce(args):
             if done.returncode != 0:
                 lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
                 failures.append(name)
-                print(f"{name}: failed after {elapsed:.1f} s: {lines[-1] if lines else 'no message'}")
+                bar.write(f"{name}: failed after {elapsed:.1f} s: {lines[-1] if lines else 'no message'}")
                 continue
             new = sorted(p.name for p in set(folder.iterdir()) - before)
-            print(f"{name}: {elapsed:.1f} s, {len(new)} file(s): {', '.join(new) or '(none)'}")
+            bar.write(f"{name}: {elapsed:.1f} s, {len(new)} file(s): {', '.join(new) or '(none)'}")
     finally:
         bar.close()
     print(f"figures in {folder}")

@@ -1,0 +1,234 @@
+"""Sphinx configuration of the reparamopt documentation.
+
+Build: ``sphinx-build -W docs docs/_build/html``. The tutorials (``../tutorials``) run at
+build time through sphinx-gallery; ``REPARAMOPT_QUICK=1`` runs them on small problems,
+and ``-D plot_gallery=0`` builds the pages without running them.
+"""
+
+import csv
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("REPARAMOPT_OUTPUT", str(HERE / "_build" / "tutorial_output"))
+
+import reparamopt  # noqa: E402
+
+project = "reparamopt"
+author = "reparamopt developers"
+copyright = "reparamopt developers"
+release = reparamopt.__version__
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "matplotlib.sphinxext.plot_directive",
+    "sphinx_gallery.gen_gallery",
+]
+
+exclude_patterns = ["_build", "_tutorials_src", "_generated", "Thumbs.db", ".DS_Store"]
+templates_path = ["_templates"]
+nitpicky = False
+default_role = "obj"
+
+autosummary_generate = True
+autosummary_imported_members = False
+autodoc_default_options = {
+    "members": True,
+    "show-inheritance": True,
+    # scikit-learn's generated metadata-routing methods document scikit-learn, not us.
+    "exclude-members": "set_fit_request, set_transform_request, set_inverse_transform_request, "
+                       "set_score_request, get_metadata_routing",
+}
+autodoc_member_order = "bysource"
+autodoc_typehints = "none"
+autoclass_content = "class"
+
+napoleon_google_docstring = False
+napoleon_numpy_docstring = True
+napoleon_use_rtype = False
+napoleon_use_ivar = False
+
+plot_include_source = True
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 100)]
+
+html_theme = "pydata_sphinx_theme"
+html_title = f"reparamopt {release}"
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_prev_next": False,
+    "secondary_sidebar_items": ["page-toc"],
+}
+html_sidebars = {"**": ["sidebar-nav-bs"]}
+html_show_sourcelink = False
+
+
+# -- tutorials -------------------------------------------------------------------------
+TUTORIALS = ROOT / "tutorials"
+STAGED = HERE / "_tutorials_src"
+
+GALLERY_HEADER = """\
+Tutorials
+=========
+
+Each tutorial reproduces one of the paper's experiments with reparamopt and compares
+it with a reference (Lawson-Hanson, linear programming, ...). They are plain scripts in
+the ``tutorials/`` folder of the source tree: run one with ``python
+tutorials/plot_rates.py``, or all of them with ``reparamopt reproduce``;
+``REPARAMOPT_QUICK=1`` selects small problems and ``REPARAMOPT_OUTPUT`` the folder of
+their tables and figures.
+"""
+
+
+def _stage_tutorials():
+    """Copy the tutorial scripts next to a gallery header, for sphinx-gallery.
+
+    Files are only rewritten when their content changes, so that sphinx-gallery's
+    checksums keep unchanged tutorials from running again.
+    """
+    STAGED.mkdir(exist_ok=True)
+    wanted = {"GALLERY_HEADER.rst": GALLERY_HEADER}
+    for script in sorted(TUTORIALS.glob("*.py")):
+        wanted[script.name] = script.read_text(encoding="utf-8")
+    for path in STAGED.iterdir():
+        if path.name not in wanted:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+    for name, text in wanted.items():
+        path = STAGED / name
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+
+
+_stage_tutorials()
+
+sphinx_gallery_conf = {
+    "examples_dirs": [str(STAGED)],
+    "gallery_dirs": ["auto_tutorials"],
+    "filename_pattern": r"/plot_",
+    "within_subsection_order": "FileNameSortKey",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "matplotlib_animations": False,
+    "image_scrapers": ("matplotlib",),
+    "reset_modules": ("matplotlib",),
+    "show_memory": False,
+}
+
+
+# -- pages generated from the live package -------------------------------------------
+GENERATED = HERE / "_generated"
+
+
+def _write(name, text):
+    GENERATED.mkdir(exist_ok=True)
+    path = GENERATED / name
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+
+
+def _table(header, rows):
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+    line = "  ".join("=" * w for w in widths)
+    body = [line, "  ".join(str(c).ljust(w) for c, w in zip(header, widths)), line]
+    body += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in rows]
+    return "\n".join(body + [line]) + "\n"
+
+
+def _registry_tables():
+    from reparamopt import registry
+
+    graph = registry.graph()
+    sets = []
+    for node, data in sorted(graph.nodes(data=True)):
+        route = " -> ".join(registry.path(node))
+        sets.append((f"``{node}``", data.get("description") or "-", route))
+    maps = [(f"``{s}``", f"``{t}``", f":class:`~reparamopt.maps.{d['factory'].__name__}`", f"{d['cost']:g}")
+            for s, t, d in sorted(graph.edges(data=True))]
+    aliases = sorted(set(registry.set_names()) - set(graph.nodes))
+    text = ".. The tables below are generated from the live registry by conf.py.\n\n"
+    text += _table(["set", "description", "resolved through"], sets) + "\n"
+    text += _table(["from", "to", "map", "cost"], maps) + "\n"
+    text += "Aliases: " + ", ".join(f"``{a}``" for a in aliases) + ".\n"
+    _write("registry_tables.rst", text)
+
+
+def _cli_help():
+    from reparamopt.cli import build_parser
+
+    parser = build_parser()
+    os.environ["COLUMNS"] = "88"
+    text = ".. Generated from the argument parser by conf.py.\n\n"
+    sections = [("reparamopt", parser)]
+    for action in parser._subparsers._group_actions:
+        sections += [(f"reparamopt {name}", sub) for name, sub in action.choices.items()]
+    for title, sub in sections:
+        help_text = sub.format_help().rstrip()
+        text += f"{title}\n{'-' * len(title)}\n\n.. code-block:: text\n\n"
+        text += "".join(f"    {line}\n" if line else "\n" for line in help_text.splitlines()) + "\n"
+    _write("cli_help.rst", text)
+
+
+BENCH_DATA = HERE / "benchmarks"
+
+
+def _benchmark_tables():
+    files = sorted(BENCH_DATA.glob("*.csv"))
+    if not files:
+        _write("benchmark_tables.rst", "No benchmark results are recorded in this tree yet.\n")
+        return
+    text = ".. Generated by conf.py from the CSV files in docs/benchmarks/.\n\n"
+    for path in files:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+        if len(rows) < 2:
+            continue
+        header, body = rows[0], rows[1:]
+        cases = []
+        for row in body:
+            if row[0] not in cases:
+                cases.append(row[0])
+        for case in cases:
+            text += f".. list-table:: {path.stem}: {case}\n   :header-rows: 1\n\n"
+            for row in [header[1:]] + [r[1:] for r in body if r[0] == case]:
+                text += "   * - " + "\n     - ".join(c.replace("|", "/") or "-" for c in row) + "\n"
+            text += "\n"
+    _write("benchmark_tables.rst", text)
+
+
+_registry_tables()
+_cli_help()
+_benchmark_tables()
+
+
+# -- docstrings ------------------------------------------------------------------------
+_FIELD = re.compile(r"^(\s*\*{0,2}\w+(?:\s*,\s*\*{0,2}\w+)*\s:\s)(.+)$")
+_TRAILING_UNDERSCORE = re.compile(r"(\w)_(?=[\s,)\]]|$)")
+
+
+def _escape_type_underscores(app, what, name, obj, options, lines):
+    """Escape names ending in "_" in numpydoc types ("of shape (n_iter_ + 1,)"): in
+    reStructuredText a trailing underscore would make them hyperlink references."""
+    for i, line in enumerate(lines):
+        match = _FIELD.match(line)
+        if match:
+            lines[i] = match.group(1) + _TRAILING_UNDERSCORE.sub(r"\1\\_", match.group(2))
+
+
+def setup(app):
+    # Before napoleon (priority 500) turns the numpydoc sections into fields.
+    app.connect("autodoc-process-docstring", _escape_type_underscores, priority=400)

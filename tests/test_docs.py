@@ -1,0 +1,125 @@
+"""The documentation: it builds with warnings as errors, and its code runs.
+
+The build executes the tutorials through sphinx-gallery on small problems
+(``REPARAMOPT_QUICK=1``), about half a minute on two cores.
+"""
+
+import doctest
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+TUTORIALS = DOCS.parent / "tutorials"
+
+pytestmark = pytest.mark.skipif(not (DOCS / "conf.py").is_file(), reason="no docs/ in this tree")
+
+
+def code_blocks(page):
+    """The ``.. code-block:: python`` blocks of an rst page, dedented, in order."""
+    blocks = []
+    lines = (DOCS / page).read_text(encoding="utf-8").splitlines()
+    i = 0
+    while i < len(lines):
+        if lines[i].strip() == ".. code-block:: python":
+            i += 1
+            body = []
+            while i < len(lines) and (not lines[i].strip() or lines[i].startswith("   ")):
+                body.append(lines[i])
+                i += 1
+            blocks.append(textwrap.dedent("\n".join(body)).strip("\n"))
+        else:
+            i += 1
+    return blocks
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    pytest.importorskip("sphinx")
+    pytest.importorskip("sphinx_gallery")
+    pytest.importorskip("pydata_sphinx_theme")
+    pytest.importorskip("matplotlib")
+    out = tmp_path_factory.mktemp("docs")
+    env = dict(os.environ, REPARAMOPT_QUICK="1", MPLBACKEND="Agg",
+               REPARAMOPT_OUTPUT=str(out / "tutorial_output"))
+    done = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
+         "-d", str(out / "doctrees"), str(DOCS), str(out / "html")],
+        env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"sphinx-build -W failed:\n{done.stderr[-6000:]}"
+    return out / "html"
+
+
+def test_docs_build_with_warnings_as_errors(built):
+    for page in ("index", "getting_started", "concepts", "adding_a_map", "flagships", "cli",
+                 "benchmarks", "cluster", "api", "auto_tutorials/index"):
+        assert (built / f"{page}.html").is_file(), page
+
+
+def test_api_reference_is_generated_from_docstrings(built):
+    page = (built / "api" / "generated" / "reparamopt.nnls.nnls.html").read_text(encoding="utf-8")
+    assert "init_scale" in page and "polish" in page
+    assert (built / "api" / "generated" / "reparamopt.nmf.NMF.html").is_file()
+    assert (built / "api" / "generated" / "reparamopt.plotting.html").is_file()
+
+
+def test_registry_graph_and_tables_come_from_the_live_registry(built):
+    from reparamopt import registry
+
+    page = (built / "concepts.html").read_text(encoding="utf-8")
+    assert re.search(r'<img [^>]*src="[^"]*concepts-1\.png"', page)
+    for node in registry.graph().nodes:
+        assert f"<span class=\"pre\">{node}</span>" in page, node
+    assert (built / "_images" / "concepts-1.png").stat().st_size > 10_000
+
+
+def test_every_tutorial_is_in_the_gallery_with_its_figure(built):
+    scripts = sorted(TUTORIALS.glob("plot_*.py"))
+    if not scripts:
+        pytest.skip("no tutorials in this tree")
+    for script in scripts:
+        page = (built / "auto_tutorials" / f"{script.stem}.html").read_text(encoding="utf-8")
+        assert f"sphx_glr_{script.stem}_001.png" in page, script.name
+
+
+def test_cli_reference_matches_the_parser(built):
+    page = (built / "cli.html").read_text(encoding="utf-8")
+    for command in ("demo", "solve", "nmf", "bench", "reproduce"):
+        assert f"usage: reparamopt {command}" in page
+
+
+def _run(code, tmp_path):
+    env = dict(os.environ, MPLBACKEND="Agg")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.mark.parametrize("page", ["index.rst", "getting_started.rst", "concepts.rst", "adding_a_map.rst"])
+def test_page_code_runs(tmp_path, page):
+    blocks = [b for b in code_blocks(page) if not b.startswith(">>>")]
+    assert blocks
+    _run("\n\n".join(["import numpy as np", *blocks]), tmp_path)
+
+
+def test_concepts_doctests():
+    import numpy as np
+
+    blocks = [b for b in code_blocks("concepts.rst") if b.startswith(">>>")]
+    assert blocks
+    parser, runner = doctest.DocTestParser(), doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    for block in blocks:
+        runner.run(parser.get_doctest(block, {"np": np}, "concepts", "concepts.rst", 0))
+    assert runner.summarize(verbose=False).failed == 0
+
+
+def test_add_a_map_example_prints_the_projection(tmp_path):
+    (block,) = code_blocks("adding_a_map.rst")
+    out = _run(block, tmp_path)
+    assert out.split() == "[0.05 0.05 0.9 0.9 0.9 2. ]".split()
