@@ -1,0 +1,289 @@
+r"""NNLS, sparse recovery and NMF on dask arrays, on any Dask scheduler.
+
+Install with ``pip install 'reparamopt[dask]'``. The functions here take dask arrays
+(from ``dask.array.from_zarr``, :func:`open_array`, ``da.from_array``...) and run every
+product with the data as a dask graph: on the threads of one machine by default, or on
+the cluster of whatever ``distributed.Client`` is active (a ``LocalCluster``, a
+dask-jobqueue or Kubernetes cluster). The data are read chunk by chunk, so a matrix
+larger than the memory of one machine (or of every worker together) works; only small
+reductions (n x n matrices, n-vectors) come back to the client.
+
+:func:`reparamopt.nnls`, :func:`reparamopt.sparse_recovery` and
+:class:`reparamopt.NMF` hand dask input to this module, so that the same script runs
+in memory and on a cluster. Every result records the scheduler that ran it
+(``res.scheduler``, ``model.scheduler_``), e.g. ``"distributed (tcp://10.0.0.5:8786)"``
+or ``"threads"``.
+
+Examples
+--------
+>>> import dask.array as da
+>>> import reparamopt.dask as rd
+>>> rng = np.random.default_rng(0)
+>>> A = rng.random((2000, 20))
+>>> b = A @ np.r_[np.ones(5), np.zeros(15)]
+>>> res = rd.nnls(da.from_array(A, chunks=(500, 20)), b)
+>>> res.dask_mode, res.scheduler
+('gram', 'threads')
+>>> np.round(res.x[:7], 8)
+array([1., 1., 1., 1., 1., 0., 0.])
+"""
+
+import time
+
+import numpy as np
+
+from . import _dask_nnls
+from ._dask_common import (as_dask_array, compute, is_dask_collection, open_array, require_dask,
+                           scheduler_of)
+from ._validation import as_float_array, check_choice, check_scalar, describe
+from .exceptions import InvalidArgumentError, InvalidTypeError, ShapeError
+
+__all__ = ["nnls", "sparse_recovery", "fit_transform_nmf", "fit_nmf", "transform_nmf",
+           "open_array", "is_dask_collection", "DaskOperator", "MODES"]
+
+MODES = ("auto", "gram", "columns", "matrix-free")
+
+# Largest n for which the automatic mode reduces A^T A (n^2 doubles on the client).
+GRAM_MAX_FEATURES = 4096
+
+
+def _as_input(A, b):
+    """Dask or numpy A, and b as given (dask or numpy), with shapes checked."""
+    require_dask()
+    if is_dask_collection(A):
+        A = as_dask_array(A, "A", ndim=2)
+    else:
+        A = as_float_array(A, "A", ndim=2)
+    if is_dask_collection(b):
+        b = as_dask_array(b, "b", ndim=(1, 2))
+    else:
+        b = as_float_array(b, "b", ndim=(1, 2))
+    m, n = A.shape
+    if m == 0 or n == 0:
+        raise ShapeError(f"`A` must have at least one row and one column; got shape {A.shape}")
+    if b.shape[0] != m:
+        raise ShapeError(f"`b` must have {m} rows to match `A` of shape {A.shape}; got shape {b.shape}")
+    return A, b
+
+
+def _pick_mode(mode, A, b, gram_max_features):
+    import dask.array as da
+
+    m, n = A.shape
+    many = b.ndim == 2 and isinstance(b, da.Array) and b.numblocks[1] > 1
+    if mode == "auto":
+        if many:
+            return "columns"
+        return "gram" if n <= gram_max_features and isinstance(A, da.Array) else "matrix-free"
+    if mode == "columns" and b.ndim != 2:
+        raise InvalidArgumentError("`mode`='columns' needs a 2-D `b` (one column per right-hand side)")
+    return mode
+
+
+def nnls(A, b, *, mode="auto", client=None, gram_max_features=GRAM_MAX_FEATURES, tol=1e-10,
+         max_iter=None, init_scale=1e-3, check_every=25, max_gather_bytes=2**28, **options):
+    r"""Non-negative least squares with dask arrays, on any Dask scheduler.
+
+    .. math::
+
+        \min_{x \ge 0} \tfrac12 \|A x - b\|_2^2
+
+    Parameters
+    ----------
+    A : dask array or ndarray, shape (m, n)
+        The data; a dask array is never loaded whole.
+    b : dask array or ndarray, shape (m,) or (m, k)
+        One or ``k`` right-hand sides.
+    mode : {"auto", "gram", "columns", "matrix-free"}, default "auto"
+        - ``"gram"``: one pass of distributed reductions gives ``A^T A``, ``A^T b`` and
+          ``||b||^2`` (only n x n and n-vectors leave the workers); the client then
+          solves the equivalent square problem ``min ||R x - d||`` with
+          ``R^T R = A^T A``, ``R^T d = A^T b`` by the in-memory :func:`reparamopt.nnls`.
+          For tall ``A`` chunked by rows.
+        - ``"columns"``: ``b`` chunked by columns; every column chunk is an independent
+          batched in-memory solve, run in parallel on the workers (with ``A^T A``
+          reduced once when `A` is a dask array).
+        - ``"matrix-free"``: for wide or huge ``A``: accelerated latent iterations on
+          ``x = u * u`` whose products with ``A`` and ``A^T`` are dask graphs, with the
+          iterate persisted on the workers; every `check_every` iterations the support
+          of ``x`` seeds an exact working-set finish that gathers only the columns of
+          the support (at most `max_gather_bytes` of them).
+        - ``"auto"``: "columns" for ``b`` with several column chunks, else "gram" when
+          ``n <= gram_max_features``, else "matrix-free".
+    client : distributed.Client, optional
+        Where to run; default: the active client if any, else dask's default scheduler.
+    gram_max_features : int, default 4096
+        Largest ``n`` for which "auto" forms ``A^T A`` (``8 n^2`` bytes on the client).
+    tol : float, default 1e-10
+        Relative KKT residual ``||P(g)|| / ||A^T b||`` to reach, as in
+        :func:`reparamopt.nnls`.
+    max_iter : int, optional
+        Iteration limit: passed to the in-memory solves, and the number of latent
+        iterations of "matrix-free" (default 1000 there).
+    init_scale : float, default 1e-3
+        "matrix-free" only: ``u0 = init_scale * 1``. Small values bias the iterates to
+        sparse (minimum-l1) solutions.
+    check_every : int, default 25
+        "matrix-free" only: iterations between attempts of the exact finish.
+    max_gather_bytes : int, default 2**28
+        "matrix-free" only: the most memory the gathered support columns may take.
+    **options
+        Passed to :func:`reparamopt.nnls` for the in-memory solves (``method``,
+        ``power``, ``polish``...).
+
+    Returns
+    -------
+    OptimizeResult
+        As :func:`reparamopt.nnls` (``x`` a numpy array, ``rnorm``, ``fun``,
+        ``optimality``, ``nit``, ``status``, ``success``, ``message``, ``time``), plus
+        ``scheduler`` (what ran it) and ``dask_mode``.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> import reparamopt.dask as rd
+    >>> rng = np.random.default_rng(1)
+    >>> A = da.from_array(rng.random((60, 400)), chunks=(60, 100))  # wide
+    >>> x_true = np.zeros(400); x_true[[3, 50, 222]] = [1.0, 2.0, 0.5]
+    >>> res = rd.nnls(A, A.compute() @ x_true, mode="matrix-free")
+    >>> np.flatnonzero(res.x > 1e-8), bool(np.allclose(res.x, x_true, atol=1e-8))
+    (array([  3,  50, 222]), True)
+    """
+    start = time.perf_counter()
+    A, b = _as_input(A, b)
+    mode = check_choice(mode, "mode", MODES)
+    gram_max_features = check_scalar(gram_max_features, "gram_max_features", lower=1, integer=True)
+    tol = check_scalar(tol, "tol", lower=0)
+    check_every = check_scalar(check_every, "check_every", lower=1, integer=True)
+    init_scale = check_scalar(init_scale, "init_scale", lower=0, lower_inclusive=False)
+    max_gather_bytes = check_scalar(max_gather_bytes, "max_gather_bytes", lower=1)
+    max_iter = check_scalar(max_iter, "max_iter", lower=0, integer=True, allow_none=True)
+    import dask.array as da
+
+    mode = _pick_mode(mode, A, b, gram_max_features)
+    scheduler, name = scheduler_of([x for x in (A, b) if is_dask_collection(x)], client)
+    memory_options = dict(options, tol=tol)
+    if max_iter is not None:
+        memory_options["max_iter"] = max_iter
+    if mode == "gram":
+        A_d = A if isinstance(A, da.Array) else da.from_array(A)
+        B = b if b.ndim == 2 else b[:, None]
+        B = B if isinstance(B, da.Array) else da.from_array(B, chunks=(A_d.chunks[0], -1))
+        res = _dask_nnls.solve_gram(A_d, B, scheduler, memory_options, one_rhs=b.ndim == 1)
+    elif mode == "columns":
+        B = b if isinstance(b, da.Array) else da.from_array(b, chunks=(b.shape[0], "auto"))
+        res = _dask_nnls.solve_columns(A, B, scheduler, memory_options)
+    else:
+        A_d = A if isinstance(A, da.Array) else da.from_array(A)
+        b_np = np.asarray(compute(b, scheduler=scheduler)[0] if is_dask_collection(b) else b)
+        columns = [b_np] if b_np.ndim == 1 else list(b_np.T)
+        results = [_dask_nnls.solve_matrix_free(
+            A_d, column, scheduler, tol=tol, max_iter=1000 if max_iter is None else max_iter,
+            init_scale=init_scale, check_every=check_every, max_gather_bytes=max_gather_bytes,
+            options=memory_options) for column in columns]
+        res = results[0] if b_np.ndim == 1 else _stack(results)
+    res["scheduler"] = name
+    res["dask_mode"] = mode
+    res["time"] = time.perf_counter() - start
+    return res
+
+
+def _stack(results):
+    """One result for several right-hand sides solved one after the other."""
+    res = results[0].copy()
+    for key in ("x", "u"):
+        res[key] = np.column_stack([r[key] for r in results])
+    for key in ("fun", "rnorm", "optimality"):
+        res[key] = np.array([r[key] for r in results])
+    res["status"] = np.array([r["status"] for r in results])
+    res["nit"] = max(r["nit"] for r in results)
+    res["nfev"] = sum(r["nfev"] for r in results)
+    res["success"] = all(r["success"] for r in results)
+    res["message"] = next((r["message"] for r in results if not r["success"]), res["message"])
+    return res
+
+
+class DaskOperator:
+    """A :class:`scipy.sparse.linalg.LinearOperator` whose products run as dask graphs.
+
+    ``matvec`` and ``rmatvec`` compute ``A @ x`` and ``A.T @ y`` on the scheduler and
+    return numpy vectors, so any matrix-free solver of the package accepts a dask
+    matrix through it.
+    """
+
+    def __new__(cls, A, client=None):
+        from scipy.sparse.linalg import LinearOperator
+
+        import dask.array as da
+
+        A = as_dask_array(A, "A", ndim=2)
+        scheduler, name = scheduler_of([A], client)
+
+        def run(product, vector, chunks):
+            return compute(product(da.from_array(vector, chunks=chunks)),
+                           scheduler=scheduler)[0]
+
+        op = LinearOperator(
+            A.shape, dtype=np.float64,
+            matvec=lambda x: run(A.__matmul__, np.ravel(x), (A.chunks[1],)),
+            rmatvec=lambda y: run(A.T.__matmul__, np.ravel(y), (A.chunks[0],)),
+            matmat=lambda X: run(A.__matmul__, X, (A.chunks[1], -1)),
+            rmatmat=lambda Y: run(A.T.__matmul__, Y, (A.chunks[0], -1)))
+        op.scheduler = name
+        return op
+
+
+def sparse_recovery(A, b, *, client=None, **options):
+    r"""Sparse recovery by small initialization (:func:`reparamopt.sparse_recovery`) with a
+    dask matrix.
+
+    .. math:: \min_u \tfrac12 \| A\,\phi(u) - b \|_2^2, \qquad u_0 = \alpha \mathbf 1
+
+    The dynamics are those of the in-memory function, unchanged: it sees `A` as a
+    matrix-free operator (:class:`DaskOperator`) whose every product is a dask graph
+    on the active scheduler, so the implicit bias and early stopping behave as in
+    memory. Each iteration costs one pass over `A` each way.
+
+    Returns
+    -------
+    OptimizeResult
+        As :func:`reparamopt.sparse_recovery`, plus ``scheduler``.
+    """
+    from .sparse import sparse_recovery as memory_sparse_recovery
+
+    require_dask()
+    start = time.perf_counter()
+    if not is_dask_collection(A):
+        raise InvalidTypeError(f"`A` must be a dask array here; got {describe(A)}")
+    op = DaskOperator(A, client)
+    b = compute(b)[0] if is_dask_collection(b) else b
+    res = memory_sparse_recovery(op, b, **options)
+    res["scheduler"] = op.scheduler
+    res["time"] = time.perf_counter() - start
+    return res
+
+
+def fit_transform_nmf(model, X, W=None, H=None, *, client=None):
+    """Fit :class:`reparamopt.NMF` to a row-chunked dask array; returns W as a dask array.
+
+    See :mod:`reparamopt._dask_nmf` for what runs where.
+    """
+    from ._dask_nmf import fit_transform
+
+    require_dask()
+    return fit_transform(model, X, W=W, H=H, client=client)
+
+
+def fit_nmf(model, X, W=None, H=None, *, client=None):
+    """Fit :class:`reparamopt.NMF` to a row-chunked dask array; returns the model."""
+    fit_transform_nmf(model, X, W=W, H=H, client=client)
+    return model
+
+
+def transform_nmf(model, X):
+    """W for a row-chunked dask array with the fitted components fixed, chunk by chunk
+    (a lazy dask array with the row chunks of X)."""
+    from ._dask_nmf import transform
+
+    require_dask()
+    return transform(model, X)
