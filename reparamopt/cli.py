@@ -427,8 +427,8 @@ def _cmd_solve(args):
         if args.signed:
             raise CommandError("--signed applies to --sparse-recovery only")
         solver = _flagship("nnls")
-        if args.no_polish:
-            options["polish"] = False
+    if args.no_polish:
+        options["polish"] = False
     start = time.perf_counter()
     result = solver(A, b, **options)
     elapsed = time.perf_counter() - start
@@ -628,7 +628,13 @@ def _bench_plot(suite, tables, path):
 
 
 def _cmd_bench(args):
-    suites = SUITES if args.suite == "all" else (args.suite,)
+    if args.suite == "all":
+        folder = _locate("benchmarks")
+        suites = [name for name in SUITES if (folder / f"bench_{name}.py").is_file()]
+        if not suites:
+            raise CommandError(f"no benchmark suite (bench_nnls.py, bench_nmf.py) in {folder}")
+    else:
+        suites = [args.suite]
     modules = {name: _load_bench(name) for name in suites}
     from ._progress import progress_bar
 
@@ -791,7 +797,8 @@ def build_parser():
     solve.add_argument("--init-scale", type=float, help="scale of the identical initialization")
     solve.add_argument("--tol", type=float, help="optimality tolerance")
     solve.add_argument("--max-iter", type=int, help="iteration limit")
-    solve.add_argument("--no-polish", action="store_true", help="NNLS: skip the exact finish on the support")
+    solve.add_argument("--no-polish", action="store_true",
+                       help="skip the exact finish on the identified support (the dynamics alone)")
     solve.add_argument("--progress", action="store_true", help="show a progress bar")
     solve.set_defaults(handler=_cmd_solve)
 
@@ -858,6 +865,10 @@ def main(argv=None):
         return 130
     except (CommandError, ReparamoptError, ValueError, TypeError, OSError, MemoryError) as exc:
         print(f"{PROG} {args.command}: error: {_first_line(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 - the command line never shows a traceback
+        print(f"{PROG} {args.command}: error: unexpected {type(exc).__name__}: {_first_line(exc)} "
+              f"(set REPARAMOPT_DEBUG=1 to see the traceback)", file=sys.stderr)
         return EXIT_ERROR
 
 

@@ -507,3 +507,14 @@ def test_kkt_residual_is_zero_at_scipy_solution(data):
 
     assert kkt_residual(data["A"], data["b"], data["x_ref"]) < 1e-12
     assert kkt_residual(data["A"], data["b"], np.zeros(25)) > 0.1
+
+
+def test_bench_all_runs_the_suites_present(tmp_path):
+    benchmarks = tmp_path / "benchmarks"
+    benchmarks.mkdir()
+    (benchmarks / "bench_nmf.py").write_text(FAKE_BENCH)
+    done = run_cli("bench", "--quick", "-o", "results", cwd=tmp_path,
+                   env={"REPARAMOPT_BENCHMARKS": str(benchmarks)})
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "results" / "nmf.csv").is_file()
+    assert not (tmp_path / "results" / "nnls.csv").exists()
