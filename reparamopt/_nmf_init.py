@@ -11,15 +11,18 @@ import scipy.sparse as sp
 
 from .exceptions import InvalidArgumentError
 
-__all__ = ["INITS", "initialize"]
+__all__ = ["INITS", "initialize", "mean_of"]
 
 INITS = ("random", "nndsvd", "nndsvda", "nndsvdar", "custom")
 
 
-def _mean(X):
+def mean_of(X, observed=None):
+    """Mean entry of X (dense or sparse), over the `observed` entries when given."""
     if sp.issparse(X):
         return X.sum() / (X.shape[0] * X.shape[1])
-    return X.mean()
+    if observed is None:
+        return X.mean()
+    return (X * observed).sum() / max(observed.sum(), 1)
 
 
 def _leading_svd(X, rank, rng):
@@ -74,7 +77,7 @@ def initialize(X, n_components, init, rng):
         Source of randomness.
     """
     n_samples, n_features = X.shape
-    avg = np.sqrt(_mean(X) / n_components)
+    avg = np.sqrt(mean_of(X) / n_components)
     if init == "random":
         W = avg * np.abs(rng.standard_normal((n_samples, n_components)))
         H = avg * np.abs(rng.standard_normal((n_components, n_features)))
@@ -85,7 +88,7 @@ def initialize(X, n_components, init, rng):
             f"{min(n_samples, n_features)}; got {n_components} (use init='random')")
     W, H = _nndsvd(X, n_components, rng)
     if init == "nndsvda":
-        mean = _mean(X)
+        mean = mean_of(X)
         W[W == 0] = mean
         H[H == 0] = mean
     elif init == "nndsvdar":

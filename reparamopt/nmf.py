@@ -12,7 +12,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _nmf_solvers as solvers
-from ._nmf_init import INITS, initialize
+from ._nmf_init import INITS, initialize, mean_of
 from ._progress import progress_bar
 from ._validation import check_choice, check_scalar, describe
 from .exceptions import InfeasibleError, InvalidArgumentError, InvalidTypeError, NonFiniteError, ShapeError
@@ -253,7 +253,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         X, observed = self._observed(X, mask, settings["beta"])
         k = self.n_components_
         problem = self._problem(X, observed, settings, k, None, None)
-        W0 = np.full((X.shape[0], k), np.sqrt(max(_mean(X, observed), 0.0) / k))
+        W0 = np.full((X.shape[0], k), np.sqrt(max(mean_of(X, observed), 0.0) / k))
         W0 = _feasible(problem.W_map, W0)
         solver = self._pick_solver(settings["solver"], problem)  # a mask may rule out "cd"
         W = self._run(problem, W0, self.components_, solver, settings, False, None)[0]
@@ -447,14 +447,6 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             warnings.warn(f"Maximum number of iterations {n_iter} reached. Increase it to "
                           f"improve convergence.", ConvergenceWarning, stacklevel=3)
         return W, H, n_iter, history, times
-
-
-def _mean(X, observed):
-    if sp.issparse(X):
-        return X.sum() / (X.shape[0] * X.shape[1])
-    if observed is None:
-        return X.mean()
-    return (X * observed).sum() / max(observed.sum(), 1)
 
 
 def _factor(value, name, shape, cmap):
