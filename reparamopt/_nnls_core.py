@@ -60,10 +60,16 @@ class LinearModel:
         self.atb = self.rmatvec(b)
         self.atb_norm = np.linalg.norm(self.atb, axis=0)
         self.b_norm2 = np.sum(b * b, axis=0)
-        self.G = None
-        if gram:
-            self.G = A.T @ A
+        self.use_gram = bool(gram)
+        self._G = None
         self._lipschitz = None
+
+    @property
+    def G(self):
+        """``A^T A`` in Gram mode (formed on first use), else None."""
+        if self.use_gram and self._G is None:
+            self._G = self.A.T @ self.A
+        return self._G
 
     # products -------------------------------------------------------------
     def matvec(self, x):
@@ -112,11 +118,12 @@ class LinearModel:
         return block.toarray() if sp.issparse(block) else block
 
 
-def lipschitz_estimate(model, iters=30, rng=0):
+def lipschitz_estimate(model, iters=12, rng=0):
     """Estimate ``||A||_2^2`` by power iteration on ``A^T A``, with a safety margin.
 
-    Thirty steps from a random start give the top eigenvalue to a few percent on the
-    problems we met; the factor 1.05 keeps the step 1/L on the safe side.
+    A dozen steps from a random start reach the top eigenvalue within a few percent on
+    random and structured matrices alike (the Rayleigh quotient is dominated by the
+    upper end of the spectrum); the factor 1.1 keeps the step 1/L on the safe side.
     """
     if model.G is not None and model.n <= 64:
         return float(np.linalg.eigvalsh(model.G)[-1]) * 1.0001 + _TINY
@@ -133,7 +140,7 @@ def lipschitz_estimate(model, iters=30, rng=0):
             lam = lam_new
             break
         lam = lam_new
-    return 1.05 * lam + _TINY
+    return 1.1 * lam + _TINY
 
 
 def projected_gradient(x, g):
@@ -298,9 +305,14 @@ def _pivoting(model, solve, x0, F, b, atb, thr, max_iter):
 
 def _lawson_hanson(model, solve, x0, F, b, atb, thr, max_iter):
     n = model.n
+    if F.sum() > model.m:
+        # a wide support guess would start from a singular block: keep its largest part
+        keep = np.argsort(np.where(F, -x0, np.inf))[: model.m]
+        F = np.zeros(n, bool)
+        F[keep] = True
     x = np.where(F, x0, 0.0)
     nsolves = 0
-    batch = max(1, int(F.sum()) // 4)
+    batch = max(4, int(F.sum()) // 2)
     while nsolves < max_iter:
         zf = solve(F, x[F])
         nsolves += 1
@@ -309,35 +321,33 @@ def _lawson_hanson(model, solve, x0, F, b, atb, thr, max_iter):
             xf = x[F]
             neg = zf <= 0
             ratio = xf[neg] / (xf[neg] - zf[neg])
-            alpha = float(ratio.min()) if ratio.size else 0.0
+            alpha = float(ratio.min())
             xf = xf + alpha * (zf - xf)
             # indices that block the step leave; entering ones still at zero with a
             # positive target stay
             keep = (xf > 0) | (zf > 0)
             keep[np.flatnonzero(neg)[np.argmin(ratio)]] = False
-            if alpha == 0.0:
-                blocked = True
+            blocked = blocked or alpha == 0.0
             idx = np.flatnonzero(F)
             x = np.zeros(n)
             x[idx[keep]] = xf[keep]
             F[idx[~keep]] = False
             zf = solve(F, x[F])
             nsolves += 1
-        if blocked:
-            batch = max(1, batch // 4)
+        # grow the number of indices entering at once while it works, cut it when an
+        # entering index had to leave again at once
+        batch = max(1, batch // 4) if blocked else 2 * batch
         x = np.zeros(n)
         x[F] = np.maximum(zf, 0.0)
         g = _gradient(model, x, F, b, atb)
         viol = ~F & (g < -thr)
-        nv = int(viol.sum())
-        if nv == 0:
+        if not viol.any():
             return x, True, nsolves
         cand = np.flatnonzero(viol)
         room = max(1, min(batch, model.m - int(F.sum())))
         if cand.size > room:
             cand = cand[np.argpartition(g[cand], room - 1)[:room]]
         F[cand] = True
-        # entering indices start at zero; the next solve moves them
     return x, False, nsolves
 
 

@@ -71,7 +71,7 @@ def lawson_hanson(A, b, *, max_iter=None):
             status = 1
         except RuntimeError:
             x, status = np.zeros(n), 0
-    return _result(LinearModel(A, b), x, nit=-1, status=status, method="lawson-hanson",
+    return _result(LinearModel(A, b), x, nit=0, status=status, method="lawson-hanson",
                    start=start)
 
 

@@ -9,7 +9,9 @@ through the Hadamard power map of the registry; the engines iterate on ``u``; a 
 step solves the least squares exactly on the support the iterates identify.
 """
 
+import sys
 import time
+import types
 
 import numpy as np
 import scipy.linalg as sla
@@ -30,6 +32,13 @@ __all__ = ["nnls", "METHODS"]
 
 METHODS = ("auto", "gd", "riemannian-gd", "bb", "nesterov", "mirror-nesterov", "flow",
            "accelerated-flow")
+
+# Entries above this fraction of the largest one form the support handed to the finish.
+_SUPPORT_THRESHOLD = 1e-3
+
+# Matrices whose largest entry lies outside this range are rescaled first, so that
+# A^T A and the steps neither overflow nor underflow.
+_SAFE_LOW, _SAFE_HIGH = 1e-50, 1e50
 
 # Largest n for which the automatic Gram mode stores A^T A (n^2 doubles).
 _GRAM_MAX_N = 6000
@@ -85,9 +94,9 @@ def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=N
     tol : float, default 1e-10
         Stop when the relative KKT residual ``||P(g)|| / ||A^T b||`` is ``<= tol``.
     max_iter : int, optional
-        Iteration limit (default 1000 for the discrete methods with polish, 100000
-        without, 100000 integrator steps for the flows). Reaching it returns
-        ``status=0``.
+        Iteration limit (integrator steps for the flows): default 1000 with polish
+        (the finish is tried at the last one), 100000 without. Reaching it without
+        meeting `tol` returns ``status=0``.
     x0 : array_like, optional
         Non-negative warm start (zeros allowed: zero coordinates start at the tiny
         value ``1e-12 max(x0)``, since ``u = 0`` is a fixed point of the latent
@@ -151,7 +160,7 @@ def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=N
     m, n = A.shape
     k_shape = b.shape[1:]
     if max_iter is None:
-        max_iter = 100000 if (method in ("flow", "accelerated-flow") or not polish) else 1000
+        max_iter = 1000 if polish else 100000
     max_iter = check_scalar(max_iter, "max_iter", lower=0, integer=True)
     if x0 is not None:
         x0 = as_float_array(x0, "x0", ndim=b.ndim)
@@ -171,7 +180,7 @@ def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=N
     # residual does not change, while A^T A and the steps stay far from over/underflow.
     A_s, a = _normalize_matrix(A)
     c = float(np.max(np.abs(b))) if b.size else 0.0
-    c = c if c > 0 else 1.0
+    c = c if np.isfinite(c) and (c < _SAFE_LOW or c > _SAFE_HIGH) and c > 0 else 1.0
     b_s = b / c
     x0_s = None if x0 is None else x0 * (a / c)
 
@@ -190,19 +199,23 @@ def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=N
 
 
 def _normalize_matrix(A):
-    """``(A / a, a)`` with ``a`` the largest entry (an estimate of ``||A||_2`` for operators)."""
+    """``(A / a, a)`` when the entries of ``A`` are extreme, else ``(A, 1)``.
+
+    ``a`` is the largest absolute entry (an estimate of ``||A||_2`` for operators). Data
+    of ordinary magnitude are left alone: dividing would copy a large matrix.
+    """
     if isinstance(A, LinearOperator):
         v = np.random.default_rng(0).standard_normal(A.shape[1])
         a = float(np.linalg.norm(A.matvec(v / max(np.linalg.norm(v), 1e-300))))
-        a = a if a > 0 and np.isfinite(a) else 1.0
-        return (aslinearoperator(A) * (1.0 / a) if a != 1.0 else A), a
-    if sp.issparse(A):
-        a = float(abs(A).max()) if A.nnz else 1.0
-        a = a if a > 0 else 1.0
-        return (A * (1.0 / a) if a != 1.0 else A), a
-    a = float(np.max(np.abs(A))) if A.size else 1.0
-    a = a if a > 0 else 1.0
-    return (A / a if a != 1.0 else A), a
+    elif sp.issparse(A):
+        a = float(max(A.max(), -A.min())) if A.nnz else 0.0
+    else:
+        a = float(max(A.max(), -A.min())) if A.size else 0.0
+    if not (np.isfinite(a) and a > 0) or _SAFE_LOW <= a <= _SAFE_HIGH:
+        return A, 1.0
+    if isinstance(A, LinearOperator):
+        return aslinearoperator(A) * (1.0 / a), a
+    return A * (1.0 / a), a
 
 
 class _LatentNNLS:
@@ -256,6 +269,8 @@ class _Solver:
         self.options = options
         self.check_every = int(options.get("check_every", 25))
         self.nfinish = 0
+        self.polish_from = float(options.get("polish_from", 1e-3))
+        self._last_support = None
 
     # -- helpers ---------------------------------------------------------------------
     def kkt(self, x):
@@ -295,7 +310,7 @@ class _Solver:
 
     def _finish_column(self, x, j):
         top = float(np.max(x)) if x.size else 0.0
-        support = x > 1e-6 * top if top > 0 else np.zeros(x.shape, bool)
+        support = x > _SUPPORT_THRESHOLD * top if top > 0 else np.zeros(x.shape, bool)
         xf, _, _ = exact_finish(self.model, x, tol=self.tol, column=j, support=support)
         return xf
 
@@ -315,6 +330,13 @@ class _Solver:
         return self.solve_engine(start)
 
     def solve_auto(self, start):
+        """Least squares when it is non-negative; else latent steps and the exact finish.
+
+        Dense data with ``m >= n`` start the latent iteration from the positive part of
+        the least-squares solution (its sign pattern is close to the final support);
+        other data from a small identical point ``1e-6 max(A^T b) / ||A||^2``, whose
+        iterates reveal a sparse support within a few dozen steps.
+        """
         model = self.model
         x = self.least_squares_start()
         done = np.zeros(model.b.shape[1:], bool)
@@ -322,11 +344,18 @@ class _Solver:
             done = np.all(x > 0, axis=0) & (self.kkt(np.maximum(x, 0)) <= self.tol)
             if np.all(done):
                 return self.result(x, 0, 1, start)
-        x0 = self.start_point() if self.x0 is None and self.init_scale is not None else None
-        if x0 is None:
+            top = np.max(x, axis=0)
+            x0 = np.maximum(x, np.where(top > 0, 1e-6 * top, 1e-12))
+            self.check_every = int(self.options.get("check_every", 10))
+        elif self.init_scale is not None or self.x0 is not None:
             x0 = self.start_point()
-        res = self.solve_private(start, x0, "nesterov", skip=done, x_done=x)
-        return res
+        else:
+            scale = np.max(model.atb, axis=0) / model.lipschitz()
+            x0 = np.broadcast_to(1e-6 * scale, (model.n,) + model.b.shape[1:]).copy()
+            self.check_every = int(self.options.get("check_every", 20))
+        if self.x0 is not None:
+            x0 = self.start_point()
+        return self.solve_private(start, x0, "nesterov", skip=done, x_done=x)
 
     def least_squares_start(self):
         """The unconstrained least-squares solution when it is cheap (dense full rank)."""
@@ -334,7 +363,7 @@ class _Solver:
         if model.kind != "dense" or model.m < model.n:
             return None
         try:
-            if model.m == model.n and model.G is None:
+            if model.m == model.n and model._G is None:
                 return np.linalg.solve(model.A, model.b)
             G = model.G if model.G is not None else model.A.T @ model.A
             factor = sla.cho_factor(G, check_finite=False)
@@ -369,14 +398,12 @@ class _Solver:
                     status = 1
                     finished = x
                     break
-                if check and self.polish:
+                if check and self.polish and (k == self.max_iter or self.polish_ready(x, opt)):
                     xf = self.finish_sub(stepper.model, x)
                     if np.all(self._kkt_on(stepper.model, xf) <= self.tol):
                         status = 1
                         finished = xf
                         break
-                    stepper.u = np.maximum(xf, 1e-12 * np.max(xf)) ** (1.0 / self.power) \
-                        if xf.size else stepper.u
                 if self.callback is not None and k > 0:
                     info = {"x": x, "u": stepper.u, "fun": f, "optimality": opt, "nit": k}
                     if self.callback(OptimizeResult(info)):
@@ -398,6 +425,23 @@ class _Solver:
             full[:, active] = x
             x = full
         return self.result(x, k, status, start, u=None, nfev=stepper.nfev, history=records)
+
+    def polish_ready(self, x, opt):
+        """Whether to try the exact finish now.
+
+        "auto" tries at every check, every method at the last iteration. The paper's
+        methods wait until the support of the iterate (entries above 1e-3 of the
+        largest) is the same at two consecutive checks and the KKT residual is below ``options["polish_from"]`` (default 1e-3):
+        the finish then sharpens the point the dynamics select (their implicit bias)
+        instead of jumping to another solution.
+        """
+        if self.method == "auto":
+            return True
+        top = np.max(x, axis=0) if x.size else 0.0
+        support = x > _SUPPORT_THRESHOLD * top
+        stable = self._last_support is not None and np.array_equal(support, self._last_support)
+        self._last_support = support
+        return stable and bool(np.max(opt) <= self.polish_from)
 
     def _kkt_on(self, model, x):
         g, _ = model.grad(x)
@@ -421,7 +465,11 @@ class _Solver:
         polished = {}
 
         def checkpoint(u, k):
-            xf = self.finish(objective.to_feasible(u))
+            x = objective.to_feasible(u)
+            last = k + every > self.max_iter
+            if not (last or self.polish_ready(x, objective.optimality(u))):
+                return None
+            xf = self.finish(x)
             if np.all(self._kkt_on(model, xf) <= self.tol):
                 polished["x"] = xf
                 return np.ravel(xf) ** (1.0 / self.power), True
@@ -480,3 +528,18 @@ class _SubModel:
     lipschitz = LinearModel.lipschitz
     columns = LinearModel.columns
     gram_block = LinearModel.gram_block
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as :func:`nnls`.
+
+    Importing the submodule ``reparamopt.nnls`` binds the package attribute
+    ``reparamopt.nnls`` to the module, shadowing the function of the same name; a
+    callable module keeps ``reparamopt.nnls(A, b)`` working either way.
+    """
+
+    def __call__(self, *args, **kwargs):
+        return nnls(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
