@@ -747,8 +747,13 @@ def _cmd_reproduce(args):
 
 
 # -- parser ---------------------------------------------------------------------------
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except the None of options whose default is the solver's own."""
+
+    def _get_help_string(self, action):
+        if action.default is None or isinstance(action.default, bool):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def build_parser():
@@ -776,8 +781,6 @@ def build_parser():
     demo.add_argument("-o", "--output", default="reparamopt-demo.png", help="path of the PNG plot")
     demo.add_argument("--seed", type=int, default=0, help="seed of the random problems")
     demo.add_argument("--size", type=int, default=1000, help="size n of the square n x n NNLS")
-    demo.add_argument("--init-scale", type=float, default=1e-3,
-                      help="init scale of the implicit-bias run (small: sparse bias)")
     demo.add_argument("--no-plot", action="store_true", help="skip the plot")
     demo.set_defaults(handler=_cmd_demo)
 
@@ -785,18 +788,23 @@ def build_parser():
     solve = commands.add_parser(
         "solve", formatter_class=_Formatter, help="NNLS or sparse recovery from files",
         description="Solve min ||A x - b|| subject to x >= 0 (or recover a sparse x with "
-                    "--sparse-recovery) from A and b stored in files.\n" + files)
+                    "--sparse-recovery) from A and b stored in files. " + files)
     solve.add_argument("A", help="matrix file")
     solve.add_argument("b", help="right-hand side file (a vector, or one row or column)")
     solve.add_argument("-o", "--output", help="write x to this .npy, .csv or .txt file")
     solve.add_argument("--sparse-recovery", action="store_true",
                        help="use reparamopt.sparse_recovery (small init, implicit l1 bias)")
     solve.add_argument("--signed", action="store_true", help="with --sparse-recovery: x of any sign")
-    solve.add_argument("--method", help="solver method (default: the solver's 'auto')")
+    solve.add_argument("--method", help="NNLS: auto, gd, riemannian-gd, bb, nesterov, mirror-nesterov, "
+                                        "flow, accelerated-flow; sparse recovery: auto, flow, gd, "
+                                        "accelerated, accelerated-flow (default: auto)")
     solve.add_argument("--power", type=float, help="Hadamard power L >= 2 of x = u**L (default 2)")
-    solve.add_argument("--init-scale", type=float, help="scale of the identical initialization")
-    solve.add_argument("--tol", type=float, help="optimality tolerance")
-    solve.add_argument("--max-iter", type=int, help="iteration limit")
+    solve.add_argument("--init-scale", type=float,
+                       help="scale alpha of the identical initialization u0 = alpha * 1; small "
+                            "values bias x to sparse solutions (default: the solver's)")
+    solve.add_argument("--tol", type=float, help="tolerance on the relative KKT residual "
+                                                 "(default: 1e-10 for NNLS, 1e-8 for sparse recovery)")
+    solve.add_argument("--max-iter", type=int, help="iteration limit (default: the solver's)")
     solve.add_argument("--no-polish", action="store_true",
                        help="skip the exact finish on the identified support (the dynamics alone)")
     solve.add_argument("--progress", action="store_true", help="show a progress bar")
@@ -805,7 +813,7 @@ def build_parser():
     nmf = commands.add_parser(
         "nmf", formatter_class=_Formatter, help="non-negative matrix factorization of a file",
         description="Factor a non-negative X ~ W H with reparamopt.NMF and write W and H to "
-                    "PREFIX_W and PREFIX_H.\n" + files)
+                    "PREFIX_W and PREFIX_H. " + files)
     nmf.add_argument("X", help="data matrix file (non-negative)")
     nmf.add_argument("-k", "--n-components", dest="k", type=int, required=True, help="rank k")
     nmf.add_argument("-o", "--output", metavar="PREFIX",
