@@ -81,7 +81,8 @@ class Problem:
         + \lambda \operatorname{tr}(W^\top L W)
 
     with ``D_2 = 1/2 ||.||_F^2``; M is the mask of observed entries (None: all). X is
-    sparse only for the Frobenius loss without a mask (the Gram-matrix paths).
+    sparse only without a mask and for the Frobenius (Gram-matrix paths) or the
+    Kullback-Leibler loss (``W H`` formed only at the non-zeros of X).
     """
 
     X: Any
@@ -116,9 +117,12 @@ class Problem:
 
     def data_loss(self, W, H):
         """The divergence term alone (observed entries only)."""
-        if self.beta == 2 and self.mask is None and sp.issparse(self.X):
+        if sp.issparse(self.X) and self.beta == 2:
             cross = np.vdot(self.X @ H.T, W)
             return 0.5 * max(self.sq_norm - 2 * cross + np.vdot(W.T @ W, H @ H.T), 0.0)
+        if sp.issparse(self.X):  # Kullback-Leibler: sum(WH) needs no product
+            x, y, _, _ = _at_nonzeros(self.X, W, H.T)
+            return float(np.sum(x * np.log(x / y)) - x.sum() + W.sum(axis=0) @ H.sum(axis=1))
         return beta_divergence(self.X, W @ H, self.beta, self.mask)
 
     def objective(self, W, H):
@@ -143,6 +147,16 @@ def beta_divergence(X, Y, beta, mask=None):
     else:
         terms = (X**beta + (beta - 1) * Y**beta - beta * X * Y ** (beta - 1)) / (beta * (beta - 1))
     return float(np.sum(weight * terms))
+
+
+def _at_nonzeros(Xo, F, G):
+    """The positive entries of sparse Xo and the matching entries of ``F G^T`` (>= eps),
+    with their coordinates."""
+    coo = Xo.tocoo()
+    keep = coo.data > 0
+    rows, cols, x = coo.row[keep], coo.col[keep], coo.data[keep]
+    y = np.maximum(np.einsum("ij,ij->i", F[rows], G[cols]), _EPS)
+    return x, y, rows, cols
 
 
 # --- cd: exact latent block-coordinate minimization --------------------------------
@@ -269,9 +283,13 @@ def _exponent(beta):
 
 def _mirror_step(Xo, Mo, F, G, Yo, beta, l1, l2, graph=None):
     """One multiplicative step on F, in column orientation ``Xo ~ F G^T`` (see
-    :func:`_block_objective`). ``Yo = F G^T``, or None for the Frobenius loss without a
-    mask, where Gram products replace it."""
-    if Yo is None:
+    :func:`_block_objective`). ``Yo = F G^T``, or None without a mask for the Frobenius
+    loss (Gram products) and for sparse Xo with the Kullback-Leibler loss."""
+    if Yo is None and sp.issparse(Xo) and beta == 1:
+        x, y, rows, cols = _at_nonzeros(Xo, F, G)
+        negative = np.asarray(sp.csr_matrix((x / y, (rows, cols)), shape=Xo.shape) @ G)
+        positive = np.broadcast_to(G.sum(axis=0), F.shape)
+    elif Yo is None:
         positive, negative = F @ (G.T @ G), np.asarray(Xo @ G)
     else:
         Yo = np.maximum(Yo, _EPS)
@@ -296,16 +314,16 @@ def _mirror_step(Xo, Mo, F, G, Yo, beta, l1, l2, graph=None):
 
 def _mirror(problem, W, H, update_H, state):
     X, M, beta = problem.X, problem.mask, problem.beta
-    gram_only = beta == 2 and M is None
-    Y = None if gram_only else state.get("product")
-    if Y is None and not gram_only:
+    product_free = M is None and (beta == 2 or sp.issparse(X))
+    Y = None if product_free else state.get("product")
+    if Y is None and not product_free:
         Y = W @ H
     W = _mirror_step(X, M, W, H.T, Y, beta, problem.l1_W, problem.l2_W, problem.graph)
     if update_H:
-        Yt = None if gram_only else (W @ H).T
+        Yt = None if product_free else (W @ H).T
         H = _mirror_step(X.T, None if M is None else M.T, H.T, W, Yt, beta, problem.l1_H, problem.l2_H).T
         H = np.ascontiguousarray(H)
-    if gram_only:
+    if product_free:
         return W, H, problem.objective(W, H)
     Y = W @ H
     state["product"] = Y

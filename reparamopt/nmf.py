@@ -204,7 +204,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         ----------
         X : array-like or sparse matrix of shape (n_samples, n_features)
             Non-negative data. NaN entries are missing. Sparse input is never densified
-            with the Frobenius loss and no mask.
+            with the Frobenius or Kullback-Leibler loss and no mask.
         y : ignored
         W : array-like of shape (n_samples, n_components), optional
             Starting W for ``init="custom"`` (or init=None).
@@ -322,8 +322,8 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 X = np.where(missing, 0.0, X)
         if observed is not None and observed.all():
             observed = None
-        if sp.issparse(X) and (observed is not None or beta != 2):
-            X = X.toarray()  # only the Frobenius, fully observed paths work on sparse data
+        if sp.issparse(X) and (observed is not None or beta not in (1, 2)):
+            X = X.toarray()  # only the Frobenius and KL fully observed paths work on sparse data
         if beta <= 0:
             values = X if observed is None else X[observed]
             if values.size and values.min() == 0:

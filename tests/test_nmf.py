@@ -185,9 +185,11 @@ def test_graph_objective_decreases_with_cd():
 # --- sparse input, constraints, solvers -------------------------------------------
 
 
-def test_sparse_input_is_never_densified(monkeypatch):
+@pytest.mark.parametrize("beta_loss", ["frobenius", "kullback-leibler"])
+def test_sparse_input_is_never_densified(monkeypatch, beta_loss):
     X = sp.random(300, 200, density=0.05, random_state=0, format="csr")
-    dense = NMF(5, init="random", random_state=0, max_iter=30, tol=0).fit(X.toarray())
+    params = dict(beta_loss=beta_loss, init="random", random_state=0, max_iter=30, tol=0)
+    dense = NMF(5, **params).fit(X.toarray())
 
     def refuse(*args, **kwargs):
         raise AssertionError("sparse X was densified")
@@ -195,8 +197,9 @@ def test_sparse_input_is_never_densified(monkeypatch):
     for cls in (sp.csr_matrix, sp.csc_matrix, sp.csr_array, sp.csc_array):
         monkeypatch.setattr(cls, "toarray", refuse)
         monkeypatch.setattr(cls, "todense", refuse)
-    model = NMF(5, init="random", random_state=0, max_iter=30, tol=0).fit(X)
+    model = NMF(5, **params).fit(X)
     np.testing.assert_allclose(model.components_, dense.components_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(model.loss_history_, dense.loss_history_, rtol=1e-8)
     assert model.reconstruction_err_ == pytest.approx(dense.reconstruction_err_, rel=1e-8)
     assert model.transform(X).shape == (300, 5)
 
