@@ -26,6 +26,7 @@ from typing import Any, Optional
 import numpy as np
 import scipy.sparse as sp
 
+from .engines import get_engine
 from .maps.sets import BoxSet, LowerBoundSet, NonNegativeSet, RealSet, SimplexSet, SphereSet, UpperBoundSet
 
 __all__ = ["Problem", "SOLVERS", "beta_divergence", "solve"]
@@ -419,8 +420,6 @@ def solve(problem, W, H, *, solver, update_H=True, max_iter=200, tol=1e-4, inner
     H = np.array(H, dtype=float)
     state = {}
     if solver in ("gd", "nesterov"):
-        from .engines import get_engine
-
         engine = get_engine("gd", step_size="armijo") if solver == "gd" else get_engine("nesterov")
         W = _off_boundary(problem.W_map, W)
         state["U"] = problem.W_map.inverse(W)
