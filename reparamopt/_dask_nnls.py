@@ -22,10 +22,9 @@ import numpy as np
 import scipy.linalg as sla
 
 from ._dask_common import check_finite_scalar, compute, persist
-from .exceptions import InvalidArgumentError
 from .result import STATUS_MESSAGES, OptimizeResult
 
-__all__ = ["gram_reduction", "square_root", "solve_gram", "solve_columns", "solve_matrix_free"]
+__all__ = ["gram_reduction", "SquareRoot", "solve_gram", "solve_columns", "solve_matrix_free"]
 
 _TINY = np.finfo(float).tiny
 
@@ -95,10 +94,6 @@ class SquareRoot:
         if self.factor == "cholesky":
             return sla.solve_triangular(self.R, C, trans="T", check_finite=False)
         return (self.Q.T @ C) / (self.scale[:, None] if C.ndim == 2 else self.scale)
-
-
-def square_root(G):
-    return SquareRoot(G)
 
 
 def _with_offset(res, offset):
@@ -337,9 +332,3 @@ def solve_matrix_free(A, b, scheduler, *, tol, max_iter, init_scale, check_every
         x=x, u=np.sqrt(x), fun=fun, rnorm=float(np.sqrt(2 * fun)), optimality=optimality,
         nit=nit, nfev=state.passes, status=status, success=status == 1,
         message=STATUS_MESSAGES[status], history=None, time=time.perf_counter() - start)
-
-
-def check_shapes(A, B):
-    if B.shape[0] != A.shape[0]:
-        raise InvalidArgumentError(
-            f"`b` must have {A.shape[0]} rows to match `A` of shape {A.shape}; got shape {B.shape}")

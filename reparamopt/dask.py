@@ -69,7 +69,7 @@ def _as_input(A, b):
 def _pick_mode(mode, A, b, gram_max_features):
     import dask.array as da
 
-    m, n = A.shape
+    n = A.shape[1]
     many = b.ndim == 2 and isinstance(b, da.Array) and b.numblocks[1] > 1
     if mode == "auto":
         if many:
@@ -81,7 +81,7 @@ def _pick_mode(mode, A, b, gram_max_features):
 
 
 def nnls(A, b, *, mode="auto", client=None, gram_max_features=GRAM_MAX_FEATURES, tol=1e-10,
-         max_iter=None, init_scale=1e-3, check_every=25, max_gather_bytes=2**28, **options):
+         max_iter=None, init_scale=None, check_every=25, max_gather_bytes=2**28, **options):
     r"""Non-negative least squares with dask arrays, on any Dask scheduler.
 
     .. math::
@@ -120,16 +120,18 @@ def nnls(A, b, *, mode="auto", client=None, gram_max_features=GRAM_MAX_FEATURES,
     max_iter : int, optional
         Iteration limit: passed to the in-memory solves, and the number of latent
         iterations of "matrix-free" (default 1000 there).
-    init_scale : float, default 1e-3
-        "matrix-free" only: ``u0 = init_scale * 1``. Small values bias the iterates to
-        sparse (minimum-l1) solutions.
+    init_scale : float, optional
+        ``u0 = init_scale * 1`` of the latent iterations (default 1e-3 for
+        "matrix-free", the in-memory default otherwise). Small values bias the iterates
+        to sparse (minimum-l1) solutions.
     check_every : int, default 25
         "matrix-free" only: iterations between attempts of the exact finish.
     max_gather_bytes : int, default 2**28
         "matrix-free" only: the most memory the gathered support columns may take.
     **options
         Passed to :func:`reparamopt.nnls` for the in-memory solves (``method``,
-        ``power``, ``polish``...).
+        ``power``, ``polish``...); None values are left out, so that the in-memory
+        defaults hold. ``x0`` is accepted by "gram" only.
 
     Returns
     -------
@@ -155,16 +157,19 @@ def nnls(A, b, *, mode="auto", client=None, gram_max_features=GRAM_MAX_FEATURES,
     gram_max_features = check_scalar(gram_max_features, "gram_max_features", lower=1, integer=True)
     tol = check_scalar(tol, "tol", lower=0)
     check_every = check_scalar(check_every, "check_every", lower=1, integer=True)
-    init_scale = check_scalar(init_scale, "init_scale", lower=0, lower_inclusive=False)
+    init_scale = check_scalar(init_scale, "init_scale", lower=0, lower_inclusive=False,
+                              allow_none=True)
     max_gather_bytes = check_scalar(max_gather_bytes, "max_gather_bytes", lower=1)
     max_iter = check_scalar(max_iter, "max_iter", lower=0, integer=True, allow_none=True)
     import dask.array as da
 
     mode = _pick_mode(mode, A, b, gram_max_features)
     scheduler, name = scheduler_of([x for x in (A, b) if is_dask_collection(x)], client)
-    memory_options = dict(options, tol=tol)
-    if max_iter is not None:
-        memory_options["max_iter"] = max_iter
+    memory_options = {key: value for key, value in options.items() if value is not None}
+    memory_options.update(tol=tol, max_iter=max_iter, init_scale=init_scale)
+    memory_options = {key: value for key, value in memory_options.items() if value is not None}
+    if "x0" in memory_options and mode != "gram":
+        raise InvalidArgumentError(f"`x0` is supported by `mode`='gram' only; got mode {mode!r}")
     if mode == "gram":
         A_d = A if isinstance(A, da.Array) else da.from_array(A)
         B = b if b.ndim == 2 else b[:, None]
@@ -179,7 +184,7 @@ def nnls(A, b, *, mode="auto", client=None, gram_max_features=GRAM_MAX_FEATURES,
         columns = [b_np] if b_np.ndim == 1 else list(b_np.T)
         results = [_dask_nnls.solve_matrix_free(
             A_d, column, scheduler, tol=tol, max_iter=1000 if max_iter is None else max_iter,
-            init_scale=init_scale, check_every=check_every, max_gather_bytes=max_gather_bytes,
+            init_scale=1e-3 if init_scale is None else init_scale, check_every=check_every, max_gather_bytes=max_gather_bytes,
             options=memory_options) for column in columns]
         res = results[0] if b_np.ndim == 1 else _stack(results)
     res["scheduler"] = name
@@ -263,27 +268,42 @@ def sparse_recovery(A, b, *, client=None, **options):
     return res
 
 
-def fit_transform_nmf(model, X, W=None, H=None, *, client=None):
-    """Fit :class:`reparamopt.NMF` to a row-chunked dask array; returns W as a dask array.
+def _no_weights(mask, graph):
+    if mask is not None or graph is not None:
+        raise InvalidArgumentError("`mask` and `graph` are supported with in-memory data only; "
+                                   "got them with a dask array `X`")
 
-    See :mod:`reparamopt._dask_nmf` for what runs where.
+
+def fit_transform_nmf(model, X, W=None, H=None, *, mask=None, graph=None, client=None):
+    r"""Fit :class:`reparamopt.NMF` to a row-chunked dask array; returns W as a dask array.
+
+    .. math:: \min_{W \ge 0,\ H \ge 0} \tfrac12 \|X - W H\|_F^2 + \text{penalties}
+
+    Each row chunk of X updates its own rows of W on the worker that holds it (the
+    in-memory "cd" sweeps or "mirror" steps); H is fitted on the client from
+    ``W^T W`` and ``W^T X``, reduced over the chunks in the same pass over X. Supports
+    the Frobenius loss, solvers "auto"/"cd"/"mirror", an entrywise `W_constraint`, and
+    every init; the fitted attributes are those of :meth:`reparamopt.NMF.fit`, plus
+    ``scheduler_``. `mask` and `graph` must be None.
     """
     from ._dask_nmf import fit_transform
 
     require_dask()
+    _no_weights(mask, graph)
     return fit_transform(model, X, W=W, H=H, client=client)
 
 
-def fit_nmf(model, X, W=None, H=None, *, client=None):
+def fit_nmf(model, X, W=None, H=None, *, mask=None, graph=None, client=None):
     """Fit :class:`reparamopt.NMF` to a row-chunked dask array; returns the model."""
-    fit_transform_nmf(model, X, W=W, H=H, client=client)
+    fit_transform_nmf(model, X, W=W, H=H, mask=mask, graph=graph, client=client)
     return model
 
 
-def transform_nmf(model, X):
+def transform_nmf(model, X, mask=None):
     """W for a row-chunked dask array with the fitted components fixed, chunk by chunk
     (a lazy dask array with the row chunks of X)."""
     from ._dask_nmf import transform
 
     require_dask()
+    _no_weights(mask, None)
     return transform(model, X)
