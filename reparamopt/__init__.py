@@ -32,6 +32,7 @@ _LAZY = {
     "baselines": ("baselines", None),
     "operators": ("operators", None),
     "plotting": ("plotting", None),
+    "dask": ("dask", None),
 }
 
 

@@ -12,6 +12,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _nmf_solvers as solvers
+from ._dask_common import is_dask_collection
 from ._nmf_init import INITS, initialize, mean_of
 from ._progress import progress_bar
 from ._validation import check_choice, check_scalar, describe
@@ -219,7 +220,11 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         W : ndarray of shape (n_samples, n_components)
+            A dask array when X is one (chunked by rows; see :mod:`reparamopt.dask`).
         """
+        if is_dask_collection(X):
+            from .dask import fit_transform_nmf
+            return fit_transform_nmf(self, X, W=W, H=H, mask=mask, graph=graph)
         start = time.perf_counter()
         X = self._validate_X(X, reset=True)
         settings = self._check_settings()
@@ -246,7 +251,11 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         W : ndarray of shape (n_samples, n_components)
+            Computed chunk by chunk when X is a dask array.
         """
+        if is_dask_collection(X):
+            from .dask import transform_nmf
+            return transform_nmf(self, X, mask=mask)
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         settings = self._check_settings()

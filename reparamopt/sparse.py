@@ -2,6 +2,7 @@ r"""Sparse recovery by small initialization: the implicit l1 bias of Hadamard ma
 
 import numpy as np
 
+from ._dask_common import is_dask_collection
 from ._sparse_core import LeastSquares, SupportPolish, check_data, parse_early_stopping
 from ._validation import check_choice, check_scalar, describe
 from .constraints import NonNegative, Signed
@@ -152,6 +153,13 @@ def sparse_recovery(A, b, *, nonnegative=True, power=2, init_scale=1e-4, method=
     >>> bool(np.linalg.norm(res.x - x_true) < 1e-3 * np.linalg.norm(x_true))
     True
     """
+    if is_dask_collection(A) or is_dask_collection(b):
+        from .dask import sparse_recovery as dask_sparse_recovery
+        return dask_sparse_recovery(
+            A, b, nonnegative=nonnegative, power=power, init_scale=init_scale, method=method, tol=tol,
+            max_iter=max_iter, early_stopping=early_stopping, polish=polish,
+            support_threshold=support_threshold, time_limit=time_limit, callback=callback,
+            history=history, progress=progress)
     A, b = check_data(A, b)
     if not isinstance(nonnegative, (bool, np.bool_)):
         raise InvalidTypeError(f"`nonnegative` must be True or False; got {describe(nonnegative)}")
