@@ -14,6 +14,7 @@ Three pieces live here:
   iterations it usually ends after one or two solves.
 """
 
+import contextlib
 import time
 
 import numpy as np
@@ -26,9 +27,37 @@ from .exceptions import ShapeError
 from .result import STATUS_MESSAGES, OptimizeResult
 
 __all__ = ["LinearModel", "kkt_residual", "projected_gradient", "exact_finish",
-           "lipschitz_estimate", "check_nnls_input", "make_result"]
+           "lipschitz_estimate", "check_nnls_input", "make_result", "single_threaded"]
 
 _TINY = np.finfo(float).tiny
+_potrf, _potrs = sla.lapack.dpotrf, sla.lapack.dpotrs
+
+try:
+    from threadpoolctl import threadpool_limits
+except ImportError:  # optional: without it BLAS keeps its own thread setting
+    threadpool_limits = None
+
+# Factorizations of blocks below this size run on one BLAS thread: on a busy machine
+# a multi-threaded Cholesky of a few hundred columns was measured 100x slower
+# (threads waiting for each other) than a single-threaded one.
+_SINGLE_THREAD_BELOW = 1500
+
+
+_limited = [0]
+
+
+@contextlib.contextmanager
+def single_threaded(size):
+    """Limit BLAS to one thread while ``size`` is small (else, or when nested, a no-op)."""
+    if threadpool_limits is None or size >= _SINGLE_THREAD_BELOW or _limited[0]:
+        yield
+        return
+    _limited[0] += 1
+    try:
+        with threadpool_limits(1, user_api="blas"):
+            yield
+    finally:
+        _limited[0] -= 1
 
 
 class LinearModel:
@@ -112,7 +141,7 @@ class LinearModel:
 
     def gram_block(self, idx):
         if self.G is not None:
-            return self.G[np.ix_(idx, idx)]
+            return np.take(np.take(self.G, idx, axis=0), idx, axis=1)
         cols = self.columns(idx)
         block = cols.T @ cols
         return block.toarray() if sp.issparse(block) else block
@@ -164,13 +193,13 @@ def _solve_dense(model, F, b, atb):
     if idx.size == 0:
         return np.zeros(0)
     block = model.gram_block(idx)
-    try:
-        factor = sla.cho_factor(block, lower=False, check_finite=False)
-        z = sla.cho_solve(factor, atb[idx], check_finite=False)
-        if np.all(np.isfinite(z)) and _well_conditioned(factor[0]):
+    # direct LAPACK calls: the finish makes many small solves, where wrappers cost more
+    # than the arithmetic
+    R, info = _potrf(block, lower=False, overwrite_a=True, clean=False)
+    if info == 0 and _well_conditioned(R):
+        z, info = _potrs(R, atb[idx], lower=False)
+        if info == 0 and np.all(np.isfinite(z)):
             return z
-    except np.linalg.LinAlgError:
-        pass
     cols = model.columns(idx)
     if sp.issparse(cols):
         cols = cols.toarray()
@@ -274,9 +303,10 @@ def exact_finish(model, x0, *, tol=1e-10, column=None, support=None, max_iter=No
     else:
         def solve(F, z0):
             return _solve_dense(model, F, b, atb)
-    if model.m >= n:
-        return _pivoting(model, solve, x0, F, b, atb, thr, max_iter)
-    return _lawson_hanson(model, solve, x0, F, b, atb, thr, max_iter)
+    with single_threaded(int(F.sum()) if model.m < n else n):
+        if model.m >= n:
+            return _pivoting(model, solve, x0, F, b, atb, thr, max_iter)
+        return _lawson_hanson(model, solve, x0, F, b, atb, thr, max_iter)
 
 
 def _pivoting(model, solve, x0, F, b, atb, thr, max_iter):

@@ -20,7 +20,7 @@ from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 from . import engines as _engines
 from ._nnls_core import (LinearModel, check_nnls_input, exact_finish, kkt_residual,
-                         make_result)
+                         make_result, single_threaded)
 from ._nnls_iterations import STEPPERS
 from ._validation import as_float_array, check_choice, check_scalar, describe
 from .constraints import NonNegative
@@ -187,7 +187,8 @@ def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=N
     solver = _Solver(A_s, b_s, method=method, power=power, init_scale=init_scale, tol=tol,
                      max_iter=max_iter, x0=x0_s, polish=polish, gram=bool(gram),
                      callback=callback, progress=progress, history=history, options=options)
-    res = solver.solve(start)
+    with single_threaded(max(m, n)):
+        res = solver.solve(start)
     scale = c / a
     res["x"] = res["x"] * scale
     res["rnorm"] = res["rnorm"] * c
