@@ -117,8 +117,9 @@ def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=N
         Record ``fun``, ``optimality`` and ``time`` per iteration.
     options : dict, optional
         Method settings: ``step``, ``decay`` (gd), ``check_every`` (iterations between
-        polish attempts, default 25), engine settings for the flows (``rtol``,
-        ``atol``, ``method``).
+        polish attempts, default 25), ``polish_from`` (see Notes), engine settings
+        for the flows (``rtol``, ``atol``, ``max_step``, ``first_step`` and the
+        integrator ``method``, default "RK45").
 
     Returns
     -------
@@ -126,6 +127,20 @@ def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=N
         ``x`` (never negative), ``rnorm = ||A x - b||``, ``fun = rnorm**2 / 2``,
         ``optimality`` (relative KKT residual), ``nit``, ``nfev``, ``status``,
         ``success``, ``message``, ``method``, ``time`` and ``history`` (or None).
+
+    Notes
+    -----
+    The polish (exact finish) is an active-set method warm-started from the support of
+    the iterate (entries above 1e-3 of the largest): block principal pivoting when
+    ``m >= n``, a Lawson-Hanson variant adding several indices per step otherwise.
+    "auto" tries it at every check; the paper's methods try it once the support is the
+    same at two consecutive checks and the KKT residual is below
+    ``options["polish_from"]`` (default 1e-3), so that it keeps the solution their
+    dynamics select, and at the last iteration. With ``polish=False`` the result is
+    the iterate of the dynamics alone.
+
+    Matrices with entries beyond ``[1e-50, 1e50]`` in magnitude are rescaled first.
+    Small problems run BLAS on one thread (when threadpoolctl is installed).
 
     Raises
     ------
@@ -499,6 +514,9 @@ class _Solver:
             return _engines.AcceleratedGradientDescent(restart="function")
         flow_keys = ("method", "rtol", "atol", "max_step", "first_step")
         settings = {key: opts[key] for key in flow_keys if key in opts}
+        # an explicit integrator: LSODA's stiff mode builds finite-difference Jacobians,
+        # n gradient evaluations each, which dominates on large problems
+        settings.setdefault("method", "RK45")
         if self.method == "flow":
             return _engines.GradientFlow(**settings)
         return _engines.AcceleratedFlow(**settings)
