@@ -512,7 +512,7 @@ def _load_bench(name):
 
 
 class _Capture(io.TextIOBase):
-    """Collects a benchmark's printed output and advances a progress bar per table row."""
+    """Collects a benchmark's printed output; each line printed advances a progress bar."""
 
     def __init__(self, bar):
         self.bar = bar
@@ -527,11 +527,8 @@ class _Capture(io.TextIOBase):
         self._pending += text
         *lines, self._pending = self._pending.split("\n")
         for line in lines:
-            stripped = line.strip()
-            if stripped.startswith("|") and not set(stripped) <= set("|-: "):
+            if line.strip():
                 self.bar.update(1)
-            elif stripped and not stripped.startswith("|"):
-                self.bar.set_postfix_str(stripped[:40], refresh=False)
         return len(text)
 
     def getvalue(self):
@@ -574,94 +571,112 @@ def _number(text):
     return float(match.group(1)) if match else np.nan
 
 
-def _bench_outputs(suite, tables, folder):
-    folder.mkdir(parents=True, exist_ok=True)
-    groups = {}
-    for title, header, rows in tables:
-        groups.setdefault(tuple(header), []).append((title, rows))
-    written = []
-    for j, (header, items) in enumerate(groups.items()):
-        path = folder / (f"{suite}.csv" if len(groups) == 1 else f"{suite}-{j + 1}.csv")
-        with open(path, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["case", *header])
-            for title, rows in items:
-                for row in rows:
-                    writer.writerow([title, *row])
-        written.append(path)
-    try:
-        written.append(_bench_plot(suite, tables, folder / f"{suite}.png"))
-    except ImportError as exc:
-        print(f"no plot: {_first_line(exc)}")
-    return written
+def _tables_to_csv(suite, tables, folder):
+    """Write the printed markdown tables as one CSV (a ``case`` column holds each title)."""
+    header = ["case"] + tables[0][1]
+    path = folder / f"{suite}.csv"
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for title, columns, rows in tables:
+            if ["case"] + columns != header:  # a table of another shape: keep it apart
+                writer.writerow(["case"] + columns)
+            for row in rows:
+                writer.writerow([title, *row])
+    return path
 
 
-def _bench_plot(suite, tables, path):
+def _read_rows(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _bench_plot(suite, rows, path):
+    """Bar charts of the timings in `rows` (dicts), one panel per case or problem."""
     from .plotting import _pyplot
 
     plt = _pyplot()
-    panels = []
-    for title, header, rows in tables:
-        column = next((i for i, h in enumerate(header) if "time" in h.lower()), None)
-        if column is None or not rows:
-            continue
-        cells = [r[column] if column < len(r) else "" for r in rows]
-        panels.append((title, header[column], [r[0] for r in rows], cells))
-    if not panels:
-        raise CommandError(f"the {suite} benchmark printed no table with a time column")
-    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 0.45 * sum(len(p[2]) for p in panels) + 1.2 * len(panels)),
-                             layout="constrained", squeeze=False)
-    for ax, (title, column, labels, cells) in zip(axes[:, 0], panels):
-        y = np.arange(len(labels))
-        values = np.array([_number(c) for c in cells])
+    columns = list(rows[0]) if rows else []
+    group = next((c for c in ("case", "problem") if c in columns), None)
+    label = "solver" if "solver" in columns else next((c for c in columns if c != group), None)
+    value = next((c for c in columns if "time" in c.lower()), None)
+    if value is None or label is None:
+        raise CommandError(f"the {suite} benchmark results have no time column to plot")
+    panels = {}
+    for row in rows:
+        panels.setdefault(row.get(group, "") if group else "", []).append((row[label], row[value]))
+    height = sum(0.28 * len(items) + 0.9 for items in panels.values())
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, max(height, 2.5)), layout="constrained",
+                             squeeze=False)
+    for ax, (title, items) in zip(axes[:, 0], panels.items()):
+        y = np.arange(len(items))
+        values = np.array([_number(v or "") for _, v in items])
         ax.barh(y, np.nan_to_num(values, nan=0.0), color="#457b9d")
-        for yi, value, cell in zip(y, values, cells):
-            if np.isnan(value):
+        for yi, number, (_, cell) in zip(y, values, items):
+            if np.isnan(number):
                 ax.text(0, yi, f" {cell or 'n/a'}", va="center", fontsize=7)
-        ax.set_yticks(y, labels, fontsize=7)
+        ax.set_yticks(y, [name for name, _ in items], fontsize=7)
         ax.invert_yaxis()
-        ax.set_xlabel(column)
+        positive = values[values > 0]
+        if positive.size > 1 and positive.max() > 100 * positive.min():
+            ax.set_xscale("log")
+        ax.set_xlabel(value)
         ax.set_title(title, fontsize=8)
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
 
 
+def _run_suite(name, module, quick, folder):
+    """Run one suite in `folder` (where files it writes by relative path land)."""
+    from ._progress import progress_bar
+
+    before = {p: p.stat().st_mtime for p in folder.glob("*.csv")}
+    bar = progress_bar({"desc": f"bench {name}", "unit": " lines", "leave": False}, total=None)
+    capture = _Capture(bar)
+    cwd = os.getcwd()
+    try:
+        os.chdir(folder)
+        with contextlib.redirect_stdout(capture):
+            module.main(["--quick"] if quick else [])
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            raise CommandError(f"the {name} benchmark suite stopped with status {exc.code}") from None
+    finally:
+        os.chdir(cwd)
+        bar.close()
+    written = [p for p in folder.glob("*.csv") if before.get(p) != p.stat().st_mtime]
+    return capture.getvalue(), sorted(written)
+
+
 def _cmd_bench(args):
     if args.suite == "all":
-        folder = _locate("benchmarks")
-        suites = [name for name in SUITES if (folder / f"bench_{name}.py").is_file()]
+        source = _locate("benchmarks")
+        suites = [name for name in SUITES if (source / f"bench_{name}.py").is_file()]
         if not suites:
-            raise CommandError(f"no benchmark suite (bench_nnls.py, bench_nmf.py) in {folder}")
+            raise CommandError(f"no benchmark suite (bench_nnls.py, bench_nmf.py) in {source}")
     else:
         suites = [args.suite]
     modules = {name: _load_bench(name) for name in suites}
-    from ._progress import progress_bar
-
-    folder = Path(args.output)
-    status = 0
+    folder = Path(args.output).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
     for name, module in modules.items():
-        argv = ["--quick"] if args.quick else []
-        bar = progress_bar({"desc": f"bench {name}", "unit": " rows", "leave": False}, total=None)
-        capture = _Capture(bar)
-        try:
-            with contextlib.redirect_stdout(capture):
-                module.main(argv)
-        except SystemExit as exc:
-            if exc.code not in (None, 0):
-                raise CommandError(f"the {name} benchmark suite stopped with status {exc.code}") from None
-        finally:
-            bar.close()
-        text = capture.getvalue()
+        text, written = _run_suite(name, module, args.quick, folder)
         print(text.rstrip("\n"))
         tables = parse_tables(text)
-        if not tables:
-            print(f"\nthe {name} benchmark printed no table")
-            status = EXIT_ERROR
-            continue
-        for path in _bench_outputs(name, tables, folder):
+        if tables:
+            table_csv = _tables_to_csv(name, tables, folder)
+            written = [table_csv] + [p for p in written if p != table_csv]
+        if not written:
+            raise CommandError(f"the {name} benchmark printed no table and wrote no CSV file")
+        rows = _read_rows(written[0])
+        try:
+            written.append(_bench_plot(name, rows, folder / f"{name}.png"))
+        except ImportError as exc:
+            print(f"no plot: {_first_line(exc)}")
+        for path in written:
             print(f"written: {path}")
-    return status
+    return 0
 
 
 # -- reproduce ------------------------------------------------------------------------

@@ -401,6 +401,41 @@ def test_bench_tables_csv_and_plot(tmp_path):
     assert (tmp_path / "results" / "nnls.png").stat().st_size > 5_000
 
 
+FAKE_CSV_BENCH = '''
+import argparse, csv
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--csv", default="bench_fake.csv")
+    args = parser.parse_args(argv)
+    rows = [dict(problem="square 500", solver="auto", time=0.25, kkt=1e-15),
+            dict(problem="square 500", solver="scipy-nnls", time=1.5, kkt=1e-15),
+            dict(problem="wide 2000", solver="auto", time=0.75, kkt=1e-12)]
+    for row in rows:
+        print(f"{row['problem']:12s} {row['solver']:12s} {row['time']:6.2f}", flush=True)
+    with open(args.csv, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"wrote {args.csv}")
+'''
+
+
+def test_bench_suite_writing_its_own_csv(tmp_path):
+    benchmarks = tmp_path / "benchmarks"
+    benchmarks.mkdir()
+    (benchmarks / "bench_nnls.py").write_text(FAKE_CSV_BENCH)
+    done = run_cli("bench", "nnls", "-o", "results", cwd=tmp_path,
+                   env={"REPARAMOPT_BENCHMARKS": str(benchmarks)})
+    assert done.returncode == 0, done.stderr
+    assert "scipy-nnls" in done.stdout
+    csv_path = tmp_path / "results" / "bench_fake.csv"
+    assert csv_path.read_text().splitlines()[0] == "problem,solver,time,kkt"
+    assert f"written: {csv_path}" in done.stdout
+    assert (tmp_path / "results" / "nnls.png").stat().st_size > 5_000
+
+
 def test_bench_missing_suite(tmp_path, monkeypatch, capsys):
     (tmp_path / "benchmarks").mkdir()
     monkeypatch.setenv("REPARAMOPT_BENCHMARKS", str(tmp_path / "benchmarks"))
