@@ -37,19 +37,20 @@ try:
 except ImportError:  # optional: without it BLAS keeps its own thread setting
     threadpool_limits = None
 
-# Factorizations of blocks below this size run on one BLAS thread: on a busy machine
-# a multi-threaded Cholesky of a few hundred columns was measured 100x slower
-# (threads waiting for each other) than a single-threaded one.
-_SINGLE_THREAD_BELOW = 1500
+# Work on arrays of fewer elements than this runs on one BLAS thread: on a busy
+# machine a multi-threaded Cholesky of a few hundred columns was measured 100x slower
+# (threads waiting for each other) than a single-threaded one, and products with a
+# 500 x 2000 matrix 20x slower.
+_SINGLE_THREAD_BELOW = 10_000_000
 
 
 _limited = [0]
 
 
 @contextlib.contextmanager
-def single_threaded(size):
-    """Limit BLAS to one thread while ``size`` is small (else, or when nested, a no-op)."""
-    if threadpool_limits is None or size >= _SINGLE_THREAD_BELOW or _limited[0]:
+def single_threaded(elements):
+    """Limit BLAS to one thread for arrays of few ``elements`` (else, or nested, a no-op)."""
+    if threadpool_limits is None or elements >= _SINGLE_THREAD_BELOW or _limited[0]:
         yield
         return
     _limited[0] += 1
@@ -303,7 +304,7 @@ def exact_finish(model, x0, *, tol=1e-10, column=None, support=None, max_iter=No
     else:
         def solve(F, z0):
             return _solve_dense(model, F, b, atb)
-    with single_threaded(int(F.sum()) if model.m < n else n):
+    with single_threaded(n * n if model.G is not None else model.m * max(int(F.sum()), 1)):
         if model.m >= n:
             if model.G is not None:
                 solve = _GramUpdater(model.G, atb, solve)

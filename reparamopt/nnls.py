@@ -202,7 +202,7 @@ def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=N
     solver = _Solver(A_s, b_s, method=method, power=power, init_scale=init_scale, tol=tol,
                      max_iter=max_iter, x0=x0_s, polish=polish, gram=bool(gram),
                      callback=callback, progress=progress, history=history, options=options)
-    with single_threaded(max(m, n)):
+    with single_threaded(m * n):
         res = solver.solve(start)
     scale = c / a
     res["x"] = res["x"] * scale
