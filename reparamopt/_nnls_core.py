@@ -423,7 +423,9 @@ def _lawson_hanson(model, solve, x0, F, b, atb, thr, max_iter):
         while np.any(zf <= 0) and nsolves < max_iter:
             xf = x[F]
             neg = zf <= 0
-            ratio = xf[neg] / (xf[neg] - zf[neg])
+            denom = xf[neg] - zf[neg]
+            # an index at zero whose target is zero blocks the step at once
+            ratio = np.divide(xf[neg], denom, out=np.zeros_like(denom), where=denom > 0)
             alpha = float(ratio.min())
             xf = xf + alpha * (zf - xf)
             # indices that block the step leave; entering ones still at zero with a
