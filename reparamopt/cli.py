@@ -15,15 +15,13 @@ traceback instead.
 """
 
 import argparse
-import contextlib
 import csv
-import importlib.util
 import inspect
-import io
 import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -496,43 +494,27 @@ def _cmd_nmf(args):
 SUITES = ("nnls", "nmf")
 
 
-def _load_bench(name):
+def _bench_path(name):
     path = _locate("benchmarks") / f"bench_{name}.py"
     if not path.is_file():
         raise CommandError(f"the {name} benchmark suite is missing: no file {path}")
-    spec = importlib.util.spec_from_file_location(f"_reparamopt_bench_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except ImportError as exc:
-        raise CommandError(f"the {name} benchmark suite needs a missing package: {_first_line(exc)}") from None
-    if not callable(getattr(module, "main", None)):
-        raise CommandError(f"the {name} benchmark suite ({path}) has no main(argv) function")
-    return module
+    return path
 
 
-class _Capture(io.TextIOBase):
-    """Collects a benchmark's printed output; each line printed advances a progress bar."""
-
-    def __init__(self, bar):
-        self.bar = bar
-        self.parts = []
-        self._pending = ""
-
-    def writable(self):
-        return True
-
-    def write(self, text):
-        self.parts.append(text)
-        self._pending += text
-        *lines, self._pending = self._pending.split("\n")
-        for line in lines:
-            if line.strip():
-                self.bar.update(1)
-        return len(text)
-
-    def getvalue(self):
-        return "".join(self.parts)
+# Each suite runs in a fresh interpreter: timings are not disturbed by what an earlier
+# suite left behind (thread pools, caches, memory), and a suite cannot change this
+# process (warning filters, working folder, sys.exit).
+_BENCH_RUNNER = r"""
+import importlib.util, sys
+path, argv = sys.argv[1], sys.argv[2:]
+spec = importlib.util.spec_from_file_location("bench_suite", path)
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+if not callable(getattr(module, "main", None)):
+    sys.exit(f"{path} has no main(argv) function")
+status = module.main(argv)
+sys.exit(status if isinstance(status, int) else 0)
+"""
 
 
 def parse_tables(text):
@@ -627,26 +609,33 @@ def _bench_plot(suite, rows, path):
     return path
 
 
-def _run_suite(name, module, quick, folder):
-    """Run one suite in `folder` (where files it writes by relative path land)."""
+def _run_suite(name, quick, folder):
+    """Run one suite with `folder` as working folder (files it writes by a relative path
+    land there); returns its printed output and the CSV files it wrote."""
     from ._progress import progress_bar
 
     before = {p: p.stat().st_mtime for p in folder.glob("*.csv")}
+    command = [sys.executable, "-c", _BENCH_RUNNER, str(_bench_path(name))] + (["--quick"] if quick else [])
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+    lines = []
     bar = progress_bar({"desc": f"bench {name}", "unit": " lines", "leave": False}, total=None)
-    capture = _Capture(bar)
-    cwd = os.getcwd()
-    try:
-        os.chdir(folder)
-        with contextlib.redirect_stdout(capture):
-            module.main(["--quick"] if quick else [])
-    except SystemExit as exc:
-        if exc.code not in (None, 0):
-            raise CommandError(f"the {name} benchmark suite stopped with status {exc.code}") from None
-    finally:
-        os.chdir(cwd)
-        bar.close()
+    with tempfile.TemporaryFile(mode="w+") as errors:
+        try:
+            with subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=errors,
+                                  text=True) as process:
+                for line in process.stdout:
+                    lines.append(line)
+                    if line.strip():
+                        bar.update(1)
+        finally:
+            bar.close()
+        if process.returncode != 0:
+            errors.seek(0)
+            messages = [line for line in errors.read().splitlines() if line.strip()]
+            raise CommandError(f"the {name} benchmark suite failed: "
+                               f"{messages[-1] if messages else f'exit status {process.returncode}'}")
     written = [p for p in folder.glob("*.csv") if before.get(p) != p.stat().st_mtime]
-    return capture.getvalue(), sorted(written)
+    return "".join(lines), sorted(written)
 
 
 def _cmd_bench(args):
@@ -657,11 +646,12 @@ def _cmd_bench(args):
             raise CommandError(f"no benchmark suite (bench_nnls.py, bench_nmf.py) in {source}")
     else:
         suites = [args.suite]
-    modules = {name: _load_bench(name) for name in suites}
+    for name in suites:
+        _bench_path(name)
     folder = Path(args.output).resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    for name, module in modules.items():
-        text, written = _run_suite(name, module, args.quick, folder)
+    for name in suites:
+        text, written = _run_suite(name, args.quick, folder)
         print(text.rstrip("\n"))
         tables = parse_tables(text)
         if tables:

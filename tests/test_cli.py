@@ -450,10 +450,30 @@ def test_bench_real_suites_are_runnable(suite):
     path = Path(__file__).resolve().parent.parent / "benchmarks" / f"bench_{suite}.py"
     if not path.is_file():
         pytest.skip(f"{path.name} is not in this tree")
-    from reparamopt.cli import _load_bench
-
-    module = _load_bench(suite)
+    spec = importlib.util.spec_from_file_location(f"bench_{suite}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
     assert callable(module.main)
+    with pytest.raises(SystemExit) as info:
+        module.main(["--help"])
+    assert info.value.code == 0
+
+
+@pytest.mark.parametrize("source,words", [
+    ("raise RuntimeError('no data here')\n", "no data here"),
+    ("x = 1\n", "no main(argv)"),
+    ("def main(argv=None):\n    print('nothing to see')\n", "printed no table"),
+])
+def test_bench_broken_suite_gives_one_line_error(tmp_path, source, words):
+    benchmarks = tmp_path / "benchmarks"
+    benchmarks.mkdir()
+    (benchmarks / "bench_nnls.py").write_text(source)
+    done = run_cli("bench", "nnls", cwd=tmp_path, env={"REPARAMOPT_BENCHMARKS": str(benchmarks)})
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    # Besides the progress bar of the run, one line: the error.
+    lines = [line for line in done.stderr.replace("\r", "\n").splitlines()
+             if line.strip() and not line.startswith("bench nnls:")]
+    assert len(lines) == 1 and words in lines[0], done.stderr
 
 
 # -- reproduce ----------------------------------------------------------------------
