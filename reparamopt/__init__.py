@@ -9,10 +9,12 @@ from importlib import import_module
 
 from . import engines, exceptions, maps, registry
 from .constraints import Box, Constraint, LowerBound, NonNegative, Real, Signed, Simplex, Sphere, UpperBound
+from .nnls import nnls
 from .problem import Problem
 from .registry import register_map, register_set, resolve
 from .result import OptimizeResult
 from .solve import solve
+from .sparse import sparse_recovery
 
 __version__ = "0.1.0"
 
@@ -23,11 +25,9 @@ __all__ = [
     "__version__",
 ]
 
-# Flagships live in their own modules; they are imported on first use so that a missing
-# optional piece never breaks ``import reparamopt``.
+# Modules that need an optional extra (scikit-learn, matplotlib, dask) are imported on
+# first use, so that a missing extra never breaks ``import reparamopt``.
 _LAZY = {
-    "nnls": ("nnls", "nnls"),
-    "sparse_recovery": ("sparse", "sparse_recovery"),
     "NMF": ("nmf", "NMF"),
     "baselines": ("baselines", None),
     "operators": ("operators", None),

@@ -26,7 +26,10 @@ import scipy.sparse as sp
 from ._nnls_core import LinearModel, check_nnls_input, kkt_residual, make_result
 from ._validation import check_scalar
 
-__all__ = ["lawson_hanson", "projected_gradient", "accelerated_projected_gradient"]
+from ._lp import basis_pursuit, min_l1_nnls
+
+__all__ = ["lawson_hanson", "projected_gradient", "accelerated_projected_gradient", "basis_pursuit",
+           "min_l1_nnls"]
 
 # The accelerated loop evaluates the gradient at the extrapolated point only; the KKT
 # test at the iterate costs one more gradient, so it is done every few steps.

@@ -9,9 +9,7 @@ through the Hadamard power map of the registry; the engines iterate on ``u``; a 
 step solves the least squares exactly on the support the iterates identify.
 """
 
-import sys
 import time
-import types
 
 import numpy as np
 import scipy.linalg as sla
@@ -19,6 +17,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 from . import engines as _engines
+from ._dask_common import is_dask_collection
 from ._nnls_core import (LinearModel, check_nnls_input, exact_finish, kkt_residual,
                          make_result, single_threaded)
 from ._nnls_iterations import STEPPERS
@@ -158,6 +157,11 @@ def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=N
     >>> bool(res.optimality <= 1e-10)
     True
     """
+    if is_dask_collection(A) or is_dask_collection(b):
+        from . import dask as _dask
+        return _dask.nnls(A, b, method=method, power=power, init_scale=init_scale, tol=tol,
+                          max_iter=max_iter, x0=x0, polish=polish, gram=gram, callback=callback,
+                          progress=progress, history=history, options=options)
     start = time.perf_counter()
     A, b = check_nnls_input(A, b)
     method = check_choice(method, "method", METHODS)
@@ -547,18 +551,3 @@ class _SubModel:
     lipschitz = LinearModel.lipschitz
     columns = LinearModel.columns
     gram_block = LinearModel.gram_block
-
-
-class _CallableModule(types.ModuleType):
-    """This module, callable as :func:`nnls`.
-
-    Importing the submodule ``reparamopt.nnls`` binds the package attribute
-    ``reparamopt.nnls`` to the module, shadowing the function of the same name; a
-    callable module keeps ``reparamopt.nnls(A, b)`` working either way.
-    """
-
-    def __call__(self, *args, **kwargs):
-        return nnls(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

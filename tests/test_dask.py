@@ -6,7 +6,6 @@ whole module runs in about two minutes on two cores; the out-of-core test writes
 1 GB zarr array under the test's tmp directory.
 """
 
-import inspect
 import logging
 import os
 import signal
@@ -18,6 +17,7 @@ import pytest
 
 import reparamopt as ro
 import reparamopt.dask as rd
+from reparamopt._dask_common import is_dask_collection
 from reparamopt.exceptions import InvalidTypeError, NonFiniteError, ShapeError, UnknownNameError
 
 da = pytest.importorskip("dask.array")
@@ -164,32 +164,24 @@ def test_nmf_rejects_what_it_cannot_distribute(client, rng):
 # --- the public entry points hand dask input over -------------------------------------
 
 
-def _dispatches(function):
-    return "reparamopt.dask" in inspect.getsource(function) or ".dask import" in inspect.getsource(function)
-
-
 def test_public_entry_points_dispatch_dask_input(client, rng):
     from reparamopt.nmf import NMF
 
     A, b = _tall(rng, m=400, n=10)
     A_d = da.from_array(A, chunks=(100, 10))
-    pending = []
-    if _dispatches(ro.nnls):
-        with client.as_current():
-            res = ro.nnls(A_d, b)
-        assert res.dask_mode == "gram" and _on_cluster(res, client)
-        np.testing.assert_allclose(res.x, ro.nnls(A, b).x, atol=1e-8)
-    else:
-        pending.append("reparamopt.nnls")
-    if _dispatches(NMF.fit_transform):
-        X = da.from_array(rng.random((60, 12)), chunks=(20, 12))
-        with client.as_current():
-            model = NMF(3, random_state=0).fit(X)
-        assert model.scheduler_.startswith("distributed")
-    else:
-        pending.append("reparamopt.NMF.fit_transform")
-    if pending:
-        pytest.xfail(f"{', '.join(pending)} do not hand dask input to reparamopt.dask yet")
+    with client.as_current():
+        res = ro.nnls(A_d, b)
+    assert res.dask_mode == "gram" and _on_cluster(res, client)
+    np.testing.assert_allclose(res.x, ro.nnls(A, b).x, atol=1e-8)
+    X = da.from_array(rng.random((60, 12)), chunks=(20, 12))
+    with client.as_current():
+        model = NMF(3, random_state=0).fit(X)
+        W = model.transform(X)
+    assert model.scheduler_.startswith("distributed")
+    assert is_dask_collection(W) and W.shape == (60, 3)
+    with client.as_current():  # a few iterations: each product is a round trip
+        rec = ro.sparse_recovery(A_d, b, max_iter=5, polish=False)
+    np.testing.assert_allclose(rec.x, ro.sparse_recovery(A, b, max_iter=5, polish=False).x, atol=1e-10)
 
 
 # --- input ------------------------------------------------------------------------------
