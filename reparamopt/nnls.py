@@ -21,6 +21,7 @@ from ._dask_common import is_dask_collection
 from ._nnls_core import (LinearModel, check_nnls_input, exact_finish, kkt_residual,
                          make_result, single_threaded)
 from ._nnls_iterations import STEPPERS
+from ._progress import progress_bar
 from ._validation import as_float_array, check_choice, check_scalar, describe
 from .constraints import NonNegative
 from .exceptions import InfeasibleError, InvalidArgumentError, InvalidTypeError, ShapeError
@@ -111,7 +112,7 @@ def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=N
         ``callback(intermediate_result)`` after each iteration (the result holds ``x``,
         ``u``, ``fun``, ``optimality``, ``nit``); returning True stops (status 4).
     progress : bool, default False
-        Show a progress bar (engine methods).
+        Show a tqdm progress bar of the iterations (off by default).
     history : bool, default False
         Record ``fun``, ``optimality`` and ``time`` per iteration.
     options : dict, optional
@@ -404,12 +405,14 @@ class _Solver:
         status, k = 0, 0
         x = stepper.x
         finished = None
+        bar = progress_bar(self.progress, total=self.max_iter, desc=f"nnls ({self.method})")
         while True:
             check = (k % self.check_every == 0 and k > 0) or k == self.max_iter
             if check or records is not None or self.callback is not None:
                 x = stepper.x
                 g, f = stepper.model.grad(x)
                 opt = kkt_residual(x, g, stepper.model.atb_norm)
+                bar.set_postfix(optimality=f"{float(np.max(opt)):.2e}", refresh=False)
                 if records is not None:
                     records["fun"].append(float(np.sum(f)))
                     records["optimality"].append(float(np.max(opt)))
@@ -435,10 +438,12 @@ class _Solver:
                 break
             stepper.step()
             k += 1
+            bar.update(1)
             if not np.all(np.isfinite(stepper.u)):
                 status = -1
                 finished = np.nan_to_num(stepper.x, nan=0.0, posinf=0.0)
                 break
+        bar.close()
         x = finished
         if active is not None:
             full = np.array(x_done, dtype=float)

@@ -213,15 +213,10 @@ SOLVERS = {
 SOLVERS.update({f"nnls-{m}": (lambda m: lambda **kw: _nnls(*_data(), method=m, polish=False,
                                                               max_iter=20, tol=0, **kw))(m)
                 for m in _nnls_methods()})
-# Methods whose own iteration loop does not drive a progress bar yet.
-NO_BAR_YET = {"nnls-auto", "nnls-riemannian-gd", "nnls-nesterov", "nnls-mirror-nesterov"}
 
 
 def _run(name, **kwargs):
-    try:
-        SOLVERS[name](**kwargs)
-    except (ImportError, AttributeError) as exc:
-        pytest.skip(f"{name} is not available: {exc}")
+    SOLVERS[name](**kwargs)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -232,9 +227,7 @@ def test_progress_is_off_by_default(capsys, name):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(
-    reason="progress=True draws no bar for this method yet", strict=False)) if n in NO_BAR_YET else n
-    for n in sorted(SOLVERS)])
+@pytest.mark.parametrize("name", sorted(SOLVERS))
 def test_progress_bar_when_asked(capsys, name):
     _run(name, progress=True)
     out, err = capsys.readouterr()
