@@ -16,7 +16,6 @@ traceback instead.
 
 import argparse
 import csv
-import inspect
 import os
 import re
 import subprocess
@@ -192,10 +191,7 @@ def _flagship(name):
     import reparamopt
 
     try:
-        value = getattr(reparamopt, name)
-        # A flagship shares its name with its module (reparamopt.nnls); once the module
-        # has been imported the package attribute may be the module.
-        return getattr(value, name) if inspect.ismodule(value) else value
+        return getattr(reparamopt, name)
     except (ImportError, AttributeError):
         raise CommandError(
             f"`reparamopt.{name}` is not available in this installation of reparamopt "
@@ -276,28 +272,6 @@ def _traced(solver, *args, **kwargs):
     return result, elapsed, trace
 
 
-def _nnls_fallback(A, b, *, init_scale=None, tol=1e-10, max_iter=None, history=False, **_):
-    """NNLS through the generic layers, for installations without `reparamopt.nnls`."""
-    from .constraints import NonNegative
-    from .problem import Problem
-    from .solve import solve
-
-    def oracle(x):
-        r = A @ x - b
-        return 0.5 * float(r @ r), A.T @ r
-
-    problem = Problem(value_and_grad=oracle, x=NonNegative(A.shape[1]))
-    return solve(problem, "accelerated", init_scale=init_scale, tol=tol,
-                 max_iter=max_iter or 20000, time_limit=20.0, history=history)
-
-
-def _nnls_solver():
-    try:
-        return _flagship("nnls"), "reparamopt.nnls"
-    except CommandError:
-        return _nnls_fallback, "reparamopt.solve"
-
-
 def _summary(label, A, b, x, elapsed, x_true):
     support = int(np.sum(x > 1e-6 * max(float(np.max(x)), np.finfo(float).tiny)))
     return [label, f"{elapsed:.3f}", f"{_residual_norm(A, x, b):.1e}", f"{kkt_residual(A, b, x):.1e}",
@@ -347,9 +321,7 @@ def _demo_square(rng, solver, name, size):
     (x_lh, _), t_lh = _timed(scipy.optimize.nnls, A, b)
     rows = [_summary("scipy.optimize.nnls (Lawson-Hanson)", A, b, x_lh, t_lh, x_true)]
     curves = []
-    runs = [(name, {})] if solver is _nnls_fallback else [
-        (f"{name} (auto)", {}), (f'{name}, method="bb"', {"method": "bb"})]
-    for label, options in runs:
+    for label, options in [(f"{name} (auto)", {}), (f'{name}, method="bb"', {"method": "bb"})]:
         res, elapsed, trace = _traced(solver, A, b, tol=1e-10, **options)
         rows.append(_summary(label, A, b, res.x, elapsed, x_true))
         curves.append((f"{label}, {res.nit} it", trace))
@@ -365,7 +337,7 @@ def _cmd_demo(args):
     if args.size < 1:
         raise CommandError(f"`--size` must be a positive integer; got {args.size}")
     rng = np.random.default_rng(args.seed)
-    solver, name = _nnls_solver()
+    solver, name = _flagship("nnls"), "reparamopt.nnls"
     panels = [_demo_implicit_bias(rng, solver, name), _demo_square(rng, solver, name, args.size)]
     print("\nKKT: relative KKT residual (0 at a solution); nnz: entries above 1e-6 max(x); "
           "x*: the planted solution.")
@@ -384,6 +356,8 @@ def _demo_plot(panels, path):
     from .plotting import _pyplot
 
     plt = _pyplot()
+    from matplotlib.ticker import NullFormatter
+
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), layout="constrained")
     for ax, (title, curves, t_lh, kkt_lh) in zip(np.atleast_1d(axes), panels):
         for label, trace in curves:
@@ -391,6 +365,7 @@ def _demo_plot(panels, path):
                       "o" if len(trace["time"]) == 1 else "-", label=label)
         ax.loglog([max(t_lh, 1e-5)], [max(kkt_lh, 1e-17)], "s", color="black",
                   label="scipy.optimize.nnls (at its end)")
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("time (s)")
         ax.set_ylabel("relative KKT residual")
         ax.set_title(title)
@@ -876,6 +851,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (e.g. `reparamopt demo | head`): stop quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
     except (CommandError, ReparamoptError, ValueError, TypeError, OSError, MemoryError) as exc:
         print(f"{PROG} {args.command}: error: {_first_line(exc)}", file=sys.stderr)
         return EXIT_ERROR

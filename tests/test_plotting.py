@@ -77,8 +77,7 @@ def test_plot_convergence_of_nnls_and_nmf():
     pytest.importorskip("sklearn")
     rng = np.random.default_rng(0)
     A, b = rng.random((30, 10)), rng.random(30)
-    nnls = pytest.importorskip("reparamopt.nnls").nnls
-    res = nnls(A, b, method="bb", polish=False, history=True, tol=1e-8)
+    res = ro.nnls(A, b, method="bb", polish=False, history=True, tol=1e-8)
     axes = plot_convergence(res, x="time")
     assert len(axes) == 2 and axes[0].get_lines()[0].get_ydata().size >= 2
     X = rng.random((20, 3)) @ rng.random((3, 16))
@@ -197,20 +196,13 @@ def _nnls_methods():
     return list(METHODS)
 
 
-def _nnls(*args, **kwargs):
-    # The function itself: once the submodule is imported, `reparamopt.nnls` may name it.
-    from reparamopt.nnls import nnls
-
-    return nnls(*args, **kwargs)
-
-
 SOLVERS = {
     "solve": lambda **kw: ro.solve(_quadratic(), max_iter=20, tol=0, **kw),
     "sparse_recovery": lambda **kw: ro.sparse_recovery(*_data(), max_iter=20, **kw),
     "NMF": lambda **kw: ro.NMF(3, max_iter=20, tol=0, random_state=0, **kw).fit(
         np.random.default_rng(0).random((12, 10))),
 }
-SOLVERS.update({f"nnls-{m}": (lambda m: lambda **kw: _nnls(*_data(), method=m, polish=False,
+SOLVERS.update({f"nnls-{m}": (lambda m: lambda **kw: ro.nnls(*_data(), method=m, polish=False,
                                                               max_iter=20, tol=0, **kw))(m)
                 for m in _nnls_methods()})
 
