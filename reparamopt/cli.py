@@ -192,10 +192,8 @@ def _flagship(name):
 
     try:
         return getattr(reparamopt, name)
-    except (ImportError, AttributeError):
-        raise CommandError(
-            f"`reparamopt.{name}` is not available in this installation of reparamopt "
-            f"{__version__}") from None
+    except (ImportError, AttributeError) as exc:  # an optional extra is missing
+        raise CommandError(f"`reparamopt.{name}` is not available: {_first_line(exc)}") from None
 
 
 def _residual_norm(A, x, b):
@@ -278,12 +276,6 @@ def _summary(label, A, b, x, elapsed, x_true):
             f"{np.sum(np.abs(x)):.4f}", str(support), f"{np.linalg.norm(x - x_true):.1e}"]
 
 
-def _min_l1(A, b):
-    """Basis pursuit over x >= 0: the minimum-l1 point of {x >= 0 : A x = b} (linprog)."""
-    res = scipy.optimize.linprog(np.ones(A.shape[1]), A_eq=A, b_eq=b, bounds=(0, None), method="highs")
-    return res.x
-
-
 def _timed(function, *args, **kwargs):
     start = time.perf_counter()
     value = function(*args, **kwargs)
@@ -305,8 +297,11 @@ def _demo_implicit_bias(rng, solver, name):
         res, elapsed, trace = _traced(solver, A, b, init_scale=scale, polish=False, tol=1e-10)
         rows.append(_summary(f"{name}, init_scale={scale:g}", A, b, res.x, elapsed, x_true))
         curves.append((f"{name}, init_scale={scale:g}", trace))
-    x_bp, t_bp = _timed(_min_l1, A, b)
-    rows.append(_summary("min ||x||_1, Ax=b, x>=0 (linprog)", A, b, x_bp, t_bp, x_true))
+    from .baselines import min_l1_nnls
+
+    bp, t_bp = _timed(min_l1_nnls, A, b)
+    x_bp = bp.x
+    rows.append(_summary("min-l1 NNLS solution (linprog)", A, b, x_bp, t_bp, x_true))
     print(f"1. Implicit bias: m = {m}, n = {n}, s = {s}; A has N(0, 1/m) entries, b = A x* with "
           f"x* >= 0, {s}-sparse.")
     print("   NNLS has infinitely many solutions here. Lawson-Hanson returns a vertex of the "
