@@ -44,21 +44,43 @@ class Constraint:
 
 
 class Real(Constraint):
-    """No constraint: ``x = u``."""
+    """No constraint: ``x = u``.
+
+    Examples
+    --------
+    >>> Real(3).resolve().path
+    ['real']
+    """
 
     def __init__(self, shape=None):
         super().__init__("real", shape)
 
 
 class NonNegative(Constraint):
-    """``x >= 0`` through ``x = u**power``."""
+    """``x >= 0`` through ``x = u**power``.
+
+    Examples
+    --------
+    >>> m = NonNegative(2, power=3).resolve()
+    >>> m.forward(np.array([2.0, -1.0]))
+    array([8., 1.])
+    """
 
     def __init__(self, shape=None, power=2):
         super().__init__("nonnegative", shape, power=power)
 
 
 class Signed(Constraint):
-    """Signed x through ``x = u**power - v**power`` (sparse bias from small init)."""
+    """Signed x through ``x = u**power - v**power`` (sparse bias from small init).
+
+    Examples
+    --------
+    >>> m = Signed(2).resolve()
+    >>> m.latent_shape
+    (2, 2)
+    >>> m.forward(np.array([[1.0, 0.0], [0.0, 3.0]]))
+    array([ 1., -9.])
+    """
 
     def __init__(self, shape=None, power=2):
         super().__init__("signed", shape, power=power)
@@ -71,35 +93,69 @@ def _bounds_shape(shape, *bounds):
 
 
 class Box(Constraint):
-    """``lower <= x <= upper`` through ``x = lower + (upper - lower) sin^2(u)``."""
+    """``lower <= x <= upper`` through ``x = lower + (upper - lower) sin^2(u)``.
+
+    The shape defaults to the broadcast shape of the bounds.
+
+    Examples
+    --------
+    >>> m = Box([0.0, -1.0], [1.0, 1.0]).resolve()
+    >>> np.round(m.forward(m.init()), 12) + 0.0  # the box centre
+    array([0.5, 0. ])
+    """
 
     def __init__(self, lower=0.0, upper=1.0, shape=None):
         super().__init__("box", _bounds_shape(shape, lower, upper), lower=lower, upper=upper)
 
 
 class LowerBound(Constraint):
-    """``x >= lower`` through ``x = lower + u**power``."""
+    """``x >= lower`` through ``x = lower + u**power``.
+
+    Examples
+    --------
+    >>> LowerBound(1.0, shape=2).resolve().forward(np.array([0.0, 2.0]))
+    array([1., 5.])
+    """
 
     def __init__(self, lower=0.0, shape=None, power=2):
         super().__init__("lower", _bounds_shape(shape, lower), lower=lower, power=power)
 
 
 class UpperBound(Constraint):
-    """``x <= upper`` through ``x = upper - u**power``."""
+    """``x <= upper`` through ``x = upper - u**power``.
+
+    Examples
+    --------
+    >>> UpperBound(1.0, shape=2).resolve().forward(np.array([0.0, 2.0]))
+    array([ 1., -3.])
+    """
 
     def __init__(self, upper=0.0, shape=None, power=2):
         super().__init__("upper", _bounds_shape(shape, upper), upper=upper, power=power)
 
 
 class Simplex(Constraint):
-    """``x >= 0, sum(x) = total`` (per slice along `axis` if given)."""
+    """``x >= 0, sum(x) = total`` (per slice along `axis` if given).
+
+    Examples
+    --------
+    >>> m = Simplex(3, total=2.0).resolve()
+    >>> m.forward(np.array([1.0, 1.0, 2.0]))
+    array([0.33333333, 0.33333333, 1.33333333])
+    """
 
     def __init__(self, shape=None, total=1.0, axis=None, power=2):
         super().__init__("simplex", shape, total=total, axis=axis, power=power)
 
 
 class Sphere(Constraint):
-    """``||x||_2 = radius`` (per slice along `axis` if given)."""
+    """``||x||_2 = radius`` (per slice along `axis` if given).
+
+    Examples
+    --------
+    >>> Sphere(2, radius=5.0).resolve().forward(np.array([3.0, 4.0]))
+    array([3., 4.])
+    """
 
     def __init__(self, shape=None, radius=1.0, axis=None):
         super().__init__("sphere", shape, radius=radius, axis=axis)

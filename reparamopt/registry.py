@@ -285,12 +285,41 @@ default_registry = Registry.default()
 
 
 def register_map(source, target, factory, *, cost=1.0):
-    """Add an edge to the default registry; see :meth:`Registry.register_map`."""
+    """Add an edge to the default registry; see :meth:`Registry.register_map`.
+
+    Every composition through the new edge is available at once, to every
+    :class:`~reparamopt.problem.Problem` built afterwards.
+
+    Examples
+    --------
+    >>> import autograd.numpy as anp
+    >>> from reparamopt.maps import Map, NonNegativeSet
+    >>> class PositiveSet(NonNegativeSet):
+    ...     name = "positive"
+    >>> class Exp(Map):
+    ...     source, target = "real", "positive"
+    ...     def forward(self, u):
+    ...         return anp.exp(u)
+    ...     def inverse(self, x):
+    ...         return np.log(x)
+    >>> register_set("positive", PositiveSet)
+    >>> register_map("real", "positive", Exp)
+    >>> resolve("positive", shape=2).forward(np.zeros(2))
+    array([1., 1.])
+    """
     default_registry.register_map(source, target, factory, cost=cost)
 
 
 def register_set(name, set_class, *, description="", aliases=None):
-    """Add a node to the default registry; see :meth:`Registry.register_set`."""
+    """Add a node to the default registry; see :meth:`Registry.register_set`.
+
+    Examples
+    --------
+    >>> from reparamopt.maps import BoxSet
+    >>> register_set("unit-box", BoxSet)
+    >>> "unit-box" in set_names()
+    True
+    """
     default_registry.register_set(name, set_class, description=description, aliases=aliases)
 
 
@@ -307,15 +336,34 @@ def resolve(spec, shape=None, **params):
 
 
 def graph():
-    """A copy of the default registry's graph, e.g. for ``networkx.draw``."""
+    """A copy of the default registry's graph, e.g. for ``networkx.draw``.
+
+    Examples
+    --------
+    >>> g = graph()
+    >>> g.has_edge("real", "nonnegative"), g.edges["nonnegative", "simplex"]["cost"]
+    (True, 1.0)
+    """
     return default_registry.graph()
 
 
 def path(target):
-    """Cheapest path of node names from ``"real"`` to `target` in the default registry."""
+    """Cheapest path of node names from ``"real"`` to `target` in the default registry.
+
+    Examples
+    --------
+    >>> path("lower")
+    ['real', 'nonnegative', 'lower']
+    """
     return default_registry.path(target)
 
 
 def set_names():
-    """Names (and aliases) of the sets in the default registry."""
+    """Names (and aliases) of the sets in the default registry.
+
+    Examples
+    --------
+    >>> {"real", "nonnegative", "simplex", "box"} <= set(set_names())
+    True
+    """
     return default_registry.set_names()

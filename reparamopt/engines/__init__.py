@@ -34,5 +34,11 @@ def get_engine(engine, **settings):
 
 
 def engine_names():
-    """Canonical engine names."""
+    """Canonical engine names.
+
+    Examples
+    --------
+    >>> engine_names()
+    ['accelerated', 'accelerated-flow', 'flow', 'gd']
+    """
     return ENGINES.names()

@@ -137,6 +137,18 @@ def run(engine, objective, u0, *, optimality=None, tol=1e-8, ftol=0.0, max_iter=
     Returns
     -------
     OptimizeResult
+
+    Examples
+    --------
+    Any object with ``value_and_grad`` will do; here ``F(u) = ||u - 1||^2``:
+
+    >>> from reparamopt.engines import GradientDescent
+    >>> class Quadratic:
+    ...     def value_and_grad(self, u):
+    ...         return float(np.sum((u - 1) ** 2)), 2 * (u - 1)
+    >>> res = run(GradientDescent(), Quadratic(), np.zeros(3), tol=1e-12)
+    >>> res.status, np.round(res.x, 9)
+    (1, array([1., 1., 1.]))
     """
     tol = check_scalar(tol, "tol", lower=0)
     ftol = check_scalar(ftol, "ftol", lower=0)

@@ -116,7 +116,7 @@ class ComposedMap(Map):
     @property
     def path(self):
         """The registry nodes the composition goes through."""
-        return [self.maps[0].source] + [m.target for m in self.maps]
+        return [self.maps[0].source] + [m.target for m in self.maps if not isinstance(m, IdentityMap)]
 
     def forward(self, u):
         for m in self.maps:

@@ -89,7 +89,14 @@ class RealSet(ConstraintSet):
 
 
 class NonNegativeSet(ConstraintSet):
-    """The non-negative orthant {x : x >= 0}."""
+    """The non-negative orthant {x : x >= 0}.
+
+    Examples
+    --------
+    >>> s = NonNegativeSet((2,))
+    >>> s.optimality(np.array([0.0, 2.0]), np.array([3.0, 0.0]))  # x1 = 0 with g1 > 0: optimal
+    array([0., 0.])
+    """
 
     name = "nonnegative"
 
@@ -190,7 +197,16 @@ def project_simplex(y, total=1.0, axis=None):
 
 
 class SimplexSet(ConstraintSet):
-    """{x >= 0 : sum(x) = total}; with `axis`, every slice along `axis` on the simplex."""
+    """{x >= 0 : sum(x) = total}; with `axis`, every slice along `axis` on the simplex.
+
+    Examples
+    --------
+    >>> s = SimplexSet((3,))
+    >>> s.project(np.array([0.5, 2.0, -1.0])), s.contains(np.array([0.2, 0.3, 0.5]))
+    (array([0., 1., 0.]), True)
+    >>> s.optimality(np.array([0.0, 1.0, 0.0]), np.array([1.0, -1.0, 0.5]))  # a vertex, KKT holds
+    array([0., 0., 0.])
+    """
 
     name = "simplex"
 
