@@ -106,6 +106,13 @@ def test_version(tmp_path):
     assert done.stdout.strip() == f"reparamopt {reparamopt.__version__}"
 
 
+def test_python_dash_m_runs_the_command_line(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "reparamopt", "--version"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"reparamopt {reparamopt.__version__}"
+
+
 def test_help(tmp_path):
     done = run_cli("--help", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
