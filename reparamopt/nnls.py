@@ -519,8 +519,6 @@ class _Solver:
             return _engines.GradientDescent(step_size="armijo")
         if self.method == "bb":
             return _engines.GradientDescent(step_size="bb")
-        if self.method == "nesterov":
-            return _engines.AcceleratedGradientDescent(restart="function")
         flow_keys = ("method", "rtol", "atol", "max_step", "first_step")
         settings = {key: opts[key] for key in flow_keys if key in opts}
         # an explicit integrator: LSODA's stiff mode builds finite-difference Jacobians,
