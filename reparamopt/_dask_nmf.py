@@ -256,15 +256,9 @@ def fit_transform(model, X, W=None, H=None, client=None):
     if n_iter == max_iter and tol > 0 and history[-2] - history[-1] > tol * abs(history[-1]):
         warnings.warn(f"Maximum number of iterations {n_iter} reached. Increase it to "
                       "improve convergence.", ConvergenceWarning, stacklevel=3)
-    model.components_ = H
-    model.n_components_ = k
-    model.n_iter_ = n_iter
-    model.loss_history_ = np.asarray(history)
-    model.time_history_ = np.asarray(times)
-    model.solver_ = solver
+    model._store_fit(H, n_iter, history, times, solver, objective.data_loss(B, Q, H))
     model.n_features_in_ = n
     model.__dict__.pop("feature_names_in_", None)
-    model.reconstruction_err_ = float(np.sqrt(2 * objective.data_loss(B, Q, H)))
     model.scheduler_ = name
     return W
 

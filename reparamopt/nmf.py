@@ -236,14 +236,18 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         W0, H0 = self._start(X, observed, W, H, k, problem)
         solver = self._pick_solver(settings["solver"], problem)
         W, H, n_iter, history, times = self._run(problem, W0, H0, solver, settings, True, start)
+        self._store_fit(H, n_iter, history, times, solver, problem.data_loss(W, H))
+        return W
+
+    def _store_fit(self, H, n_iter, history, times, solver, data_loss):
+        """Set the fitted attributes (shared by the in-memory and the dask fits)."""
         self.components_ = H
-        self.n_components_ = k
+        self.n_components_ = H.shape[0]
         self.n_iter_ = n_iter
         self.loss_history_ = np.asarray(history)
         self.time_history_ = np.asarray(times)
         self.solver_ = solver
-        self.reconstruction_err_ = float(np.sqrt(2 * problem.data_loss(W, H)))
-        return W
+        self.reconstruction_err_ = float(np.sqrt(2 * data_loss))
 
     def transform(self, X, mask=None):
         """W for new data with the learned components fixed (NaN or `mask` as in fit).

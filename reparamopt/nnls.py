@@ -25,6 +25,7 @@ from ._progress import progress_bar
 from ._validation import as_float_array, check_choice, check_scalar, describe
 from .constraints import NonNegative
 from .exceptions import InfeasibleError, InvalidArgumentError, InvalidTypeError, ShapeError
+from .maps.base import check_power
 from .registry import resolve
 from .result import OptimizeResult
 
@@ -166,7 +167,7 @@ def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=N
     start = time.perf_counter()
     A, b = check_nnls_input(A, b)
     method = check_choice(method, "method", METHODS)
-    power = check_scalar(power, "power", lower=2)
+    power = check_power(power)
     if method == "mirror-nesterov" and power != 2:
         raise InvalidArgumentError(f"`power` must be 2 for method 'mirror-nesterov'; got {power!r}")
     tol = check_scalar(tol, "tol", lower=0)
