@@ -1,20 +1,18 @@
 """Numerical kernels behind :func:`reparamopt.nnls`.
 
-Three pieces live here:
-
 * :class:`LinearModel`, the data ``(A, b)`` in one of its forms (dense, sparse,
-  matrix-free, or the Gram form ``(A^T A, A^T b)`` for tall dense ``A``) with the
-  products the iterations and the finish need, for one or several right-hand sides;
-* :func:`kkt_residual`, the relative KKT measure reported as ``optimality``;
-* :func:`exact_finish`, a block principal pivoting active-set method warm-started from a
-  support guess. It solves the unconstrained least squares on the guessed support
-  exactly (Cholesky of the Gram block for dense data, conjugate gradients on the normal
-  equations for sparse and matrix-free data) and exchanges indices that violate the KKT
-  conditions until none is left. From the support found by a few reparametrized
-  iterations it usually ends after one or two solves.
+  matrix-free, or the Gram form ``(A^T A, A^T b)``) with the products the iterations
+  and the finish need, for one or several right-hand sides, the column norms and the
+  rounding level of the gradient;
+* :func:`check_nnls_input`, the validation at the public boundary;
+* :func:`make_result`, the result with the residual and the KKT check measured on
+  ``A`` itself.
+
+The exact finish lives in :mod:`reparamopt.finish`.
 """
 
 import contextlib
+import copy
 import time
 
 import numpy as np
@@ -24,13 +22,18 @@ from scipy.sparse.linalg import LinearOperator
 
 from ._validation import as_float_array
 from .exceptions import ShapeError
+from .finish.kkt import FLOOR_FACTOR, excess_residual, kkt_residual, projected_gradient
 from .result import STATUS_MESSAGES, OptimizeResult
 
-__all__ = ["LinearModel", "kkt_residual", "projected_gradient", "exact_finish",
-           "lipschitz_estimate", "check_nnls_input", "make_result", "single_threaded"]
+__all__ = ["LinearModel", "kkt_residual", "projected_gradient", "lipschitz_estimate",
+           "check_nnls_input", "make_result", "single_threaded"]
 
 _TINY = np.finfo(float).tiny
-_potrf, _potrs, _trtrs = sla.lapack.dpotrf, sla.lapack.dpotrs, sla.lapack.dtrtrs
+_EPS = np.finfo(float).eps
+
+# |A| is applied in row blocks of about this many entries, so that the rounding level
+# never copies a large matrix whole.
+_ABS_BLOCK = 1 << 21
 
 try:
     from threadpoolctl import threadpool_limits
@@ -93,13 +96,27 @@ class LinearModel:
         self.use_gram = bool(gram)
         self._G = None
         self._lipschitz = None
+        self._norms = None
 
     @property
     def G(self):
-        """``A^T A`` in Gram mode (formed on first use), else None."""
+        """``A^T A`` in Gram mode (formed on first use; dense also for sparse ``A``), else None."""
         if self.use_gram and self._G is None:
-            self._G = self.A.T @ self.A
+            if self.kind == "sparse":
+                self._G = (self._AT @ self.A).toarray()
+            else:
+                self._G = self.A.T @ self.A
         return self._G
+
+    def take(self, cols):
+        """The same matrix with the right-hand sides ``cols`` of a 2-D ``b`` only (shared
+        ``A``, Gram matrix, norms and Lipschitz estimate)."""
+        sub = copy.copy(self)
+        sub.b = self.b[:, cols]
+        sub.atb = self.atb[:, cols]
+        sub.atb_norm = self.atb_norm[cols]
+        sub.b_norm2 = self.b_norm2[cols]
+        return sub
 
     # products -------------------------------------------------------------
     def matvec(self, x):
@@ -142,10 +159,60 @@ class LinearModel:
 
     def gram_block(self, idx):
         if self.G is not None:
-            return np.take(np.take(self.G, idx, axis=0), idx, axis=1)
+            return self.G[np.ix_(idx, idx)]
         cols = self.columns(idx)
         block = cols.T @ cols
         return block.toarray() if sp.issparse(block) else block
+
+    # scale and rounding ------------------------------------------------------
+    @property
+    def norms(self):
+        """Column norms ``||a_j||`` (cached); ones for a LinearOperator (unknown)."""
+        if self._norms is None:
+            if self.G is not None:
+                self._norms = np.sqrt(np.maximum(np.diag(self.G), 0.0))
+            elif self.kind == "sparse":
+                self._norms = np.sqrt(np.asarray(self.A.multiply(self.A).sum(axis=0)).ravel())
+            elif self.kind == "dense":
+                self._norms = np.linalg.norm(self.A, axis=0)
+            else:
+                self._norms = np.ones(self.n)
+        return self._norms
+
+    def floor(self, x):
+        """Entrywise rounding level of the gradient at ``x``
+        (:func:`reparamopt.finish.kkt.gradient_floor`), without copying ``A`` whole."""
+        x = np.abs(x)
+        if self.kind == "operator":
+            norm = np.sqrt(self.lipschitz())
+            level = norm * (norm * np.linalg.norm(x, axis=0) + np.linalg.norm(self.b, axis=0))
+            out = FLOOR_FACTOR * _EPS * level / np.sqrt(max(self.n, 1))
+            return np.broadcast_to(out, x.shape).copy()
+        absb = np.abs(self.b)
+        if self.kind == "sparse":
+            absA = abs(self.A)
+            return FLOOR_FACTOR * _EPS * (absA.T @ (absA @ x + absb))
+        out = np.zeros(x.shape)
+        rows = max(1, _ABS_BLOCK // max(self.n, 1))
+        for i in range(0, self.m, rows):
+            block = np.abs(self.A[i:i + rows])
+            out += block.T @ (block @ x + absb[i:i + rows])
+        return FLOOR_FACTOR * _EPS * out
+
+    def certify(self, x, tol):
+        """``(optimality, ok, g, rnorm)`` at ``x``, measured on ``A`` itself: the relative
+        KKT residual and whether it, or its part above the rounding level, is ``<= tol``."""
+        g, rnorm = self.exact_grad(x)
+        optimality = kkt_residual(x, g, self.atb_norm)
+        ok = optimality <= tol
+        if not np.all(ok):
+            ok = ok | (excess_residual(x, g, self.floor(x), self.atb_norm) <= tol)
+        return optimality, ok, g, rnorm
+
+    def objective(self, x):
+        """``||A x - b||^2 / 2`` per right-hand side, from ``A`` itself."""
+        r = self.matvec(x) - self.b
+        return 0.5 * np.sum(r * r, axis=0)
 
 
 def lipschitz_estimate(model, iters=12, rng=0):
@@ -171,298 +238,6 @@ def lipschitz_estimate(model, iters=12, rng=0):
             break
         lam = lam_new
     return 1.1 * lam + _TINY
-
-
-def projected_gradient(x, g):
-    """The KKT residual vector: ``g`` where ``x > 0``, ``min(g, 0)`` where ``x == 0``."""
-    return np.where(x > 0, g, np.minimum(g, 0.0))
-
-
-def kkt_residual(x, g, atb_norm):
-    """Relative KKT residual ``||P(g)||_2 / max(||A^T b||_2, tiny)`` (per column)."""
-    num = np.linalg.norm(projected_gradient(x, g), axis=0)
-    return num / np.maximum(atb_norm, _TINY)
-
-
-# ---------------------------------------------------------------------------
-# Least squares on a support
-# ---------------------------------------------------------------------------
-
-def _solve_dense(model, F, b, atb):
-    """Least squares on the columns ``F``: Cholesky of the Gram block, QR if singular."""
-    idx = np.flatnonzero(F)
-    if idx.size == 0:
-        return np.zeros(0)
-    block = model.gram_block(idx)
-    # direct LAPACK calls: the finish makes many small solves, where wrappers cost more
-    # than the arithmetic
-    R, info = _potrf(block, lower=False, overwrite_a=True, clean=False)
-    if info == 0 and _well_conditioned(R):
-        z, info = _potrs(R, atb[idx], lower=False)
-        if info == 0 and np.all(np.isfinite(z)):
-            return z
-    cols = model.columns(idx)
-    if sp.issparse(cols):
-        cols = cols.toarray()
-    return sla.lstsq(cols, b, lapack_driver="gelsy", check_finite=False)[0]
-
-
-def _well_conditioned(R):
-    d = np.abs(np.diag(R))
-    return d.min() > 1e-7 * d.max()
-
-
-def _solve_cg(model, F, b, atb, z0, rtol, max_iter):
-    """Least squares on the columns ``F`` by conjugate gradients on the normal equations.
-
-    Used for sparse and matrix-free ``A``: only products with ``A`` and ``A^T`` are
-    needed and the memory stays O(m + n).
-    """
-    n = model.n
-    full = np.zeros(n)
-    z = z0.copy()
-
-    def normal(v):
-        full[:] = 0.0
-        full[F] = v
-        return model.rmatvec(model.matvec(full))[F]
-
-    r = atb[F] - normal(z)
-    p = r.copy()
-    rr = r @ r
-    target = (rtol * max(float(np.linalg.norm(atb)), _TINY)) ** 2
-    for _ in range(max_iter):
-        if rr <= target:
-            break
-        q = normal(p)
-        pq = p @ q
-        if pq <= 0:
-            break
-        alpha = rr / pq
-        z += alpha * p
-        r -= alpha * q
-        rr_new = r @ r
-        p = r + (rr_new / rr) * p
-        rr = rr_new
-    return z
-
-
-# ---------------------------------------------------------------------------
-# Block principal pivoting finish
-# ---------------------------------------------------------------------------
-
-def exact_finish(model, x0, *, tol=1e-10, column=None, support=None, max_iter=None):
-    """Solve one NNLS right-hand side exactly, warm-started from ``x0``.
-
-    Two active-set variants share the least-squares solver (Cholesky of the Gram block
-    for dense data, conjugate gradients for sparse and matrix-free data):
-
-    * when ``A`` has at least as many rows as columns (so every support has full column
-      rank in general), block principal pivoting with Judice and Pires' single-index
-      backup rule, which exchanges every violating index at once;
-    * otherwise a Lawson-Hanson method started from the feasible point ``x0`` restricted
-      to ``support``, which adds several violating indices per step and walks back to the
-      feasible set when a solve leaves it. It keeps the passive columns independent,
-      which a wide matrix needs.
-
-    Parameters
-    ----------
-    model : LinearModel
-    x0 : ndarray, shape (n,)
-        Non-negative warm start.
-    tol : float
-        Target relative KKT residual; gradients above ``-0.1 tol ||A^T b|| / sqrt(n)``
-        count as satisfied, so rounding noise causes no exchange.
-    column : int, optional
-        Which right-hand side of a 2-D ``b``.
-    support : ndarray of bool, optional
-        Initial passive set (default: where ``x0 > 0``).
-    max_iter : int, optional
-        Most least-squares solves (default ``max(3 n, 50)``).
-
-    Returns
-    -------
-    x : ndarray
-        Non-negative solution candidate.
-    ok : bool
-        Whether the method ended with no violated KKT condition.
-    nsolves : int
-        Number of least-squares solves.
-    """
-    n = model.n
-    b = model.b if column is None else model.b[:, column]
-    atb = model.atb if column is None else model.atb[:, column]
-    atb_norm = max(float(np.linalg.norm(atb)), _TINY)
-    F = (x0 > 0) if support is None else support & (x0 > 0)
-    thr = 0.1 * tol * atb_norm / np.sqrt(max(n, 1))
-    max_iter = max_iter or max(3 * n, 50)
-    if model.kind in ("sparse", "operator"):
-        cg_iter = max(4 * n, 200) if model.kind == "operator" else max(2 * n, 200)
-
-        def solve(F, z0):
-            return _solve_cg(model, F, b, atb, z0, 0.01 * tol, cg_iter)
-    else:
-        def solve(F, z0):
-            return _solve_dense(model, F, b, atb)
-    with single_threaded(n * n if model.G is not None else model.m * max(int(F.sum()), 1)):
-        if model.m >= n:
-            if model.G is not None:
-                solve = _GramUpdater(model.G, atb, solve)
-            return _pivoting(model, solve, x0, F, b, atb, thr, max_iter)
-        return _lawson_hanson(model, solve, x0, F, b, atb, thr, max_iter)
-
-
-def _pivoting(model, solve, x0, F, b, atb, thr, max_iter):
-    n = model.n
-    x = np.where(F, x0, 0.0)
-    best, backup = n + 1, 3
-    for nsolves in range(1, max_iter + 1):
-        zf = solve(F, x[F])
-        x = np.zeros(n)
-        x[F] = zf
-        g = _gradient(model, x, F, b, atb)
-        viol = (F & (x < 0)) | (~F & (g < -thr))
-        nv = int(viol.sum())
-        if nv == 0:
-            return np.maximum(x, 0.0), True, nsolves
-        if nv < best:
-            best, backup = nv, 3
-            F ^= viol
-        elif backup > 0:
-            backup -= 1
-            F ^= viol
-        else:
-            F[np.flatnonzero(viol)[-1]] ^= True
-    return np.maximum(x, 0.0), False, max_iter
-
-
-# Below this support size a fresh factorization is cheaper than the update's extra
-# calls (measured: about 0.4 ms to factor 200 columns, 1 ms for an update).
-_UPDATE_FROM = 400
-
-
-class _GramUpdater:
-    """Least squares on a changing support from one Cholesky factor (Gram mode).
-
-    The factor ``G_BB = R^T R`` of a base support ``B`` serves every support ``F`` that
-    differs from it by a few indices: the added ones ``A`` are bordered in through the
-    Schur complement ``S = G_AA - W^T W`` (``W = R^{-T} G_BA``) and the removed ones are
-    pinned to zero by Lagrange multipliers. A solve then costs O(|B|^2 (|A| + |removed|))
-    instead of a new O(|F|^3) factorization; the base is refactored when the changes
-    grow past an eighth of it or the factor is unreliable.
-    """
-
-    def __init__(self, G, atb, fallback):
-        self.G, self.atb, self.fallback = G, atb, fallback
-        self.base = None
-
-    def __call__(self, F, z0):
-        if self.base is not None and self.base_idx.size >= _UPDATE_FROM:
-            removed = self.base & ~F
-            added = F & ~self.base
-            changes = int(removed.sum()) + int(added.sum())
-            if changes <= max(8, int(self.base.sum()) // 8):
-                z = self._update_solve(F, removed, added)
-                if z is not None:
-                    return z
-        idx = np.flatnonzero(F)
-        R, info = _potrf(np.take(np.take(self.G, idx, axis=0), idx, axis=1),
-                         lower=False, overwrite_a=True, clean=True)
-        if info != 0 or not _well_conditioned(R):
-            self.base = None
-            return self.fallback(F, z0)
-        self.base, self.R, self.base_idx = F.copy(), R, idx
-        return sla.cho_solve((R, False), self.atb[idx], check_finite=False)
-
-    def _update_solve(self, F, removed, added):
-        G, R, bidx = self.G, self.R, self.base_idx
-        aidx = np.flatnonzero(added)
-        nb, na = bidx.size, aidx.size
-        rpos = np.flatnonzero(removed[bidx])
-        rhs = np.zeros((nb + na, 1 + rpos.size))
-        rhs[:nb, 0] = self.atb[bidx]
-        rhs[nb:, 0] = self.atb[aidx]
-        rhs[rpos, 1 + np.arange(rpos.size)] = 1.0
-        t, _ = _trtrs(R, rhs[:nb], lower=False, trans=1)
-        ya = np.zeros((0, rhs.shape[1]))
-        if na:
-            W, _ = _trtrs(R, G[np.ix_(bidx, aidx)], lower=False, trans=1)
-            S, info = _potrf(G[np.ix_(aidx, aidx)] - W.T @ W, lower=False, clean=True)
-            if info != 0 or not _well_conditioned(S):
-                return None
-            ya = sla.cho_solve((S, False), rhs[nb:] - W.T @ t, check_finite=False)
-            t = t - W @ ya
-        y = np.vstack([_trtrs(R, t, lower=False)[0], ya])
-        z = y[:, 0]
-        if rpos.size:
-            Z = y[:, 1:]
-            lam = np.linalg.solve(Z[rpos], z[rpos])
-            z = z - Z @ lam
-        keep = np.concatenate([~removed[bidx], np.ones(na, bool)])
-        order = np.concatenate([bidx, aidx])[keep]
-        out = np.empty(int(F.sum()))
-        # the caller expects the values in increasing index order
-        out[np.searchsorted(np.flatnonzero(F), order)] = z[keep]
-        return out
-
-
-def _lawson_hanson(model, solve, x0, F, b, atb, thr, max_iter):
-    n = model.n
-    if F.sum() > model.m:
-        # a wide support guess would start from a singular block: keep its largest part
-        keep = np.argsort(np.where(F, -x0, np.inf))[: model.m]
-        F = np.zeros(n, bool)
-        F[keep] = True
-    x = np.where(F, x0, 0.0)
-    nsolves = 0
-    batch = max(4, int(F.sum()) // 2)
-    while nsolves < max_iter:
-        zf = solve(F, x[F])
-        nsolves += 1
-        blocked = False
-        while np.any(zf <= 0) and nsolves < max_iter:
-            xf = x[F]
-            neg = zf <= 0
-            denom = xf[neg] - zf[neg]
-            # an index at zero whose target is zero blocks the step at once
-            ratio = np.divide(xf[neg], denom, out=np.zeros_like(denom), where=denom > 0)
-            alpha = float(ratio.min())
-            xf = xf + alpha * (zf - xf)
-            # indices that block the step leave; entering ones still at zero with a
-            # positive target stay
-            keep = (xf > 0) | (zf > 0)
-            keep[np.flatnonzero(neg)[np.argmin(ratio)]] = False
-            blocked = blocked or alpha == 0.0
-            idx = np.flatnonzero(F)
-            x = np.zeros(n)
-            x[idx[keep]] = xf[keep]
-            F[idx[~keep]] = False
-            zf = solve(F, x[F])
-            nsolves += 1
-        # grow the number of indices entering at once while it works, cut it when an
-        # entering index had to leave again at once
-        batch = max(1, batch // 4) if blocked else 2 * batch
-        x = np.zeros(n)
-        x[F] = np.maximum(zf, 0.0)
-        g = _gradient(model, x, F, b, atb)
-        viol = ~F & (g < -thr)
-        if not viol.any():
-            return x, True, nsolves
-        cand = np.flatnonzero(viol)
-        room = max(1, min(batch, model.m - int(F.sum())))
-        if cand.size > room:
-            cand = cand[np.argpartition(g[cand], room - 1)[:room]]
-        F[cand] = True
-    return x, False, nsolves
-
-
-def _gradient(model, x, F, b, atb):
-    if model.G is not None:
-        idx = np.flatnonzero(F)
-        if 3 * idx.size > model.n:  # a full product beats gathering most columns
-            return model.G @ x - atb
-        return model.G[:, idx] @ x[idx] - atb
-    return model.rmatvec(model.matvec(x) - b)
 
 
 # ---------------------------------------------------------------------------

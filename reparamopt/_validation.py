@@ -61,11 +61,20 @@ def as_float_array(x, name, *, ndim=None, allow_sparse=False, allow_operator=Fal
         if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)
                 or x.dtype == bool):
             raise InvalidTypeError(f"`{name}` must be numeric; got {describe(x)}")
-        x = x.astype(np.float64) if x.dtype != np.float64 else x
+        # every format (lil, dok, dia, bsr, coo, ...) becomes CSR, the one the solvers use
+        x = sp.csr_array(x, dtype=np.float64)
+        x.sum_duplicates()
         if finite and not np.all(np.isfinite(x.data)):
             raise NonFiniteError(f"`{name}` must contain only finite values; got NaN or inf")
         _check_ndim(x, name, ndim)
         return x
+    if np.ma.isMaskedArray(x):
+        if np.any(np.ma.getmaskarray(x)):
+            raise InvalidArgumentError(
+                f"`{name}` is a masked array with {int(np.sum(np.ma.getmaskarray(x)))} masked "
+                "entries; this solver has no missing-data model: fill them "
+                f"(`{name}.filled(value)`) or drop the rows that hold them")
+        x = np.ma.getdata(x)
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and other unconvertible input

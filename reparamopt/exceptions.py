@@ -4,7 +4,13 @@ Every error raised at the public boundary names the offending argument and shows
 value received, so that a user can fix the call without reading the source.
 """
 
+import os
+import sys
+import warnings
+
 __all__ = [
+    "ConvergenceWarning",
+    "warn_not_converged",
     "ReparamoptError",
     "InvalidArgumentError",
     "ShapeError",
@@ -44,3 +50,51 @@ class UnknownNameError(InvalidArgumentError, KeyError):
 
     def __str__(self):  # KeyError would otherwise quote the message
         return str(self.args[0]) if self.args else ""
+
+
+def _make_convergence_warning():
+    try:  # scikit-learn is optional and slow to import: only looked for on first use
+        from sklearn.exceptions import ConvergenceWarning as base
+    except ImportError:
+        base = UserWarning
+    return type("ConvergenceWarning", (base,), {
+        "__module__": __name__,
+        "__doc__": "A solver stopped before meeting its tolerance; the message says what to "
+                   "try.\n\nOne class for the whole package. It derives from scikit-learn's "
+                   "``ConvergenceWarning`` when scikit-learn is installed (so filters set for "
+                   "scikit-learn apply), else from ``UserWarning``."})
+
+
+def _convergence_warning():
+    cls = globals().get("ConvergenceWarning")
+    if cls is None:
+        cls = globals()["ConvergenceWarning"] = _make_convergence_warning()
+    return cls
+
+
+def __getattr__(name):
+    if name == "ConvergenceWarning":
+        return _convergence_warning()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _caller_stacklevel():
+    """The stacklevel of the first frame outside reparamopt (and scikit-learn's
+    wrappers around estimator methods), so that a warning names the user's line."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None:
+        path = os.path.abspath(frame.f_code.co_filename)
+        inside = path.startswith(_PACKAGE_DIR + os.sep) or (
+            os.sep + "sklearn" + os.sep in path)
+        if not inside:
+            return level
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def warn_not_converged(message):
+    """Emit the package's :class:`ConvergenceWarning`, attributed to the user's call."""
+    warnings.warn(message, _convergence_warning(), stacklevel=_caller_stacklevel())

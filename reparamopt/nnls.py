@@ -5,8 +5,9 @@ r"""Non-negative least squares by reparametrization, the paper's flagship proble
     \min_{x \ge 0} \tfrac12 \|A x - b\|_2^2, \qquad x = u^{L} \ (\text{entrywise}).
 
 The objective enters as a closed-form gradient oracle ``g = A^T (A x - b)`` pulled back
-through the Hadamard power map of the registry; the engines iterate on ``u``; a polish
-step solves the least squares exactly on the support the iterates identify.
+through the Hadamard power map of the registry; the engines iterate on ``u``; the exact
+finish of :mod:`reparamopt.finish` solves the problem on the support the iterates
+identify, and every result is checked on the data before it is called a success.
 """
 
 import time
@@ -18,16 +19,19 @@ from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 from . import engines as _engines
 from ._dask_common import is_dask_collection
-from ._nnls_core import (LinearModel, check_nnls_input, exact_finish, kkt_residual,
-                         make_result, single_threaded)
+from ._nnls_core import LinearModel, check_nnls_input, kkt_residual, single_threaded
 from ._nnls_iterations import STEPPERS
 from ._progress import progress_bar
 from ._validation import as_float_array, check_choice, check_scalar, describe
 from .constraints import NonNegative
-from .exceptions import InfeasibleError, InvalidArgumentError, InvalidTypeError, ShapeError
+from .engines.flow import ODE_METHODS
+from .exceptions import (InfeasibleError, InvalidArgumentError, InvalidTypeError, ShapeError,
+                         UnknownNameError, warn_not_converged)
+from .finish import exact_finish
+from .finish.least_squares import RHO_CHOLESKY
 from .maps.base import check_power
 from .registry import resolve
-from .result import OptimizeResult
+from .result import STATUS_MESSAGES, OptimizeResult
 
 __all__ = ["nnls", "METHODS"]
 
@@ -41,8 +45,64 @@ _SUPPORT_THRESHOLD = 1e-3
 # A^T A and the steps neither overflow nor underflow.
 _SAFE_LOW, _SAFE_HIGH = 1e-50, 1e50
 
-# Largest n for which the automatic Gram mode stores A^T A (n^2 doubles).
+# Largest n for which the automatic Gram mode stores A^T A (n^2 doubles): dense A with
+# m >= n, and sparse A of any shape (its Gram matrix is formed dense).
 _GRAM_MAX_N = 6000
+_SPARSE_GRAM_MAX_N = 2000
+
+# A square least-squares start is trusted for its sign pattern when the reciprocal
+# condition number of A is at least this (the Cholesky start uses the sine test of the
+# finish, RHO_CHOLESKY).
+_RCOND_TRUSTED = 1e-8
+
+
+def _positive_int(value, name):
+    return check_scalar(value, name, lower=1, integer=True)
+
+
+def _positive(value, name):
+    return check_scalar(value, name, lower=0, lower_inclusive=False)
+
+
+def _non_negative(value, name):
+    return check_scalar(value, name, lower=0)
+
+
+def _integrator(value, name):
+    return check_choice(value, name, tuple(ODE_METHODS))
+
+
+_COMMON_OPTIONS = {"check_every": _positive_int, "max_solves": _positive_int}
+_DYNAMICS_OPTIONS = {**_COMMON_OPTIONS, "polish_from": _positive}
+_FLOW_OPTIONS = {**_DYNAMICS_OPTIONS, "rtol": _positive, "atol": _positive,
+                 "max_step": _positive, "first_step": _positive, "method": _integrator}
+OPTIONS = {
+    "auto": _COMMON_OPTIONS,
+    "gd": {**_DYNAMICS_OPTIONS, "step": _positive, "decay": _non_negative},
+    "riemannian-gd": _DYNAMICS_OPTIONS,
+    "bb": _DYNAMICS_OPTIONS,
+    "nesterov": _DYNAMICS_OPTIONS,
+    "mirror-nesterov": _DYNAMICS_OPTIONS,
+    "flow": _FLOW_OPTIONS,
+    "accelerated-flow": _FLOW_OPTIONS,
+}
+"""The `options` each method accepts (a key and its validator)."""
+
+
+def _check_options(options, method):
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise InvalidTypeError(f"`options` must be a dict or None; got {describe(options)}")
+    allowed = OPTIONS[method]
+    out = {}
+    for key, value in options.items():
+        if key not in allowed:
+            valid = ", ".join(repr(k) for k in allowed)
+            raise UnknownNameError(f"`options` key {key!r} is not a setting of method "
+                                   f"{method!r}; valid keys: {valid}")
+        out[key] = allowed[key](value, f"options[{key!r}]")
+    return out
 
 
 def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=None, x0=None,
@@ -53,39 +113,45 @@ def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=N
 
         \min_{x \ge 0} \tfrac12 \|A x - b\|_2^2
 
-    The constraint is removed by writing ``x = u**power`` and iterating on ``u`` from the
-    identical initialization ``u0 = init_scale * 1``; with ``polish=True`` the least
-    squares restricted to the identified support is then solved exactly and an
-    active-set exchange warm-started from that support fixes the last indices, which
-    gives machine precision.
+    The constraint is removed by writing ``x = u**power`` and iterating on ``u``; with
+    ``polish=True`` an exact active-set finish (:mod:`reparamopt.finish`) then solves
+    the problem from the support the iterates identify. Every result is checked on the
+    data: ``success`` is True only when the KKT conditions hold to `tol` (see Notes).
 
     Parameters
     ----------
     A : ndarray, scipy.sparse matrix/array or LinearOperator, shape (m, n)
-        Sparse input is never densified; a LinearOperator is used through its
-        ``matvec``/``rmatvec`` only (matrix-free, memory O(m + n) per right-hand side).
-        float32 and integer input is computed in float64.
+        Sparse input of any format is used in CSR form and never densified whole; a
+        LinearOperator is used through ``matvec``/``rmatvec`` only (matrix-free).
+        float32 and integer input is computed in float64. Masked arrays are refused
+        unless nothing is masked: least squares has no missing-data model (drop or fill
+        the masked rows yourself).
     b : array_like, shape (m,) or (m, k)
-        One or ``k`` right-hand sides; several are solved together with matrix-matrix
-        products, and ``x`` is then ``(n, k)``, ``rnorm``, ``fun`` and ``optimality``
-        ``k``-vectors.
+        One or ``k`` right-hand sides; several are solved together, and ``x`` is then
+        ``(n, k)``, ``rnorm``, ``fun`` and ``optimality`` ``k``-vectors.
     method : str, default "auto"
         One of :data:`METHODS`:
 
-        * ``"gd"``: gradient descent on ``u`` (Armijo backtracking; a constant or decaying
-          step ``eta / (k+2)**gamma`` with ``options={"step": eta, "decay": gamma}``),
-        * ``"riemannian-gd"``: ``x <- x - L eta x^(2-2/L) grad f(x)`` in x-space,
-        * ``"bb"``: Barzilai-Borwein steps on ``u`` with a non-monotone safeguard,
-        * ``"nesterov"``: accelerated gradient on ``u`` with function restart (any power),
+        * ``"auto"``: the exact solution, fast. Tall and square dense data (and sparse
+          data with ``n <= 2000``) start from the unconstrained least-squares solution
+          and finish with the active set from its sign pattern (from scratch when the
+          matrix is too ill-conditioned for the sign pattern to mean anything); wide,
+          large sparse and matrix-free data take accelerated latent steps from a small
+          identical start, which reveal a sparse support, and finish from it.
+        * ``"gd"``: gradient descent on ``u`` (Armijo backtracking; a constant or
+          decaying step ``eta / (k+2)**gamma`` with ``options={"step": eta, "decay":
+          gamma}``), on the engines of :mod:`reparamopt.engines`;
+        * ``"riemannian-gd"``: ``x <- x - L eta x^(2-2/L) grad f(x)`` in x-space;
+        * ``"bb"``: Barzilai-Borwein steps on ``u`` (engines);
+        * ``"nesterov"``: accelerated gradient on ``u`` with FISTA momentum and gradient
+          restart (any power);
         * ``"mirror-nesterov"``: the entropic accelerated mirror scheme of the paper's
-          ODE (``power=2`` only),
+          ODE (``power=2`` only);
         * ``"flow"``, ``"accelerated-flow"``: the continuous-time dynamics integrated by
-          the flow engines,
-        * ``"auto"``: an unconstrained least-squares solve when it is already
-          non-negative, else a few dozen accelerated latent steps and the exact finish.
+          the flow engines.
 
-        ``gd``, ``bb``, ``nesterov``, ``flow`` and ``accelerated-flow`` run on the
-        engines of :mod:`reparamopt.engines`; the others use closed-form steps.
+        The paper's methods (all but "auto") keep the solution their dynamics select
+        (their implicit bias); on ill-conditioned data they are slow, and say so.
     power : float, default 2
         The exponent ``L >= 2`` of the Hadamard map ``x = |u|**L``.
     init_scale : float, optional
@@ -93,22 +159,24 @@ def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=N
         solution (see the paper). Default: ``x0 = 0.1 t`` entrywise with ``t`` the best
         constant ``x`` (``t = max(1^T A^T b, 0) / ||A 1||^2``), a moderate start.
     tol : float, default 1e-10
-        Stop when the relative KKT residual ``||P(g)|| / ||A^T b||`` is ``<= tol``.
+        Target of the relative KKT residual ``||P(g)|| / ||A^T b||`` (``g`` the
+        gradient, ``P`` its projection on the feasible directions; see Notes).
     max_iter : int, optional
-        Iteration limit (integrator steps for the flows): default 1000 with polish
-        (the finish is tried at the last one), 100000 without. Reaching it without
-        meeting `tol` returns ``status=0``.
+        Iteration limit of the dynamics (integrator steps for the flows): default 1000
+        with polish (the finish is tried at the last one), 100000 without. Reaching it
+        without meeting `tol` returns ``status=0`` and a ConvergenceWarning.
     x0 : array_like, optional
-        Non-negative warm start (zeros allowed: zero coordinates start at the tiny
-        value ``1e-12 max(x0)``, since ``u = 0`` is a fixed point of the latent
-        dynamics). Overrides `init_scale`.
+        Non-negative warm start (zeros allowed: zero coordinates of the dynamics start
+        at the tiny value ``1e-12 max(x0)``, since ``u = 0`` is a fixed point). The
+        result is never worse than `x0`. Overrides `init_scale`.
     polish : bool, default True
-        Finish with the exact active-set solve. With ``polish=False`` only the
+        Finish with the exact active-set method. With ``polish=False`` only the
         reparametrized iterations run (the dynamics the paper studies); they converge
         at the first-order rate and rarely reach ``tol=1e-10`` in reasonable time.
     gram : bool, optional
         Iterate with ``A^T A`` and ``A^T b`` precomputed (O(n^2) per step). Default: on
-        for dense ``A`` with ``m >= n`` and ``n <= 6000``.
+        for dense ``A`` with ``m >= n`` and ``n <= 6000`` and for sparse ``A`` with
+        ``n <= 2000``. Not available for a LinearOperator.
     callback : callable, optional
         ``callback(intermediate_result)`` after each iteration (the result holds ``x``,
         ``u``, ``fun``, ``optimality``, ``nit``); returning True stops (status 4).
@@ -117,31 +185,51 @@ def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=N
     history : bool, default False
         Record ``fun``, ``optimality`` and ``time`` per iteration.
     options : dict, optional
-        Method settings: ``step``, ``decay`` (gd), ``check_every`` (iterations between
-        polish attempts, default 25), ``polish_from`` (see Notes), engine settings
-        for the flows (``rtol``, ``atol``, ``max_step``, ``first_step`` and the
-        integrator ``method``, default "RK45").
+        Method settings (unknown keys and bad values raise an error naming the key; the
+        keys of each method are in :data:`OPTIONS`): ``check_every`` (iterations
+        between finish attempts), ``max_solves`` (least-squares solves allowed to the
+        finish per right-hand side, default ``3 n + 50``), ``polish_from`` (see Notes),
+        ``step`` and ``decay`` (gd), and for the flows the integrator settings
+        ``rtol``, ``atol``, ``max_step``, ``first_step`` and ``method`` (default
+        "RK45").
 
     Returns
     -------
     OptimizeResult
-        ``x`` (never negative), ``rnorm = ||A x - b||``, ``fun = rnorm**2 / 2``,
-        ``optimality`` (relative KKT residual), ``nit``, ``nfev``, ``status``,
-        ``success``, ``message``, ``method``, ``time`` and ``history`` (or None).
+        ``x`` (never negative), ``rnorm = ||A x - b||``, ``fun = rnorm**2 / 2`` (inf
+        where it exceeds the double range), ``optimality`` (relative KKT residual),
+        ``nit``, ``nfev``, ``status``, ``success``, ``message``, ``method``, ``time`` and
+        ``history`` (or None).
 
     Notes
     -----
-    The polish (exact finish) is an active-set method warm-started from the support of
-    the iterate (entries above 1e-3 of the largest): block principal pivoting when
-    ``m >= n``, a Lawson-Hanson variant adding several indices per step otherwise.
-    "auto" tries it at every check; the paper's methods try it once the support is the
-    same at two consecutive checks and the KKT residual is below
-    ``options["polish_from"]`` (default 1e-3), so that it keeps the solution their
-    dynamics select, and at the last iteration. With ``polish=False`` the result is
-    the iterate of the dynamics alone.
+    *What success means.* ``optimality = ||P(g)|| / ||A^T b||`` with ``g = A^T (A x - b)``
+    computed from ``A`` itself, and ``success`` is True when it is at most `tol`, or when
+    the part of ``P(g)`` above its rounding level is (each entry of ``g`` carries an
+    error of about ``eps * (|A|^T (|A| x + |b|))_i`` that no algorithm in double
+    precision can remove; see :mod:`reparamopt.finish.kkt`). On well-conditioned data
+    that level is far below the default `tol`; on ill-conditioned data (cond(A) of
+    1e8 and more, or an ``A x`` made of large terms that cancel) it can exceed any
+    `tol`, and a looser `tol` then changes nothing: the finish stops when no exchange
+    of indices can lower the objective any more.
 
-    Matrices with entries beyond ``[1e-50, 1e50]`` in magnitude are rescaled first.
-    Small problems run BLAS on one thread (when threadpoolctl is installed).
+    *What the result is never worse than.* The objective at ``x`` is never above its
+    value at ``x = 0``, at `x0`, or at the iterate the finish started from; otherwise
+    the better of those points is returned. ``status = 0`` (not certified) comes with
+    :class:`~reparamopt.exceptions.ConvergenceWarning`, whose message says what to try.
+
+    *The finish* is an active-set method on the support of the iterate (entries above
+    1e-3 of the largest): monotone in the objective, with block exchanges that fall back
+    to Lawson and Hanson's single ones, Cholesky solves guarded by a rank test and a
+    pivoted QR for ill-conditioned passive sets, and right-hand sides that share a
+    passive set share a factorization. "auto" tries it at every check; the paper's
+    methods once the support is the same at two consecutive checks and the KKT
+    residual is below ``options["polish_from"]`` (default 1e-3), so that it keeps the
+    solution their dynamics select, and at the last iteration.
+
+    Matrices with entries beyond ``[1e-50, 1e50]`` in magnitude, and right-hand sides
+    beyond the same range, are rescaled first (values up to 1e300 are fine). Small
+    problems run BLAS on one thread (when threadpoolctl is installed).
 
     Raises
     ------
@@ -156,7 +244,7 @@ def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=N
     >>> res = ro.nnls(A, np.array([1.0, -1.0, 0.0]))
     >>> res.x
     array([0.5, 0. ])
-    >>> bool(res.optimality <= 1e-10)
+    >>> bool(res.success)
     True
     """
     if is_dask_collection(A) or is_dask_collection(b):
@@ -177,47 +265,65 @@ def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=N
         raise InvalidTypeError(f"`polish` must be True or False; got {describe(polish)}")
     if callback is not None and not callable(callback):
         raise InvalidTypeError(f"`callback` must be callable; got {describe(callback)}")
-    options = dict(options or {})
+    options = _check_options(options, method)
     m, n = A.shape
-    k_shape = b.shape[1:]
+    one_rhs = b.ndim == 1
+    B = b[:, None] if one_rhs else b
+    k = B.shape[1]
     if max_iter is None:
         max_iter = 1000 if polish else 100000
     max_iter = check_scalar(max_iter, "max_iter", lower=0, integer=True)
+    X0 = None
     if x0 is not None:
         x0 = as_float_array(x0, "x0", ndim=b.ndim)
-        if x0.shape != (n,) + k_shape:
-            raise ShapeError(f"`x0` must have shape {(n,) + k_shape}; got {x0.shape}")
+        if x0.shape != (n,) + b.shape[1:]:
+            raise ShapeError(f"`x0` must have shape {(n,) + b.shape[1:]}; got {x0.shape}")
         if np.any(x0 < 0):
             raise InfeasibleError(f"`x0` must be non-negative; got a minimum of {x0.min()!r}")
+        X0 = x0[:, None] if one_rhs else x0
     if gram is None:
-        gram = not isinstance(A, LinearOperator) and not sp.issparse(A) and m >= n \
-            and 0 < n <= _GRAM_MAX_N
+        gram = (not sp.issparse(A) and not isinstance(A, LinearOperator) and m >= n
+                and 0 < n <= _GRAM_MAX_N) or (sp.issparse(A) and 0 < n <= _SPARSE_GRAM_MAX_N)
     elif not isinstance(gram, (bool, np.bool_)):
         raise InvalidTypeError(f"`gram` must be None, True or False; got {describe(gram)}")
-    elif gram and (isinstance(A, LinearOperator) or sp.issparse(A)):
-        raise InvalidArgumentError("`gram` must be False for sparse or matrix-free `A`; got True")
+    elif gram and isinstance(A, LinearOperator):
+        raise InvalidArgumentError("`gram` must be False for a LinearOperator `A`; got True")
 
     # Work on A / a and b / c: the solution is x = (c / a) x_scaled and the relative KKT
     # residual does not change, while A^T A and the steps stay far from over/underflow.
     A_s, a = _normalize_matrix(A)
-    c = float(np.max(np.abs(b))) if b.size else 0.0
-    c = c if np.isfinite(c) and (c < _SAFE_LOW or c > _SAFE_HIGH) and c > 0 else 1.0
-    b_s = b / c
-    x0_s = None if x0 is None else x0 * (a / c)
+    c = _magnitude(B)
+    B_s = B / c
+    X0_s = None if X0 is None else X0 * (a / c)
 
-    solver = _Solver(A_s, b_s, method=method, power=power, init_scale=init_scale, tol=tol,
-                     max_iter=max_iter, x0=x0_s, polish=polish, gram=bool(gram),
+    solver = _Solver(A_s, B_s, method=method, power=power, init_scale=init_scale, tol=tol,
+                     max_iter=max_iter, x0=X0_s, polish=polish, gram=bool(gram),
                      callback=callback, progress=progress, history=history, options=options)
     with single_threaded(m * n):
         res = solver.solve(start)
     scale = c / a
-    res["x"] = res["x"] * scale
-    res["rnorm"] = res["rnorm"] * c
-    res["fun"] = 0.5 * res["rnorm"] ** 2
-    if res.get("u") is not None:
-        res["u"] = res["u"] * scale ** (1.0 / power)
+    with np.errstate(over="ignore"):
+        res["x"] = res["x"] * scale
+        res["rnorm"] = res["rnorm"] * c
+        res["fun"] = 0.5 * res["rnorm"] ** 2
+        if res.get("u") is not None:
+            res["u"] = res["u"] * scale ** (1.0 / power)
+    if one_rhs:
+        res["x"] = res["x"][:, 0]
+        if res.get("u") is not None:
+            res["u"] = res["u"][:, 0]
+        for key in ("rnorm", "fun", "optimality"):
+            res[key] = float(res[key][0])
     res["time"] = time.perf_counter() - start
+    if res["status"] == 0:
+        warn_not_converged(res["message"])
     return res
+
+
+def _magnitude(B):
+    """The scale ``c`` to divide `B` by: its largest entry when extreme, else 1."""
+    c = float(np.max(np.abs(B))) if B.size else 0.0
+    return c if np.isfinite(c) and c > 0 and (c < _SAFE_LOW or c > _SAFE_HIGH) else 1.0
 
 
 def _normalize_matrix(A):
@@ -228,11 +334,12 @@ def _normalize_matrix(A):
     """
     if isinstance(A, LinearOperator):
         v = np.random.default_rng(0).standard_normal(A.shape[1])
-        a = float(np.linalg.norm(A.matvec(v / max(np.linalg.norm(v), 1e-300))))
+        v /= max(np.linalg.norm(v), 1e-300)
+        a = float(np.max(np.abs(A.matvec(v)))) if A.shape[0] else 0.0
     elif sp.issparse(A):
-        a = float(max(A.max(), -A.min())) if A.nnz else 0.0
+        a = float(abs(A).max()) if A.nnz else 0.0
     else:
-        a = float(max(A.max(), -A.min())) if A.size else 0.0
+        a = float(np.max(np.abs(A))) if A.size else 0.0
     if not (np.isfinite(a) and a > 0) or _SAFE_LOW <= a <= _SAFE_HIGH:
         return A, 1.0
     if isinstance(A, LinearOperator):
@@ -274,10 +381,23 @@ class _LatentNNLS:
         return float(np.max(kkt_residual(self._x(u), g, self.model.atb_norm)))
 
 
+class _Run:
+    """What a method's loop hands to :meth:`_Solver.conclude`."""
+
+    def __init__(self, x, nit, status, *, nfev=None, u=None, history=None, before=None):
+        self.x, self.nit, self.status = x, nit, status
+        self.nfev = nit if nfev is None else nfev
+        self.u, self.history = u, history
+        # points the result must not be worse than: the iterates the finish started from
+        self.before = [] if before is None else before
+
+
 class _Solver:
-    def __init__(self, A, b, *, method, power, init_scale, tol, max_iter, x0, polish, gram,
+    """One call of :func:`nnls` on scaled data; every array is 2-D, ``(n, k)``."""
+
+    def __init__(self, A, B, *, method, power, init_scale, tol, max_iter, x0, polish, gram,
                  callback, progress, history, options):
-        self.model = LinearModel(A, b, gram=gram)
+        self.model = LinearModel(A, B, gram=gram)
         self.method = method
         self.power = power
         self.init_scale = init_scale
@@ -289,206 +409,211 @@ class _Solver:
         self.progress = progress
         self.history = history
         self.options = options
-        self.check_every = int(options.get("check_every", 25))
-        self.nfinish = 0
-        self.polish_from = float(options.get("polish_from", 1e-3))
+        self.check_every = options.get("check_every", 25)
+        self.polish_from = options.get("polish_from", 1e-3)
+        self.nsolves = 0
+        self.nfallback = 0
         self._last_support = None
 
-    # -- helpers ---------------------------------------------------------------------
-    def kkt(self, x):
-        g, _ = self.model.grad(x)
-        return kkt_residual(x, g, self.model.atb_norm)
+    @property
+    def shape(self):
+        return (self.model.n, self.model.b.shape[1])
 
-    def result(self, x, nit, status, start, **extra):
-        return make_result(self.model, x, nit=nit, status=status, method=self.method,
-                           start=start, **extra)
+    # -- the finish ------------------------------------------------------------------
+    def support_of(self, X):
+        """Entries above 1e-3 of each column's largest (at most ``m`` of them)."""
+        top = np.max(X, axis=0) if X.size else np.zeros(X.shape[1])
+        support = X > _SUPPORT_THRESHOLD * top
+        m, n = self.model.m, self.model.n
+        if m < n:
+            for j in np.flatnonzero(support.sum(axis=0) > m):
+                keep = np.argsort(-X[:, j])[:m]
+                support[:, j] = False
+                support[keep, j] = True
+        return support
 
-    def start_point(self):
-        model = self.model
-        shape = (model.n,) + model.b.shape[1:]
-        if self.x0 is not None:
-            x0 = self.x0
-            top = np.max(x0, axis=0) if x0.size else np.zeros(shape[1:])
-            floor = np.where(top > 0, 1e-12 * top, 1e-12)
-            return np.maximum(x0, floor)
-        if self.init_scale is not None:
-            return np.full(shape, self.init_scale ** self.power)
-        ones = np.ones(model.n)
-        a1 = model.matvec(ones)
-        denom = float(a1 @ a1)
-        t = np.maximum(np.sum(model.atb, axis=0), 0.0) / max(denom, np.finfo(float).tiny)
-        t = np.where(t > 0, t, 1.0)
-        return np.broadcast_to(0.1 * t, shape).copy()
+    def finish(self, X, support=None, model=None):
+        """The exact finish from `X` (restricted to `support`) for every column."""
+        model = self.model if model is None else model
+        support = self.support_of(X) if support is None else support
+        Xf, _, nsolves, nfallback = exact_finish(
+            model, np.where(support, X, 0.0), support, tol=self.tol,
+            max_solves=self.options.get("max_solves"))
+        self.nsolves += int(nsolves.sum())
+        self.nfallback += nfallback
+        return Xf
 
-    def finish(self, x):
-        """Exact active-set finish column by column; returns the improved x."""
-        self.nfinish += 1
-        out = np.array(x, dtype=float)
-        if x.ndim == 1:
-            return self._finish_column(x, None)
-        for j in range(x.shape[1]):
-            out[:, j] = self._finish_column(x[:, j], j)
-        return out
-
-    def _finish_column(self, x, j):
-        top = float(np.max(x)) if x.size else 0.0
-        support = x > _SUPPORT_THRESHOLD * top if top > 0 else np.zeros(x.shape, bool)
-        xf, _, _ = exact_finish(self.model, x, tol=self.tol, column=j, support=support)
-        return xf
+    def certified(self, X, model=None):
+        model = self.model if model is None else model
+        return model.certify(np.maximum(X, 0.0), self.tol)[1]
 
     # -- main ------------------------------------------------------------------------
     def solve(self, start):
         model = self.model
         if model.n == 0 or np.all(model.atb <= 0):
             # x = 0 satisfies the KKT conditions: g = -A^T b >= 0
-            x = np.zeros((model.n,) + model.b.shape[1:])
-            return self.result(x, 0, 1, start)
-        if self.x0 is not None and np.all(self.kkt(self.x0) <= self.tol):
-            return self.result(self.x0, 0, 1, start)
+            return self.conclude(_Run(np.zeros(self.shape), 0, 1), start)
+        if self.x0 is not None and np.all(self.certified(self.x0)):
+            return self.conclude(_Run(self.x0.copy(), 0, 1), start)
         if self.method == "auto":
-            return self.solve_auto(start)
-        if self.method in STEPPERS:
-            return self.solve_private(start, self.start_point(), self.method)
-        return self.solve_engine(start)
-
-    def solve_auto(self, start):
-        """Least squares when it is non-negative; else latent steps and the exact finish.
-
-        Dense data with ``m >= n`` start the latent iteration from the positive part of
-        the least-squares solution (its sign pattern is close to the final support);
-        other data from a small identical point ``1e-6 max(A^T b) / ||A||^2``, whose
-        iterates reveal a sparse support within a few dozen steps.
-        """
-        model = self.model
-        x = self.least_squares_start()
-        done = np.zeros(model.b.shape[1:], bool)
-        if x is not None:
-            done = np.all(x > 0, axis=0) & (self.kkt(np.maximum(x, 0)) <= self.tol)
-            if np.all(done):
-                return self.result(x, 0, 1, start)
-            top = np.max(x, axis=0)
-            x0 = np.maximum(x, np.where(top > 0, 1e-6 * top, 1e-12))
-            self.check_every = int(self.options.get("check_every", 10))
-        elif self.init_scale is not None or self.x0 is not None:
-            x0 = self.start_point()
+            run = self.solve_auto()
+        elif self.method in STEPPERS:
+            run = self.solve_iterations(self.start_point(), self.method)
         else:
-            scale = np.max(model.atb, axis=0) / model.lipschitz()
-            x0 = np.broadcast_to(1e-6 * scale, (model.n,) + model.b.shape[1:]).copy()
-            self.check_every = int(self.options.get("check_every", 20))
+            run = self.solve_engine()
+        return self.conclude(run, start)
+
+    def start_point(self):
+        model = self.model
         if self.x0 is not None:
-            x0 = self.start_point()
-        return self.solve_private(start, x0, "nesterov", skip=done, x_done=x)
+            top = np.max(self.x0, axis=0) if self.x0.size else np.zeros(self.shape[1])
+            floor = np.where(top > 0, 1e-12 * top, 1e-12)
+            return np.maximum(self.x0, floor)
+        if self.init_scale is not None:
+            return np.full(self.shape, self.init_scale ** self.power)
+        a1 = model.matvec(np.ones(model.n))
+        denom = float(a1 @ a1)
+        t = np.maximum(np.sum(model.atb, axis=0), 0.0) / max(denom, np.finfo(float).tiny)
+        t = np.where(t > 0, t, 1.0)
+        return np.broadcast_to(0.1 * t, self.shape).copy()
+
+    def solve_auto(self):
+        """Least squares and the finish from its sign pattern (Gram mode), else latent
+        steps from a small identical start and the finish from their support."""
+        model = self.model
+        if self.x0 is not None:
+            X = self.finish(self.x0, self.x0 > 0)
+            return _Run(X, 0, 1, before=[self.x0])
+        if model.G is None:
+            if self.init_scale is not None:
+                x0 = self.start_point()
+            else:
+                scale = np.max(model.atb, axis=0) / model.lipschitz()
+                x0 = np.broadcast_to(np.maximum(1e-6 * scale, np.finfo(float).tiny),
+                                     self.shape).copy()
+            self.check_every = self.options.get("check_every", 20)
+            return self.solve_iterations(x0, "nesterov")
+        X_ls, trusted = self.least_squares_start()
+        X = np.zeros(self.shape)
+        done = np.zeros(self.shape[1], bool)
+        if X_ls is not None:
+            positive = np.all(X_ls > 0, axis=0)
+            if positive.any():
+                done[positive] = self.certified(X_ls[:, positive], model.take(positive))
+                X[:, done] = X_ls[:, done]
+        rest = ~done
+        if rest.any():
+            if trusted:
+                support = X_ls[:, rest] > 0
+                start = np.maximum(X_ls[:, rest], 0.0)
+            else:
+                # the sign pattern of an ill-conditioned solve is noise: start from zero
+                support = np.zeros((model.n, int(rest.sum())), bool)
+                start = np.zeros(support.shape)
+            X[:, rest] = self.finish(start, support, model.take(rest))
+        return _Run(X, 0, 1)
 
     def least_squares_start(self):
-        """The unconstrained least-squares solution when it is cheap (dense full rank)."""
+        """The unconstrained least-squares solution (dense or Gram data with ``m >= n``)
+        and whether its sign pattern can be trusted (the matrix is well conditioned)."""
         model = self.model
-        if model.kind != "dense" or model.m < model.n:
-            return None
         try:
-            if model.m == model.n and model._G is None:
-                return np.linalg.solve(model.A, model.b)
-            G = model.G if model.G is not None else model.A.T @ model.A
-            factor = sla.cho_factor(G, check_finite=False)
-            return sla.cho_solve(factor, model.atb, check_finite=False)
+            if model.kind == "dense" and model.m == model.n and model._G is None:
+                lu, piv, info = sla.lapack.dgetrf(model.A)
+                if info != 0:
+                    return None, False
+                anorm = float(np.max(np.sum(np.abs(model.A), axis=0)))
+                rcond, _ = sla.lapack.dgecon(lu, anorm)
+                X, info = sla.lapack.dgetrs(lu, piv, model.b)
+                ok = info == 0 and np.all(np.isfinite(X))
+                return (X, bool(rcond >= _RCOND_TRUSTED)) if ok else (None, False)
+            R, info = sla.lapack.dpotrf(model.G, lower=False, clean=True)
+            if info != 0:
+                return None, False
+            X, info = sla.lapack.dpotrs(R, model.atb, lower=False)
+            norms = np.maximum(model.norms, np.finfo(float).tiny)
+            trusted = np.min(np.abs(np.diag(R)) / norms) >= RHO_CHOLESKY
+            return (X, bool(trusted)) if info == 0 and np.all(np.isfinite(X)) else (None, False)
         except (np.linalg.LinAlgError, ValueError):
-            return None
+            return None, False
 
-    def solve_private(self, start, x0, name, skip=None, x_done=None):
-        """Closed-form steppers with a polish every `check_every` iterations."""
+    def solve_iterations(self, x0, name):
+        """Closed-form steppers with a finish every `check_every` iterations."""
         model = self.model
         stepper = STEPPERS[name](model, x0, self.power)
         records = {"fun": [], "optimality": [], "time": []} if self.history else None
-        batched = model.b.ndim == 2
-        active = None
-        if batched and skip is not None and np.any(skip):
-            active = ~skip
-            stepper = STEPPERS[name](_SubModel(model, active), x0[:, active], self.power)
+        start = time.perf_counter()
         status, k = 0, 0
-        x = stepper.x
+        before = []
         finished = None
         bar = progress_bar(self.progress, total=self.max_iter, desc=f"nnls ({self.method})")
-        while True:
-            check = (k % self.check_every == 0 and k > 0) or k == self.max_iter
-            if check or records is not None or self.callback is not None:
-                x = stepper.x
-                g, f = stepper.model.grad(x)
-                opt = kkt_residual(x, g, stepper.model.atb_norm)
-                bar.set_postfix(optimality=f"{float(np.max(opt)):.2e}", refresh=False)
-                if records is not None:
-                    records["fun"].append(float(np.sum(f)))
-                    records["optimality"].append(float(np.max(opt)))
-                    records["time"].append(time.perf_counter() - start)
-                if np.all(opt <= self.tol):
-                    status = 1
-                    finished = x
-                    break
-                if check and self.polish and (k == self.max_iter or self.polish_ready(x, opt)):
-                    xf = self.finish_sub(stepper.model, x)
-                    if np.all(self._kkt_on(stepper.model, xf) <= self.tol):
-                        status = 1
+        try:
+            while True:
+                check = (k % self.check_every == 0 and k > 0) or k == self.max_iter
+                if check or records is not None or self.callback is not None:
+                    x = stepper.x
+                    g, f = model.grad(x)
+                    opt = kkt_residual(x, g, model.atb_norm)
+                    bar.set_postfix(optimality=f"{float(np.max(opt)):.2e}", refresh=False)
+                    if records is not None:
+                        records["fun"].append(float(np.sum(f)))
+                        records["optimality"].append(float(np.max(opt)))
+                        records["time"].append(time.perf_counter() - start)
+                    if np.all(opt <= self.tol):
+                        status, finished = 1, x
+                        break
+                    if check and self.polish and (k == self.max_iter or self.polish_ready(x, opt)):
+                        xf = self.finish(x)
+                        before.append(x)
+                        if np.all(self.certified(xf)):
+                            status, finished = 1, xf
+                            break
                         finished = xf
-                        break
-                if self.callback is not None and k > 0:
-                    info = {"x": x, "u": stepper.u, "fun": f, "optimality": opt, "nit": k}
-                    if self.callback(OptimizeResult(info)):
-                        status = 4
-                        finished = x
-                        break
-            if k >= self.max_iter:
-                finished = stepper.x
-                break
-            stepper.step()
-            k += 1
-            bar.update(1)
-            if not np.all(np.isfinite(stepper.u)):
-                status = -1
-                finished = np.nan_to_num(stepper.x, nan=0.0, posinf=0.0)
-                break
-        bar.close()
-        x = finished
-        if active is not None:
-            full = np.array(x_done, dtype=float)
-            full[:, active] = x
-            x = full
-        return self.result(x, k, status, start, u=None, nfev=stepper.nfev, history=records)
+                    if self.callback is not None and k > 0:
+                        info = {"x": x, "u": stepper.u, "fun": f, "optimality": opt, "nit": k}
+                        if _stop_asked(self.callback, OptimizeResult(info)):
+                            status, finished = 4, x
+                            break
+                if k >= self.max_iter:
+                    finished = stepper.x if finished is None else finished
+                    if finished is not stepper.x:
+                        before.append(stepper.x)
+                    break
+                stepper.step()
+                k += 1
+                bar.update(1)
+                if not np.all(np.isfinite(stepper.u)):
+                    status = -1
+                    finished = np.nan_to_num(stepper.x, nan=0.0, posinf=0.0)
+                    break
+        finally:
+            bar.close()
+        return _Run(finished, k, status, nfev=stepper.nfev, history=records, before=before)
 
     def polish_ready(self, x, opt):
         """Whether to try the exact finish now.
 
         "auto" tries at every check, every method at the last iteration. The paper's
         methods wait until the support of the iterate (entries above 1e-3 of the
-        largest) is the same at two consecutive checks and the KKT residual is below ``options["polish_from"]`` (default 1e-3):
-        the finish then sharpens the point the dynamics select (their implicit bias)
-        instead of jumping to another solution.
+        largest) is the same at two consecutive checks and the KKT residual is below
+        ``options["polish_from"]`` (default 1e-3): the finish then sharpens the point
+        the dynamics select (their implicit bias) instead of jumping to another one.
         """
         if self.method == "auto":
             return True
-        top = np.max(x, axis=0) if x.size else 0.0
-        support = x > _SUPPORT_THRESHOLD * top
+        support = self.support_of(x)
         stable = self._last_support is not None and np.array_equal(support, self._last_support)
         self._last_support = support
         return stable and bool(np.max(opt) <= self.polish_from)
 
-    def _kkt_on(self, model, x):
-        g, _ = model.grad(x)
-        return kkt_residual(x, g, model.atb_norm)
-
-    def finish_sub(self, model, x):
-        saved = self.model
-        self.model = model
-        try:
-            return self.finish(x)
-        finally:
-            self.model = saved
-
-    def solve_engine(self, start):
+    def solve_engine(self):
         model = self.model
-        shape = (model.n,) + model.b.shape[1:]
-        objective = _LatentNNLS(model, self.power, shape)
+        objective = _LatentNNLS(model, self.power, self.shape)
         x0 = self.start_point()
         u0 = np.ravel(x0) ** (1.0 / self.power)
         engine = self.make_engine()
-        polished = {}
+        found = {"before": []}
+        every = self.check_every
 
         def checkpoint(u, k):
             x = objective.to_feasible(u)
@@ -496,20 +621,23 @@ class _Solver:
             if not (last or self.polish_ready(x, objective.optimality(u))):
                 return None
             xf = self.finish(x)
-            if np.all(self._kkt_on(model, xf) <= self.tol):
-                polished["x"] = xf
+            found["before"].append(x)
+            found["x"] = xf
+            if np.all(self.certified(xf)):
                 return np.ravel(xf) ** (1.0 / self.power), True
             return None
 
-        every = self.check_every
         res = _engines.run(engine, objective, u0, tol=self.tol, max_iter=self.max_iter,
                            callback=self.callback, history=self.history,
                            progress=self.progress,
                            checkpoint=checkpoint if self.polish else None,
                            checkpoint_every=every if self.polish else None)
-        x = polished.get("x", objective.to_feasible(res.u))
-        return self.result(x, res.nit, res.status, start, u=np.reshape(res.u, shape),
-                           nfev=res.nfev, history=res.history)
+        x = objective.to_feasible(res.u)
+        if res.status != 1 and "x" in found:
+            found["before"].append(x)
+            x = found["x"]
+        return _Run(x, res.nit, res.status, nfev=res.nfev, u=np.reshape(res.u, self.shape),
+                    history=res.history, before=found["before"])
 
     def make_engine(self):
         opts = self.options
@@ -529,29 +657,60 @@ class _Solver:
             return _engines.GradientFlow(**settings)
         return _engines.AcceleratedFlow(**settings)
 
+    # -- the result ------------------------------------------------------------------
+    def conclude(self, run, start):
+        """The best of the candidates, checked on the data, as an OptimizeResult.
 
-class _SubModel:
-    """A view of a batched LinearModel restricted to some right-hand sides."""
+        The result is never worse than ``x = 0``, the warm start or the iterates the
+        finish started from; its KKT residual is measured on ``A`` itself.
+        """
+        model = self.model
+        x = np.maximum(np.nan_to_num(run.x, nan=0.0, posinf=0.0), 0.0)
+        candidates = [x] + [np.maximum(v, 0.0) for v in run.before]
+        if self.x0 is not None:
+            candidates.append(self.x0)
+        candidates.append(np.zeros(self.shape))
+        values = np.array([model.objective(v) for v in candidates])
+        # keep the method's point unless another is lower beyond rounding
+        slack = 64 * np.finfo(float).eps * (values.min(axis=0) + 0.5 * model.b_norm2)
+        best = np.where(values[0] <= values.min(axis=0) + slack, 0, np.argmin(values, axis=0))
+        x = np.stack([candidates[c][:, j] for j, c in enumerate(best)], axis=1)
+        optimality, ok, _, rnorm = model.certify(x, self.tol)
+        status = run.status
+        if status != 4:
+            status = 1 if np.all(ok) else (status if status in (-1, 3) else 0)
+        message = STATUS_MESSAGES[status]
+        if status == 0:
+            message = self.explain(run, optimality, ok)
+        return OptimizeResult(
+            x=x, u=run.u, rnorm=rnorm, fun=0.5 * rnorm ** 2, optimality=optimality,
+            nit=int(run.nit), nfev=int(run.nfev), status=int(status),
+            success=status in (1, 2), message=message, method=self.method,
+            time=time.perf_counter() - start, history=run.history)
 
-    def __init__(self, model, columns):
-        self.parent = model
-        self.kind = model.kind
-        self.m, self.n = model.m, model.n
-        self.A = model.A
-        self.G = model.G
-        self.b = model.b[:, columns]
-        self.atb = model.atb[:, columns]
-        self.atb_norm = model.atb_norm[columns]
-        self.b_norm2 = model.b_norm2[columns]
-        self._lipschitz = model.lipschitz()
-        if model.kind == "sparse":
-            self._AT = model._AT
-            self._csc = None
+    def explain(self, run, optimality, ok):
+        """The status-0 message: what was reached and what to try."""
+        worst = float(np.max(optimality))
+        text = (f"Not converged: the relative KKT residual is {worst:.2e}, above `tol` = "
+                f"{self.tol:.1e}")
+        if not self.polish:
+            return (text + f" after {run.nit} iterations of the dynamics alone (polish=False), "
+                    "which converge at a first-order rate. Try polish=True for the exact "
+                    "finish, a larger `max_iter`, or a looser `tol`.")
+        if self.nfallback:
+            hint = ("The problem is ill-conditioned (the finish needed pivoted QR "
+                    f"factorizations {self.nfallback} times). Try method='auto', a larger "
+                    "options['max_solves'], or dense `A` if it is sparse or an operator.")
+        elif self.model.kind in ("sparse", "operator") and self.model.G is None:
+            hint = ("The finish solves its least squares by conjugate gradients here; try "
+                    "gram=True (sparse A with moderate n) or a looser `tol`.")
+        else:
+            hint = "Try method='auto', a larger `max_iter` or options['max_solves']."
+        return f"{text} after {run.nit} iterations and {self.nsolves} least-squares solves. {hint}"
 
-    matvec = LinearModel.matvec
-    rmatvec = LinearModel.rmatvec
-    grad = LinearModel.grad
-    exact_grad = LinearModel.exact_grad
-    lipschitz = LinearModel.lipschitz
-    columns = LinearModel.columns
-    gram_block = LinearModel.gram_block
+
+def _stop_asked(callback, info):
+    try:
+        return bool(callback(info))
+    except StopIteration:
+        return True

@@ -322,7 +322,13 @@ def test_negative_x0(small):
         ro.nnls(A, b, x0=-np.ones(4))
 
 
-def test_gram_flag_rejected_for_sparse(small):
+def test_gram_flag_rejected_for_operator(small):
     A, b = small
     with pytest.raises(InvalidArgumentError, match="`gram`"):
-        ro.nnls(sp.csr_array(A), b, gram=True)
+        ro.nnls(aslinearoperator(A), b, gram=True)
+
+
+def test_gram_flag_accepted_for_sparse():
+    A, b = gaussian(60, 20, 21, s=8, noise=0.05)
+    res = ro.nnls(sp.csr_array(A), b, gram=True)
+    check_against_scipy(A, b, res, unique=True)
