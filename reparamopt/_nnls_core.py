@@ -36,32 +36,37 @@ _EPS = np.finfo(float).eps
 _ABS_BLOCK = 1 << 21
 
 try:
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import ThreadpoolController
 except ImportError:  # optional: without it BLAS keeps its own thread setting
-    threadpool_limits = None
+    ThreadpoolController = None
 
 # Work on arrays of fewer elements than this runs on one BLAS thread: on a busy
 # machine a multi-threaded Cholesky of a few hundred columns was measured 100x slower
 # (threads waiting for each other) than a single-threaded one, and products with a
-# 500 x 2000 matrix 20x slower.
+# 500 x 2000 matrix 20x slower. Below the lower bound BLAS does not start threads
+# anyway and the limit would cost more than the solve.
 _SINGLE_THREAD_BELOW = 10_000_000
+_SINGLE_THREAD_ABOVE = 10_000
 
-
-_limited = [0]
+_state = {"depth": 0, "controller": None}
 
 
 @contextlib.contextmanager
 def single_threaded(elements):
     """Limit BLAS to one thread for arrays of few ``elements`` (else, or nested, a no-op)."""
-    if threadpool_limits is None or elements >= _SINGLE_THREAD_BELOW or _limited[0]:
+    if (ThreadpoolController is None or not _SINGLE_THREAD_ABOVE <= elements < _SINGLE_THREAD_BELOW
+            or _state["depth"]):
         yield
         return
-    _limited[0] += 1
+    if _state["controller"] is None:
+        # scanning the loaded libraries takes milliseconds: done once
+        _state["controller"] = ThreadpoolController()
+    _state["depth"] += 1
     try:
-        with threadpool_limits(1, user_api="blas"):
+        with _state["controller"].limit(limits=1, user_api="blas"):
             yield
     finally:
-        _limited[0] -= 1
+        _state["depth"] -= 1
 
 
 class LinearModel:
@@ -169,8 +174,8 @@ class LinearModel:
     def norms(self):
         """Column norms ``||a_j||`` (cached); ones for a LinearOperator (unknown)."""
         if self._norms is None:
-            if self.G is not None:
-                self._norms = np.sqrt(np.maximum(np.diag(self.G), 0.0))
+            if self._G is not None:
+                self._norms = np.sqrt(np.maximum(np.diag(self._G), 0.0))
             elif self.kind == "sparse":
                 self._norms = np.sqrt(np.asarray(self.A.multiply(self.A).sum(axis=0)).ravel())
             elif self.kind == "dense":

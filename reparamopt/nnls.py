@@ -28,6 +28,7 @@ from .engines.flow import ODE_METHODS
 from .exceptions import (InfeasibleError, InvalidArgumentError, InvalidTypeError, ShapeError,
                          UnknownNameError, warn_not_converged)
 from .finish import exact_finish
+from .finish.compiled import compiled_lawson_hanson
 from .finish.least_squares import RHO_CHOLESKY
 from .maps.base import check_power
 from .registry import resolve
@@ -49,6 +50,21 @@ _SAFE_LOW, _SAFE_HIGH = 1e-50, 1e50
 # m >= n, and sparse A of any shape (its Gram matrix is formed dense).
 _GRAM_MAX_N = 6000
 _SPARSE_GRAM_MAX_N = 2000
+
+# Dense problems go to the compiled Lawson-Hanson method of scipy when they have at most
+# _COMPILED_SMALL_N columns, or at most _COMPILED_MAX_N and a matrix too ill-conditioned
+# for the sign pattern of the least-squares solution to guide the exchanges (measured:
+# below those sizes it beats exchanges driven from Python). Small sparse matrices are
+# densified for it.
+_COMPILED_SMALL_N = 150
+_COMPILED_MAX_N = 1000
+_DENSIFY_MAX = 4_000_000
+
+# The Cholesky factor of a Gram matrix whose columns all keep at least this sine to the
+# span of the others is inverted for the finish (supports missing few columns are then
+# solved from the inverse): the inverse loses no more than about eps / sine^2 in relative
+# accuracy.
+_SINE_INVERSE = 1e-3
 
 # A square least-squares start is trusted for its sign pattern when the reciprocal
 # condition number of A is at least this (the Cholesky start uses the sine test of the
@@ -313,9 +329,10 @@ def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=N
         if res.get("u") is not None:
             res["u"] = res["u"][:, 0]
         for key in ("rnorm", "fun", "optimality"):
-            res[key] = float(res[key][0])
+            # a numpy scalar (a float subclass): squaring 1e300 gives inf, not OverflowError
+            res[key] = np.float64(res[key][0])
     res["time"] = time.perf_counter() - start
-    if res["status"] == 0:
+    if res["status"] in (0, -1):
         warn_not_converged(res["message"])
     return res
 
@@ -414,6 +431,8 @@ class _Solver:
         self.nsolves = 0
         self.nfallback = 0
         self._last_support = None
+        self._factor = None
+        self._square_start = False
 
     @property
     def shape(self):
@@ -432,13 +451,14 @@ class _Solver:
                 support[keep, j] = True
         return support
 
-    def finish(self, X, support=None, model=None):
+    def finish(self, X, support=None, model=None, gram=True, inverse=None):
         """The exact finish from `X` (restricted to `support`) for every column."""
         model = self.model if model is None else model
         support = self.support_of(X) if support is None else support
         Xf, _, nsolves, nfallback = exact_finish(
             model, np.where(support, X, 0.0), support, tol=self.tol,
-            max_solves=self.options.get("max_solves"))
+            max_solves=self.options.get("max_solves"), gram=gram, inverse=inverse,
+            conservative=self.method != "auto")
         self.nsolves += int(nsolves.sum())
         self.nfallback += nfallback
         return Xf
@@ -455,8 +475,11 @@ class _Solver:
             return self.conclude(_Run(np.zeros(self.shape), 0, 1), start)
         if self.x0 is not None and np.all(self.certified(self.x0)):
             return self.conclude(_Run(self.x0.copy(), 0, 1), start)
-        if self.method == "auto":
+        if self.method == "auto" and self.polish:
             run = self.solve_auto()
+        elif self.method == "auto":
+            # the dynamics alone: accelerated latent steps
+            run = self.solve_iterations(self.start_point(), "nesterov")
         elif self.method in STEPPERS:
             run = self.solve_iterations(self.start_point(), self.method)
         else:
@@ -478,13 +501,15 @@ class _Solver:
         return np.broadcast_to(0.1 * t, self.shape).copy()
 
     def solve_auto(self):
-        """Least squares and the finish from its sign pattern (Gram mode), else latent
-        steps from a small identical start and the finish from their support."""
+        """The exact solution by the fastest route for the data (see :func:`nnls`)."""
         model = self.model
+        n = model.n
         if self.x0 is not None:
             X = self.finish(self.x0, self.x0 > 0)
             return _Run(X, 0, 1, before=[self.x0])
-        if model.G is None:
+        if not model.use_gram:
+            if n <= _COMPILED_SMALL_N and self.dense_matrix() is not None:
+                return self.compiled(np.arange(self.shape[1]), np.zeros(self.shape))
             if self.init_scale is not None:
                 x0 = self.start_point()
             else:
@@ -497,21 +522,76 @@ class _Solver:
         X = np.zeros(self.shape)
         done = np.zeros(self.shape[1], bool)
         if X_ls is not None:
-            positive = np.all(X_ls > 0, axis=0)
+            # a positive solution is the answer when it was solved stably: by LU for a
+            # square A (backward stable, so its residual is at rounding level), by the
+            # normal equations only when A is well conditioned
+            stable = trusted or self._square_start
+            positive = np.all(X_ls > 0, axis=0) & stable
             if positive.any():
                 done[positive] = self.certified(X_ls[:, positive], model.take(positive))
                 X[:, done] = X_ls[:, done]
-        rest = ~done
-        if rest.any():
+        rest = np.flatnonzero(~done)
+        if rest.size and (n <= _COMPILED_SMALL_N or (not trusted and n <= _COMPILED_MAX_N)):
+            return self.compiled(rest, X)
+        if rest.size:
             if trusted:
                 support = X_ls[:, rest] > 0
                 start = np.maximum(X_ls[:, rest], 0.0)
             else:
                 # the sign pattern of an ill-conditioned solve is noise: start from zero
-                support = np.zeros((model.n, int(rest.sum())), bool)
+                support = np.zeros((n, rest.size), bool)
                 start = np.zeros(support.shape)
-            X[:, rest] = self.finish(start, support, model.take(rest))
+            # A^T A (m n^2 to form) pays for itself when A is tall or the supports are
+            # large; from a small trusted sign pattern blocks of columns cost less
+            p0 = float(np.mean(np.sum(support, axis=0)))
+            gram = not trusted or model.m >= 2 * n or model._G is not None or 3 * p0 > n
+            inverse = None
+            if trusted and gram and 2 * p0 > n:
+                inverse = self.inverse_gram(X_ls[:, rest])
+            X[:, rest] = self.finish(start, support, model.take(rest), gram=gram,
+                                     inverse=inverse)
         return _Run(X, 0, 1)
+
+    def inverse_gram(self, X_ls):
+        """``((A^T A)^{-1}, X_ls)`` for the finish when ``A^T A`` is well conditioned
+        (every column keeps a sine of at least 1e-3 to the others), else None."""
+        model = self.model
+        R = self._factor
+        if R is None:
+            R, info = sla.lapack.dpotrf(model.G, lower=False, clean=True)
+            sines = np.abs(np.diag(R)) / np.maximum(model.norms, np.finfo(float).tiny)
+            if info != 0 or np.min(sines) < _SINE_INVERSE:
+                return None
+        H, info = sla.lapack.dpotri(R, lower=False)
+        if info != 0:
+            return None
+        return np.triu(H) + np.triu(H, 1).T, X_ls
+
+    def compiled(self, cols, X):
+        """Columns `cols` by the compiled Lawson-Hanson method (the others of `X` kept);
+        those it cannot finish go to the exact finish from zero."""
+        dense = self.dense_matrix()
+        if dense is None:
+            X[:, cols] = self.finish(np.zeros((self.model.n, cols.size)), None,
+                                     self.model.take(cols))
+            return _Run(X, 0, 1)
+        Xc, ok = compiled_lawson_hanson(dense, self.model.b[:, cols])
+        X[:, cols[ok]] = Xc[:, ok]
+        left = cols[~ok]
+        if left.size:
+            X[:, left] = self.finish(np.zeros((self.model.n, left.size)),
+                                     np.zeros((self.model.n, left.size), bool),
+                                     self.model.take(left))
+        return _Run(X, 0, 1)
+
+    def dense_matrix(self):
+        """``A`` as a dense array when it is one or small enough to become one."""
+        model = self.model
+        if model.kind == "dense":
+            return model.A
+        if model.kind == "sparse" and model.m * model.n <= _DENSIFY_MAX:
+            return model.A.toarray()
+        return None
 
     def least_squares_start(self):
         """The unconstrained least-squares solution (dense or Gram data with ``m >= n``)
@@ -519,6 +599,7 @@ class _Solver:
         model = self.model
         try:
             if model.kind == "dense" and model.m == model.n and model._G is None:
+                self._square_start = True
                 lu, piv, info = sla.lapack.dgetrf(model.A)
                 if info != 0:
                     return None, False
@@ -532,8 +613,12 @@ class _Solver:
                 return None, False
             X, info = sla.lapack.dpotrs(R, model.atb, lower=False)
             norms = np.maximum(model.norms, np.finfo(float).tiny)
-            trusted = np.min(np.abs(np.diag(R)) / norms) >= RHO_CHOLESKY
-            return (X, bool(trusted)) if info == 0 and np.all(np.isfinite(X)) else (None, False)
+            sine = float(np.min(np.abs(np.diag(R)) / norms))
+            if info != 0 or not np.all(np.isfinite(X)):
+                return None, False
+            if sine >= _SINE_INVERSE:
+                self._factor = R
+            return X, sine >= RHO_CHOLESKY
         except (np.linalg.LinAlgError, ValueError):
             return None, False
 
@@ -561,6 +646,11 @@ class _Solver:
                         records["time"].append(time.perf_counter() - start)
                     if np.all(opt <= self.tol):
                         status, finished = 1, x
+                        if self.polish:
+                            # on ill-conditioned data a small KKT residual does not prove
+                            # optimality: the exact finish checks (and keeps x if exact)
+                            finished = self.finish(x)
+                            before.append(x)
                         break
                     if check and self.polish and (k == self.max_iter or self.polish_ready(x, opt)):
                         xf = self.finish(x)
@@ -585,6 +675,9 @@ class _Solver:
                 if not np.all(np.isfinite(stepper.u)):
                     status = -1
                     finished = np.nan_to_num(stepper.x, nan=0.0, posinf=0.0)
+                    if self.polish:
+                        before.append(finished)
+                        finished = self.finish(finished)
                     break
         finally:
             bar.close()
@@ -624,6 +717,7 @@ class _Solver:
             found["before"].append(x)
             found["x"] = xf
             if np.all(self.certified(xf)):
+                found["done"] = True
                 return np.ravel(xf) ** (1.0 / self.power), True
             return None
 
@@ -633,7 +727,15 @@ class _Solver:
                            checkpoint=checkpoint if self.polish else None,
                            checkpoint_every=every if self.polish else None)
         x = objective.to_feasible(res.u)
-        if res.status != 1 and "x" in found:
+        if found.get("done"):
+            x = found["x"]
+        elif self.polish and res.status in (1, -1):
+            # stopped by the KKT test of the dynamics (which on ill-conditioned data does
+            # not prove optimality) or by a non-finite step: the exact finish takes the
+            # last good iterate
+            found["before"].append(x)
+            x = self.finish(x)
+        elif "x" in found:
             found["before"].append(x)
             x = found["x"]
         return _Run(x, res.nit, res.status, nfev=res.nfev, u=np.reshape(res.u, self.shape),

@@ -216,7 +216,8 @@ def test_without_polish_dynamics_alone():
 
 def test_iteration_limit_reports_status_zero():
     A, b = gaussian(40, 20, 17, s=6, noise=0.02)
-    res = ro.nnls(A, b, method="gd", polish=False, max_iter=3)
+    with pytest.warns(ro.exceptions.ConvergenceWarning, match="max_iter"):
+        res = ro.nnls(A, b, method="gd", polish=False, max_iter=3)
     assert res.status == 0 and not res.success and res.nit == 3
 
 

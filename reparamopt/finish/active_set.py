@@ -33,13 +33,17 @@ _EPS = np.finfo(float).eps
 
 _SETTLE, _PRICE, _DONE, _STOPPED = 0, 1, 2, 3
 
+# Entering indices of the first block when the warm start is empty or small.
+_FIRST_BLOCK = 8
+
 # Two entering columns whose cosine exceeds this are not taken in the same block: a
 # block of nearly parallel columns (neighbours in a blur or a peak library) gives a
 # least-squares solution of alternating signs that the exchange must then undo.
 _MAX_COSINE = 0.9
 
 
-def active_set(ls, X0, passive, thr, *, max_solves, room=None):
+def active_set(ls, X0, passive, thr, *, max_solves, room=None, handover=False,
+               conservative=False):
     """Solve NNLS for the right-hand sides of `ls` from feasible warm starts.
 
     Parameters
@@ -57,6 +61,13 @@ def active_set(ls, X0, passive, thr, *, max_solves, room=None):
         Bound on the least-squares solves of each right-hand side.
     room : int, optional
         Largest useful passive set (the number of rows: more columns are dependent).
+    handover : bool, default False
+        Stop a right-hand side as soon as one of its passive sets needs the pivoted QR
+        (``ls.ill``), for the caller to hand it to :func:`.lawson_hanson`.
+    conservative : bool, default False
+        Lawson and Hanson's steps only: single entries and no block exchange, so that
+        the result stays the solution nearest the warm start along the way (the finish
+        of the paper's dynamics, which must keep the solution they select).
 
     Returns
     -------
@@ -74,7 +85,9 @@ def active_set(ls, X0, passive, thr, *, max_solves, room=None):
     X = np.where(F, np.maximum(X0, 0.0), 0.0)
     room = n if room is None else max(int(room), 1)
     phase = np.full(k, _SETTLE)
-    batch = np.full(k, n)
+    # the first block is as large as the warm start (a few indices from scratch): a block
+    # that fills the room at once makes a square system whose solution is noise
+    batch = np.ones(k, int) if conservative else np.maximum(_FIRST_BLOCK, F.sum(axis=0))
     nsolves = np.zeros(k, int)
     aside = np.zeros((n, k), bool)
     entering = np.zeros((n, k), bool)
@@ -84,11 +97,24 @@ def active_set(ls, X0, passive, thr, *, max_solves, room=None):
         S = np.flatnonzero(phase == _SETTLE)
         if S.size:
             nsolves[S] += 1
-            X[:, S], F[:, S], done, aside_new = _settle_step(ls, X[:, S], F[:, S], S)
+            X[:, S], F[:, S], done, aside_new, jumped = _settle_step(ls, X[:, S], F[:, S], S,
+                                                                     not conservative)
             aside[:, S] |= aside_new
+            J = S[jumped]
+            if J.size:
+                # a block exchange lowered f: the indices it shows violating enter at
+                # once, as in block principal pivoting (an exchange that only moved to
+                # the boundary waits for the least-squares point instead)
+                Gj = ls.gradient(X[:, J], J)
+                viol = ~F[:, J] & ~aside[:, J] & usable & (Gj < -thr[:, J])
+                _enter(ls, F, viol, Gj, J, batch, room, scale)
             phase[S[done]] = _PRICE
             over = S[~done & (nsolves[S] >= max_solves)]
             phase[over] = _STOPPED
+            if handover:
+                # ill-conditioned passive sets: Lawson and Hanson's single exchanges on an
+                # updated QR take over from the current point
+                phase[S[ls.ill[S]]] = _STOPPED
         P = np.flatnonzero(phase == _PRICE)
         if P.size:
             Gr = ls.gradient(X[:, P], P)
@@ -101,7 +127,8 @@ def active_set(ls, X0, passive, thr, *, max_solves, room=None):
             had = entering[:, P].any(axis=0)
             good, shrink = had & progress, had & ~progress & (batch[P] > 1)
             fail = had & ~progress & (batch[P] == 1)
-            batch[P[good]] = np.minimum(2 * batch[P[good]], n)
+            if not conservative:
+                batch[P[good]] = np.minimum(2 * batch[P[good]], n)
             aside[:, P[good]] = False
             batch[P[shrink]] = np.maximum(1, batch[P[shrink]] // 4)
             aside[:, P[fail]] |= entering[:, P[fail]]
@@ -112,13 +139,7 @@ def active_set(ls, X0, passive, thr, *, max_solves, room=None):
             phase[P[stop]] = _STOPPED
             go = ~none & ~stop
             entering[:, P] = False
-            for j in np.flatnonzero(go):
-                col = P[j]
-                cand = np.flatnonzero(viol[:, j])
-                size = max(1, min(int(batch[col]), room - int(F[:, col].sum())))
-                chosen = _spread(ls, cand, Gr[cand, j] / scale[cand], size)
-                entering[chosen, col] = True
-                F[chosen, col] = True
+            entering[:, P[go]] = _enter(ls, F, viol[:, go], Gr[:, go], P[go], batch, room, scale)
             X_round[:, P] = X[:, P]
             G_round[:, P] = Gr
             phase[P[go]] = _SETTLE
@@ -126,11 +147,26 @@ def active_set(ls, X0, passive, thr, *, max_solves, room=None):
             return X, phase == _DONE, nsolves
 
 
-def _settle_step(ls, X, F, cols):
+def _enter(ls, F, viol, G, cols, batch, room, scale):
+    """Add to ``F[:, cols]`` up to ``batch`` violators of each column (most violating,
+    spread); return the boolean mask of the entering indices."""
+    entering = np.zeros(viol.shape, bool)
+    for j in np.flatnonzero(viol.any(axis=0)):
+        col = cols[j]
+        cand = np.flatnonzero(viol[:, j])
+        size = max(1, min(int(batch[col]), room - int(F[:, col].sum())))
+        chosen = _spread(ls, cand, G[cand, j] / scale[cand], size)
+        entering[chosen, j] = True
+        F[chosen, col] = True
+    return entering
+
+
+def _settle_step(ls, X, F, cols, jumps=True):
     """One least-squares solve and the monotone step it allows, for columns `cols`.
 
     Returns the new ``(X, F)``, which columns reached the (positive) least-squares point
-    on their ``F``, and the indices to set aside as numerically dependent.
+    on their ``F``, the indices to set aside as numerically dependent, and which columns
+    took a block exchange.
     """
     Z, kept = ls.solve(F, cols, X)
     dropped = F & ~kept
@@ -141,8 +177,9 @@ def _settle_step(ls, X, F, cols):
     X[:, positive] = np.where(kept[:, positive], Z[:, positive], 0.0)
     F[:, positive] &= kept[:, positive]
     rest = np.flatnonzero(~positive)
+    jumped = np.zeros(F.shape[1], bool)
     if rest.size == 0:
-        return X, F, positive, aside
+        return X, F, positive, aside, jumped
     Xr, Zr, Fr, Kr = X[:, rest], Z[:, rest], F[:, rest].copy(), kept[:, rest]
     # Lawson-Hanson ratio test: the largest step towards z that stays feasible
     neg = Fr & (Zr <= 0)
@@ -154,16 +191,16 @@ def _settle_step(ls, X, F, cols):
     # projected points further along the segment, taken when they beat that step: with
     # z the minimizer on F, f(v) - f(z) = ||A_F (v - z)||^2 / 2 for every v on F, and
     # the Lawson-Hanson point has (1 - alpha)^2 times the value of x
-    search = np.flatnonzero(~np.any(Fr & ~Kr, axis=0))
-    jumped = np.zeros(rest.size, bool)
+    search = np.flatnonzero(~np.any(Fr & ~Kr, axis=0)) if jumps else np.zeros(0, int)
+    hop = np.zeros(rest.size, bool)
     if search.size:
         V, ok = _projected_search(ls, Xr[:, search], Zr[:, search], Fr[:, search],
                                   alpha[search], cols[rest[search]])
         hit = search[ok]
         Xr[:, hit] = V[:, ok]
         Fr[:, hit] &= V[:, ok] > 0
-        jumped[hit] = True
-    lh = np.flatnonzero(~jumped)
+        hop[hit] = True
+    lh = np.flatnonzero(~hop)
     if lh.size:
         Xl, Zl, Fl, Nl = Xr[:, lh], Zr[:, lh], Fr[:, lh], neg[:, lh]
         a = alpha[lh]
@@ -175,7 +212,8 @@ def _settle_step(ls, X, F, cols):
         Xr[:, lh] = step
         Fr[:, lh] = Fl & ~leave
     X[:, rest], F[:, rest] = Xr, Fr
-    return X, F, positive, aside
+    jumped[rest] = hop
+    return X, F, positive, aside, jumped
 
 
 _BETAS = 0.5 ** np.arange(6)

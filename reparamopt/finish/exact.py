@@ -3,6 +3,7 @@
 import numpy as np
 
 from .active_set import active_set
+from .lawson_hanson import lawson_hanson
 from .least_squares import SupportLeastSquares
 
 __all__ = ["exact_finish", "dual_tolerance"]
@@ -10,26 +11,21 @@ __all__ = ["exact_finish", "dual_tolerance"]
 _TINY = np.finfo(float).tiny
 
 
-def dual_tolerance(model, X, tol):
-    """Per-entry dual tolerance of the finish for the right-hand sides of `model`.
+def dual_tolerance(model, X):
+    """Per-entry dual tolerance of the finish: the rounding level of the gradient at `X`.
 
     An index outside the passive set violates the KKT conditions when its gradient is
-    below ``-thr``. ``thr`` is the larger of the rounding level of the gradient at `X`
-    (a smaller violation cannot be told from zero) and a tenth of `tol` spread over the
-    entries, on the scale of the data and of the column-equilibrated problem whichever
-    is smaller, so that neither large nor tiny columns are left unpriced.
+    below ``-thr``. A smaller violation cannot be told from zero; any larger one is
+    priced, whatever the requested `tol`, because on ill-conditioned data a gradient
+    entry far below ``tol ||A^T b||`` can still hide a large decrease of the objective
+    (its column points into a direction of tiny singular value). The finish is exact;
+    `tol` is what the result is certified against.
     """
-    n = model.n
-    atb = _as2d(model.atb)
-    norms = model.norms
-    safe = np.where(norms > 0, norms, 1.0)
-    plain = _as1d(model.atb_norm)
-    equilibrated = np.linalg.norm(atb / safe[:, None], axis=0)
-    scale = np.minimum(plain[None, :], norms[:, None] * equilibrated[None, :])
-    return np.maximum(model.floor(X), 0.1 * tol * scale / np.sqrt(max(n, 1)))
+    return model.floor(X)
 
 
-def exact_finish(model, X0, support, *, tol, max_solves=None):
+def exact_finish(model, X0, support, *, tol, max_solves=None, gram=True, inverse=None,
+                 conservative=False):
     """Solve every right-hand side of `model` exactly from the warm starts `X0`.
 
     Parameters
@@ -40,10 +36,20 @@ def exact_finish(model, X0, support, *, tol, max_solves=None):
     support : ndarray of bool, shape (n, k)
         Initial passive sets.
     tol : float
-        The relative KKT target (see :func:`dual_tolerance`).
+        The relative KKT target of the caller (the finish itself prices exactly, see
+        :func:`dual_tolerance`).
     max_solves : int, optional
         Bound on the least-squares solves per right-hand side (default
         ``3 n + 50``, the bound of Lawson and Hanson's method).
+    gram : bool, default True
+        Use the Gram matrix of `model` (if it has one) rather than column blocks.
+    inverse : tuple, optional
+        ``((A^T A)^{-1}, unconstrained solutions)`` of a well-conditioned ``A``
+        (see :class:`~.least_squares.SupportLeastSquares`).
+    conservative : bool, default False
+        Lawson and Hanson's method from the warm start (single exchanges, no block
+        jumps): the finish of the paper's dynamics, which keeps the solution they
+        select rather than jumping to another of the many a wide problem has.
 
     Returns
     -------
@@ -55,10 +61,25 @@ def exact_finish(model, X0, support, *, tol, max_solves=None):
     """
     n = model.n
     B, ATB = _as2d(model.b), _as2d(model.atb)
-    thr = dual_tolerance(model, X0, tol)
-    ls = SupportLeastSquares(model, B, ATB, model.norms)
+    thr = dual_tolerance(model, X0)
+    ls = SupportLeastSquares(model, B, ATB, model.norms, gram=gram, inverse=inverse)
     max_solves = 3 * n + 50 if max_solves is None else int(max_solves)
-    X, converged, nsolves = active_set(ls, X0, support, thr, max_solves=max_solves, room=model.m)
+    handover = model.kind != "operator" and not ls.cg
+    if conservative and handover:
+        X, converged = X0.copy(), np.zeros(X0.shape[1], bool)
+        nsolves = np.zeros(X0.shape[1], int)
+        todo = np.arange(X0.shape[1])
+    else:
+        X, converged, nsolves = active_set(ls, X0, support, thr, max_solves=max_solves,
+                                           room=model.m, handover=handover,
+                                           conservative=conservative)
+        todo = np.flatnonzero(ls.ill | ~converged) if handover else np.zeros(0, int)
+    if todo.size:
+        for j in todo:
+            X[:, j], converged[j], nit = lawson_hanson(ls, X[:, j], support[:, j] & (X[:, j] > 0)
+                                                       if conservative else X[:, j] > 0, j,
+                                                       max_iter=max_solves)
+            nsolves[j] += nit
     return X, converged, nsolves, ls.nfallback
 
 

@@ -1,0 +1,43 @@
+"""Lawson and Hanson's method compiled in scipy, for small and ill-conditioned dense data.
+
+:func:`scipy.optimize.nnls` runs the classical algorithm in compiled code: on problems
+of a few hundred columns, or ill-conditioned ones whose support has to be found one
+index at a time, it is faster than any exchange method driven from Python. Tall data
+are first reduced to their triangular factor: with ``A = Q R`` (economic),
+``||A x - b||^2 = ||R x - Q^T b||^2 + ||(I - Q Q^T) b||^2`` for every ``x``, so the
+NNLS solutions of ``(R, Q^T b)`` are those of ``(A, b)``.
+"""
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.optimize
+
+__all__ = ["compiled_lawson_hanson"]
+
+# Tall data are reduced to their triangular factor when they have at least this many
+# times more rows than columns (the QR then costs less than the sweeps it saves).
+_REDUCE_FROM = 2
+
+
+def compiled_lawson_hanson(A, B):
+    """Solve ``min_{x >= 0} ||A x - b||`` for every column of ``B`` (dense ``A``).
+
+    Returns ``(X, ok)``: the solutions and which columns finished (scipy stops with an
+    error after ``50 n`` iterations; those columns come back as zeros, not converged).
+    """
+    m, n = A.shape
+    k = B.shape[1]
+    if m >= _REDUCE_FROM * n:
+        CQ, R = sla.qr_multiply(A, B.T, mode="right")
+        M, D = R, np.atleast_2d(CQ).T
+    else:
+        M, D = np.ascontiguousarray(A), B
+    X = np.zeros((n, k))
+    ok = np.zeros(k, bool)
+    for j in range(k):
+        try:
+            X[:, j] = scipy.optimize.nnls(M, D[:, j], maxiter=50 * n + 100)[0]
+            ok[j] = True
+        except RuntimeError:
+            pass
+    return X, ok
