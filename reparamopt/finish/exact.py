@@ -62,7 +62,13 @@ def exact_finish(model, X0, support, *, tol, max_solves=None, gram=True, inverse
     n = model.n
     B, ATB = _as2d(model.b), _as2d(model.atb)
     thr = dual_tolerance(model, X0)
-    ls = SupportLeastSquares(model, B, ATB, model.norms, gram=gram, inverse=inverse)
+    ls = SupportLeastSquares(model, B, ATB, model.norms, gram=gram, inverse=inverse,
+                             cg_tol=0.01 * max(tol, 1e-14))
+    if ls.cg:
+        # least squares solved by conjugate gradients are exact only to their
+        # tolerance: the pricing must not chase the gradients that leaves behind
+        scale = np.atleast_1d(model.atb_norm) / np.sqrt(max(n, 1))
+        thr = np.maximum(thr, 0.1 * tol * scale[None, :])
     max_solves = 3 * n + 50 if max_solves is None else int(max_solves)
     handover = model.kind != "operator" and not ls.cg
     if conservative and handover:
