@@ -7,7 +7,7 @@ boxes...), and gradient flows or (accelerated) gradient descent on u solve it.
 
 from importlib import import_module
 
-from . import engines, exceptions, maps, registry
+from . import engines, exceptions, finish, maps, registry
 from .constraints import Box, Constraint, LowerBound, NonNegative, Real, Signed, Simplex, Sphere, UpperBound
 from .nnls import nnls
 from .problem import Problem
@@ -22,7 +22,7 @@ __all__ = [
     "Problem", "solve", "OptimizeResult", "register_map", "register_set", "resolve",
     "Constraint", "Real", "NonNegative", "Signed", "Box", "LowerBound", "UpperBound", "Simplex",
     "Sphere", "engines", "maps", "registry", "exceptions", "nnls", "sparse_recovery", "NMF",
-    "__version__",
+    "datasets", "finish", "__version__",
 ]
 
 # Modules that need an optional extra (scikit-learn, matplotlib, dask) are imported on
@@ -30,6 +30,7 @@ __all__ = [
 _LAZY = {
     "NMF": ("nmf", "NMF"),
     "baselines": ("baselines", None),
+    "datasets": ("datasets", None),
     "operators": ("operators", None),
     "plotting": ("plotting", None),
     "dask": ("dask", None),

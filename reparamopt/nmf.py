@@ -341,7 +341,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             values = X if observed is None else X[observed]
             if values.size and values.min() == 0:
                 raise InvalidArgumentError(
-                    f"`beta_loss` <= 0 needs positive observed entries in X; got zeros")
+                    "`beta_loss` <= 0 needs positive observed entries in X; got zeros")
         return X, None if observed is None else observed.astype(float)
 
     def _rank(self, X, W, H):

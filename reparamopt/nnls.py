@@ -285,7 +285,6 @@ def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=N
     m, n = A.shape
     one_rhs = b.ndim == 1
     B = b[:, None] if one_rhs else b
-    k = B.shape[1]
     if max_iter is None:
         max_iter = 1000 if polish else 100000
     max_iter = check_scalar(max_iter, "max_iter", lower=0, integer=True)

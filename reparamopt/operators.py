@@ -6,7 +6,6 @@ Fourier basis. Products cost O(n log n) time and O(m + n) memory; the matrix is 
 formed.
 """
 
-import numbers
 
 import numpy as np
 from scipy.sparse.linalg import LinearOperator

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 TUTORIALS = Path(__file__).resolve().parent.parent / "tutorials"
 

@@ -59,7 +59,7 @@ class SupportLeastSquares:
         ``(H, Y)`` with ``H = (A^T A)^{-1}`` and ``Y = H A^T B`` (the unconstrained
         solutions), for a well-conditioned ``A``: a support missing few columns is then
         solved from the Schur complement of the missing ones in ``H``, at
-        O(r^3 + n r) for r missing columns instead of O(|F|^3).
+        ``O(r^3 + n r)`` for ``r`` missing columns instead of ``O(|F|^3)``.
 
     Attributes
     ----------
