@@ -52,12 +52,14 @@ _GRAM_MAX_N = 6000
 _SPARSE_GRAM_MAX_N = 2000
 
 # Dense problems go to the compiled Lawson-Hanson method of scipy when they have at most
-# _COMPILED_SMALL_N columns, or at most _COMPILED_MAX_N and a matrix too ill-conditioned
-# for the sign pattern of the least-squares solution to guide the exchanges (measured:
-# below those sizes it beats exchanges driven from Python). Small sparse matrices are
-# densified for it.
+# _COMPILED_SMALL_N columns, or fewer than _LAWSON_HANSON_FROM and a matrix too
+# ill-conditioned for the sign pattern of the least-squares solution to guide the
+# exchanges (measured: below those sizes it beats exchanges driven from Python). Small
+# sparse matrices are densified for it.
 _COMPILED_SMALL_N = 150
-_COMPILED_MAX_N = 1000
+# From this many columns ill-conditioned dense data go to Lawson and Hanson's method with
+# block entries on an updated QR instead (it prices once per block, not once per index).
+_LAWSON_HANSON_FROM = 500
 _DENSIFY_MAX = 4_000_000
 
 # The Cholesky factor of a Gram matrix whose columns all keep at least this sine to the
@@ -450,14 +452,16 @@ class _Solver:
                 support[keep, j] = True
         return support
 
-    def finish(self, X, support=None, model=None, gram=True, inverse=None):
+    def finish(self, X, support=None, model=None, gram=True, inverse=None, strategy=None):
         """The exact finish from `X` (restricted to `support`) for every column."""
         model = self.model if model is None else model
         support = self.support_of(X) if support is None else support
+        if strategy is None:
+            strategy = "blocks" if self.method == "auto" else "conservative"
         Xf, _, nsolves, nfallback = exact_finish(
             model, np.where(support, X, 0.0), support, tol=self.tol,
             max_solves=self.options.get("max_solves"), gram=gram, inverse=inverse,
-            conservative=self.method != "auto")
+            strategy=strategy)
         self.nsolves += int(nsolves.sum())
         self.nfallback += nfallback
         return Xf
@@ -530,8 +534,15 @@ class _Solver:
                 done[positive] = self.certified(X_ls[:, positive], model.take(positive))
                 X[:, done] = X_ls[:, done]
         rest = np.flatnonzero(~done)
-        if rest.size and (n <= _COMPILED_SMALL_N or (not trusted and n <= _COMPILED_MAX_N)):
+        if rest.size and (n <= _COMPILED_SMALL_N or (not trusted and n < _LAWSON_HANSON_FROM)):
             return self.compiled(rest, X)
+        if rest.size and not trusted and self.dense_matrix() is not None:
+            # ill-conditioned and large: Lawson and Hanson's method with block entries,
+            # on the triangular factor of a tall A
+            reduced = self.reduced_model(rest)
+            X[:, rest] = self.finish(np.zeros((n, rest.size)), np.zeros((n, rest.size), bool),
+                                     reduced, gram=False, strategy="lawson-hanson")
+            return _Run(X, 0, 1)
         if rest.size:
             if trusted:
                 support = X_ls[:, rest] > 0
@@ -565,6 +576,17 @@ class _Solver:
         if info != 0:
             return None
         return np.triu(H) + np.triu(H, 1).T, X_ls
+
+    def reduced_model(self, cols):
+        """The data of the right-hand sides `cols` on the triangular factor of ``A``
+        when ``A`` is tall (``||A x - b||^2 = ||R x - Q^T b||^2 + const``), else as is."""
+        model = self.model
+        A = self.dense_matrix()
+        B = model.b[:, cols]
+        if model.m < 2 * model.n:
+            return model.take(cols) if A is model.A else LinearModel(A, B)
+        CQ, R = sla.qr_multiply(A, B.T, mode="right")
+        return LinearModel(R, np.atleast_2d(CQ).T)
 
     def compiled(self, cols, X):
         """Columns `cols` by the compiled Lawson-Hanson method (the others of `X` kept);

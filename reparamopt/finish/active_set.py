@@ -27,7 +27,7 @@ and Keenan (2004).
 
 import numpy as np
 
-__all__ = ["active_set"]
+__all__ = ["active_set", "spread"]
 
 _EPS = np.finfo(float).eps
 
@@ -155,7 +155,7 @@ def _enter(ls, F, viol, G, cols, batch, room, scale):
         col = cols[j]
         cand = np.flatnonzero(viol[:, j])
         size = max(1, min(int(batch[col]), room - int(F[:, col].sum())))
-        chosen = _spread(ls, cand, G[cand, j] / scale[cand], size)
+        chosen = spread(ls, cand, G[cand, j] / scale[cand], size)
         entering[chosen, j] = True
         F[chosen, col] = True
     return entering
@@ -234,8 +234,9 @@ def _projected_search(ls, X, Z, F, alpha, cols):
     return V[:, np.arange(s), first], ok
 
 
-def _spread(ls, cand, score, size):
-    """Up to `size` of the candidates, most violating first, no two nearly parallel."""
+def spread(ls, cand, score, size, max_cosine=_MAX_COSINE):
+    """Up to `size` of the candidates, most violating first, no two with a cosine above
+    `max_cosine`."""
     order = cand[np.argsort(score, kind="stable")]
     if size == 1 or order.size == 1:
         return order[:1]
@@ -243,7 +244,7 @@ def _spread(ls, cand, score, size):
     cosine = ls.cosines(pool)
     if cosine is None:
         return order[:size]
-    cosine = np.abs(cosine) >= _MAX_COSINE
+    cosine = np.abs(cosine) >= max_cosine
     blocked = np.zeros(pool.size, bool)
     chosen = []
     i = 0

@@ -6,7 +6,7 @@ from .active_set import active_set
 from .lawson_hanson import lawson_hanson
 from .least_squares import SupportLeastSquares
 
-__all__ = ["exact_finish", "dual_tolerance"]
+__all__ = ["exact_finish", "dual_tolerance", "STRATEGIES"]
 
 _TINY = np.finfo(float).tiny
 
@@ -24,8 +24,12 @@ def dual_tolerance(model, X):
     return model.floor(X)
 
 
+STRATEGIES = ("blocks", "conservative", "lawson-hanson")
+"""The finish strategies of :func:`exact_finish`."""
+
+
 def exact_finish(model, X0, support, *, tol, max_solves=None, gram=True, inverse=None,
-                 conservative=False):
+                 strategy="blocks"):
     """Solve every right-hand side of `model` exactly from the warm starts `X0`.
 
     Parameters
@@ -39,17 +43,22 @@ def exact_finish(model, X0, support, *, tol, max_solves=None, gram=True, inverse
         The relative KKT target of the caller (the finish itself prices exactly, see
         :func:`dual_tolerance`).
     max_solves : int, optional
-        Bound on the least-squares solves per right-hand side (default
-        ``3 n + 50``, the bound of Lawson and Hanson's method).
+        Bound on the least-squares solves (pricing rounds for Lawson and Hanson's
+        method) per right-hand side (default ``3 n + 50``, that method's own bound).
     gram : bool, default True
         Use the Gram matrix of `model` (if it has one) rather than column blocks.
     inverse : tuple, optional
         ``((A^T A)^{-1}, unconstrained solutions)`` of a well-conditioned ``A``
         (see :class:`~.least_squares.SupportLeastSquares`).
-    conservative : bool, default False
-        Lawson and Hanson's method from the warm start (single exchanges, no block
-        jumps): the finish of the paper's dynamics, which keeps the solution they
-        select rather than jumping to another of the many a wide problem has.
+    strategy : {"blocks", "conservative", "lawson-hanson"}, default "blocks"
+        "blocks": the monotone block active set of :func:`.active_set` for every
+        right-hand side at once, handing those whose passive sets turn out
+        ill-conditioned to Lawson and Hanson's method on an updated QR. "conservative":
+        Lawson and Hanson's method with single exchanges from the warm start, the
+        finish of the paper's dynamics, which keeps the solution they select rather
+        than jumping to another of the many a wide problem has. "lawson-hanson": that
+        method with block entries, for dense ill-conditioned data whose support has to
+        be found from scratch.
 
     Returns
     -------
@@ -59,7 +68,7 @@ def exact_finish(model, X0, support, *, tol, max_solves=None, gram=True, inverse
     nfallback : int
         Factorizations that needed the pivoted QR (ill-conditioned passive sets).
     """
-    n = model.n
+    n, k = model.n, X0.shape[1]
     B, ATB = _as2d(model.b), _as2d(model.atb)
     thr = dual_tolerance(model, X0)
     ls = SupportLeastSquares(model, B, ATB, model.norms, gram=gram, inverse=inverse,
@@ -70,22 +79,23 @@ def exact_finish(model, X0, support, *, tol, max_solves=None, gram=True, inverse
         scale = np.atleast_1d(model.atb_norm) / np.sqrt(max(n, 1))
         thr = np.maximum(thr, 0.1 * tol * scale[None, :])
     max_solves = 3 * n + 50 if max_solves is None else int(max_solves)
-    handover = model.kind != "operator" and not ls.cg
-    if conservative and handover:
-        X, converged = X0.copy(), np.zeros(X0.shape[1], bool)
-        nsolves = np.zeros(X0.shape[1], int)
-        todo = np.arange(X0.shape[1])
-    else:
+    # Lawson and Hanson's method needs the columns themselves (not an operator)
+    columns = model.kind != "operator" and not ls.cg
+    if strategy == "blocks" or not columns:
         X, converged, nsolves = active_set(ls, X0, support, thr, max_solves=max_solves,
-                                           room=model.m, handover=handover,
-                                           conservative=conservative)
-        todo = np.flatnonzero(ls.ill | ~converged) if handover else np.zeros(0, int)
-    if todo.size:
-        for j in todo:
-            X[:, j], converged[j], nit = lawson_hanson(ls, X[:, j], support[:, j] & (X[:, j] > 0)
-                                                       if conservative else X[:, j] > 0, j,
-                                                       max_iter=max_solves)
-            nsolves[j] += nit
+                                           room=model.m, handover=columns,
+                                           conservative=strategy == "conservative")
+        todo = np.flatnonzero(ls.ill | ~converged) if columns else np.zeros(0, int)
+        start = X > 0
+    else:
+        X, converged, nsolves = X0.copy(), np.zeros(k, bool), np.zeros(k, int)
+        todo = np.arange(k)
+        start = support & (X0 > 0)
+    for j in todo:
+        X[:, j], converged[j], nit = lawson_hanson(ls, X[:, j], start[:, j], j,
+                                                   max_iter=max_solves,
+                                                   block=strategy == "lawson-hanson")
+        nsolves[j] += nit
     return X, converged, nsolves, ls.nfallback
 
 
