@@ -62,6 +62,12 @@ _COMPILED_SMALL_N = 150
 _LAWSON_HANSON_FROM = 500
 _DENSIFY_MAX = 4_000_000
 
+# Dense matrices whose neighbouring columns have a median cosine above this are taken
+# for smoothing kernels (measured: 0.98-1.0 for blur, cumulative sums, Hilbert and
+# Vandermonde matrices, 0.94 for peak libraries; 0.75 for uniform random entries, 0.02
+# for Gaussian ones).
+_SMOOTH_COSINE = 0.9
+
 # The Cholesky factor of a Gram matrix whose columns all keep at least this sine to the
 # span of the others is inverted for the finish (supports missing few columns are then
 # solved from the inverse): the inverse loses no more than about eps / sine^2 in relative
@@ -521,6 +527,9 @@ class _Solver:
                                      self.shape).copy()
             self.check_every = self.options.get("check_every", 20)
             return self.solve_iterations(x0, "nesterov")
+        if self.smooth_kernel():
+            # the least-squares solution of a smoothing kernel oscillates: skip it
+            return self.ill_conditioned(np.arange(self.shape[1]), np.zeros(self.shape))
         X_ls, trusted = self.least_squares_start()
         X = np.zeros(self.shape)
         done = np.zeros(self.shape[1], bool)
@@ -534,15 +543,10 @@ class _Solver:
                 done[positive] = self.certified(X_ls[:, positive], model.take(positive))
                 X[:, done] = X_ls[:, done]
         rest = np.flatnonzero(~done)
-        if rest.size and (n <= _COMPILED_SMALL_N or (not trusted and n < _LAWSON_HANSON_FROM)):
+        if rest.size and n <= _COMPILED_SMALL_N:
             return self.compiled(rest, X)
         if rest.size and not trusted and self.dense_matrix() is not None:
-            # ill-conditioned and large: Lawson and Hanson's method with block entries,
-            # on the triangular factor of a tall A
-            reduced = self.reduced_model(rest)
-            X[:, rest] = self.finish(np.zeros((n, rest.size)), np.zeros((n, rest.size), bool),
-                                     reduced, gram=False, strategy="lawson-hanson")
-            return _Run(X, 0, 1)
+            return self.ill_conditioned(rest, X)
         if rest.size:
             if trusted:
                 support = X_ls[:, rest] > 0
@@ -576,6 +580,30 @@ class _Solver:
         if info != 0:
             return None
         return np.triu(H) + np.triu(H, 1).T, X_ls
+
+    def smooth_kernel(self):
+        """Whether dense ``A`` looks like a smoothing kernel (blur, spectra, cumulative
+        sums, polynomial bases): neighbouring columns nearly parallel (median cosine
+        above 0.9), so that ``A`` is ill-conditioned and its least squares noise."""
+        model = self.model
+        if model.kind != "dense" or model.n < 3:
+            return False
+        A = model.A
+        norms = np.maximum(model.norms, np.finfo(float).tiny)
+        cosine = np.abs(np.einsum("ij,ij->j", A[:, :-1], A[:, 1:])) / (norms[:-1] * norms[1:])
+        return bool(np.median(cosine) > _SMOOTH_COSINE)
+
+    def ill_conditioned(self, cols, X):
+        """Columns `cols` of an ill-conditioned dense problem: the compiled Lawson-Hanson
+        method when small, else Lawson and Hanson's method with block entries on an
+        updated QR (of the triangular factor of a tall ``A``)."""
+        n = self.model.n
+        if n < _LAWSON_HANSON_FROM:
+            return self.compiled(cols, X)
+        reduced = self.reduced_model(cols)
+        X[:, cols] = self.finish(np.zeros((n, cols.size)), np.zeros((n, cols.size), bool),
+                                 reduced, gram=False, strategy="lawson-hanson")
+        return _Run(X, 0, 1)
 
     def reduced_model(self, cols):
         """The data of the right-hand sides `cols` on the triangular factor of ``A``
