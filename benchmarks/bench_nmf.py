@@ -29,7 +29,7 @@ from sklearn.datasets import load_digits
 from sklearn.decomposition import NMF as SklearnNMF
 from sklearn.exceptions import ConvergenceWarning
 
-from reparamopt.nmf import NMF
+from reparamopt.flagships.nmf import NMF
 
 
 def synthetic(n_samples, n_features, rank, noise, seed=0):

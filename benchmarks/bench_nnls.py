@@ -54,8 +54,8 @@ import scipy.sparse as sp
 import reparamopt as ro
 from reparamopt import datasets
 from reparamopt.baselines import accelerated_projected_gradient
-from reparamopt.nnls import METHODS
-from reparamopt.operators import SubsampledFFT
+from reparamopt.flagships.nnls import METHODS
+from reparamopt.models.operators import SubsampledFFT
 
 PEER_TOL = 1e-8
 GAUSSIAN = (1, 2, 3, 4, 5, 6)

@@ -7,14 +7,15 @@ boxes...), and gradient flows or (accelerated) gradient descent on u solve it.
 
 from importlib import import_module
 
-from . import engines, exceptions, finish, maps, registry
-from .constraints import Box, Constraint, LowerBound, NonNegative, Real, Signed, Simplex, Sphere, UpperBound
-from .nnls import nnls
-from .problem import Problem
-from .registry import register_map, register_set, resolve
+from . import engines, exceptions, finish, maps
+from .maps import registry
+from .declare.constraints import Box, Constraint, LowerBound, NonNegative, Real, Signed, Simplex, Sphere, UpperBound
+from .flagships.nnls import nnls
+from .declare.problem import Problem
+from .maps.registry import register_map, register_set, resolve
 from .result import OptimizeResult
-from .solve import solve
-from .sparse import sparse_recovery
+from .flagships.solve import solve
+from .flagships.sparse import sparse_recovery
 
 __version__ = "0.1.0"
 
@@ -28,10 +29,10 @@ __all__ = [
 # Modules that need an optional extra (scikit-learn, matplotlib, dask) are imported on
 # first use, so that a missing extra never breaks ``import reparamopt``.
 _LAZY = {
-    "NMF": ("nmf", "NMF"),
+    "NMF": ("flagships.nmf", "NMF"),
     "baselines": ("baselines", None),
     "datasets": ("datasets", None),
-    "operators": ("operators", None),
+    "operators": ("models.operators", None),
     "plotting": ("plotting", None),
     "dask": ("dask", None),
 }

@@ -32,10 +32,10 @@ import time
 
 import numpy as np
 
-from . import _dask_nnls
-from ._dask_common import (as_dask_array, compute, is_dask_collection, open_array, require_dask,
+from .backends.dask import nnls as _dask_nnls
+from .backends.dask.common import (as_dask_array, compute, is_dask_collection, open_array, require_dask,
                            scheduler_of)
-from ._validation import as_float_array, check_choice, check_scalar, describe
+from ._utils.validation import as_float_array, check_choice, check_scalar, describe
 from .exceptions import InvalidArgumentError, InvalidTypeError, ShapeError
 
 __all__ = ["nnls", "sparse_recovery", "fit_transform_nmf", "fit_nmf", "transform_nmf",
@@ -254,7 +254,7 @@ def sparse_recovery(A, b, *, client=None, **options):
     OptimizeResult
         As :func:`reparamopt.sparse_recovery`, plus ``scheduler``.
     """
-    from .sparse import sparse_recovery as memory_sparse_recovery
+    from .flagships.sparse import sparse_recovery as memory_sparse_recovery
 
     require_dask()
     start = time.perf_counter()
@@ -286,7 +286,7 @@ def fit_transform_nmf(model, X, W=None, H=None, *, mask=None, graph=None, client
     every init; the fitted attributes are those of :meth:`reparamopt.NMF.fit`, plus
     ``scheduler_``. `mask` and `graph` must be None.
     """
-    from ._dask_nmf import fit_transform
+    from .backends.dask.nmf import fit_transform
 
     require_dask()
     _no_weights(mask, graph)
@@ -302,7 +302,7 @@ def fit_nmf(model, X, W=None, H=None, *, mask=None, graph=None, client=None):
 def transform_nmf(model, X, mask=None):
     """W for a row-chunked dask array with the fitted components fixed, chunk by chunk
     (a lazy dask array with the row chunks of X)."""
-    from ._dask_nmf import transform
+    from .backends.dask.nmf import transform
 
     require_dask()
     _no_weights(mask, None)

@@ -30,7 +30,7 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 
-from ._validation import check_random_state, check_scalar
+from ._utils.validation import check_random_state, check_scalar
 
 __all__ = ["NNLSData", "make_gaussian", "make_peak_library", "make_blur", "make_hilbert",
            "make_vandermonde", "make_near_duplicates", "make_monotone", "make_scaled_columns",

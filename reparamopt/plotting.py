@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-from ._validation import describe
+from ._utils.validation import describe
 from .exceptions import InvalidArgumentError, InvalidTypeError, ReparamoptError, ShapeError
 
 __all__ = [
@@ -210,7 +210,7 @@ def plot_registry_graph(registry=None, *, highlight=None, ax=None, edge_labels=T
     plt = _pyplot()
     import networkx as nx
 
-    from .registry import ROOT, default_registry
+    from .maps.registry import ROOT, default_registry
 
     registry = default_registry if registry is None else registry
     graph = registry.graph()

@@ -27,7 +27,7 @@ COMMANDS = ["demo", "solve", "nmf", "bench", "reproduce"]
 
 
 def has(module):
-    return importlib.util.find_spec(f"reparamopt.{module}") is not None
+    return importlib.util.find_spec(f"reparamopt.flagships.{module}") is not None
 
 
 needs_nnls = pytest.mark.skipif(not has("nnls"), reason="reparamopt.nnls is not available")

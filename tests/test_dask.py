@@ -17,7 +17,7 @@ import pytest
 
 import reparamopt as ro
 import reparamopt.dask as rd
-from reparamopt._dask_common import is_dask_collection
+from reparamopt.backends.dask.common import is_dask_collection
 from reparamopt.exceptions import InvalidTypeError, NonFiniteError, ShapeError, UnknownNameError
 
 da = pytest.importorskip("dask.array")
@@ -165,7 +165,7 @@ def test_nmf_rejects_what_it_cannot_distribute(client, rng):
 
 
 def test_public_entry_points_dispatch_dask_input(client, rng):
-    from reparamopt.nmf import NMF
+    from reparamopt.flagships.nmf import NMF
 
     A, b = _tall(rng, m=400, n=10)
     A_d = da.from_array(A, chunks=(100, 10))

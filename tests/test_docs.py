@@ -61,9 +61,9 @@ def test_docs_build(tmp_path):
 
     # The API reference comes from the docstrings.
     generated = built / "api" / "generated"
-    page = (generated / "reparamopt.nnls.nnls.html").read_text(encoding="utf-8")
+    page = (generated / "reparamopt.flagships.nnls.nnls.html").read_text(encoding="utf-8")
     assert "init_scale" in page and "polish" in page
-    assert (generated / "reparamopt.nmf.NMF.html").is_file()
+    assert (generated / "reparamopt.flagships.nmf.NMF.html").is_file()
     assert (generated / "reparamopt.plotting.html").is_file()
 
     # The registry graph and tables are drawn from the live registry.

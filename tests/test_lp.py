@@ -6,7 +6,7 @@ import scipy.optimize
 import scipy.sparse as sp
 from scipy.sparse.linalg import aslinearoperator
 
-from reparamopt._lp import basis_pursuit, min_l1_nnls
+from reparamopt.baselines.lp import basis_pursuit, min_l1_nnls
 from reparamopt.exceptions import InvalidArgumentError, InvalidTypeError, NonFiniteError, ShapeError
 
 

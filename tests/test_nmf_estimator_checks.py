@@ -12,7 +12,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from reparamopt.nmf import NMF
+from reparamopt.flagships.nmf import NMF
 
 # transform() re-solves for W with the components fixed and the checks compare it with the
 # W of fit_transform() at atol=1e-2. Multiplicative (mirror) and latent-gradient steps move

@@ -15,7 +15,7 @@ from scipy.sparse.linalg import aslinearoperator
 import reparamopt as ro
 from reparamopt.exceptions import (InfeasibleError, InvalidArgumentError, InvalidTypeError,
                                    NonFiniteError, ShapeError, UnknownNameError)
-from reparamopt.nnls import METHODS
+from reparamopt.flagships.nnls import METHODS
 
 TOL = 1e-10
 

@@ -27,7 +27,7 @@ import scipy.sparse as sp
 import reparamopt as ro
 from reparamopt import datasets
 from reparamopt.exceptions import InvalidArgumentError, NonFiniteError, UnknownNameError
-from reparamopt.nnls import METHODS
+from reparamopt.flagships.nnls import METHODS
 
 TOL = 1e-10
 EPS = np.finfo(float).eps

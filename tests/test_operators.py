@@ -5,7 +5,7 @@ import pytest
 
 import reparamopt as ro
 from reparamopt.exceptions import InvalidArgumentError, ShapeError
-from reparamopt.operators import SubsampledFFT
+from reparamopt.models.operators import SubsampledFFT
 
 
 @pytest.mark.parametrize("n, m", [(16, 5), (17, 9), (64, 64), (101, 40)])

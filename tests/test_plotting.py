@@ -121,7 +121,7 @@ def test_registry_graph_draws_every_set_and_map():
 def test_registry_graph_highlights_a_path_and_follows_new_maps():
     from reparamopt.maps import HadamardPower
     from reparamopt.maps.sets import NonNegativeSet
-    from reparamopt.registry import Registry
+    from reparamopt.maps.registry import Registry
 
     registry = Registry.default()
     registry.register_set("my-set", NonNegativeSet)
@@ -190,7 +190,7 @@ def _data():
 
 def _nnls_methods():
     try:
-        from reparamopt.nnls import METHODS
+        from reparamopt.flagships.nnls import METHODS
     except ImportError:
         return []
     return list(METHODS)

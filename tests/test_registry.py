@@ -8,7 +8,7 @@ import pytest
 import reparamopt as ro
 from reparamopt.exceptions import InvalidArgumentError, InvalidTypeError, UnknownNameError
 from reparamopt.maps import Map, NonNegativeSet, RealSet
-from reparamopt.registry import Registry
+from reparamopt.maps.registry import Registry
 
 
 def test_default_paths():

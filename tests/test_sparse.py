@@ -6,7 +6,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import aslinearoperator
 
 import reparamopt as ro
-from reparamopt._lp import basis_pursuit, min_l1_nnls
+from reparamopt.baselines.lp import basis_pursuit, min_l1_nnls
 from reparamopt.exceptions import (
     InvalidArgumentError,
     InvalidTypeError,

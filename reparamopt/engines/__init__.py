@@ -1,6 +1,6 @@
 """Engines: unconstrained solvers run on the latent problem by one shared loop."""
 
-from .._registry import NameRegistry
+from .._utils.names import NameRegistry
 from .accelerated import AcceleratedGradientDescent
 from .accelerated_flow import AcceleratedFlow
 from .base import Engine, State, estimate_step, run

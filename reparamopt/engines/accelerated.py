@@ -5,7 +5,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._validation import check_choice, check_scalar
+from .._utils.validation import check_choice, check_scalar
 from .base import Engine, _slack, estimate_step
 
 __all__ = ["AcceleratedGradientDescent"]

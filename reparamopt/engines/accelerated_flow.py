@@ -5,7 +5,7 @@ from typing import Optional
 
 import numpy as np
 
-from .._validation import check_choice, check_scalar
+from .._utils.validation import check_choice, check_scalar
 from .base import Engine, State
 from .flow import _advance, _check_ode_settings, _make_solver
 

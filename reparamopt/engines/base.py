@@ -7,8 +7,8 @@ from typing import Optional
 
 import numpy as np
 
-from .._progress import progress_bar
-from .._validation import check_scalar, describe
+from .._utils.progress import progress_bar
+from .._utils.validation import check_scalar, describe
 from ..exceptions import InvalidTypeError
 from ..result import STATUS_MESSAGES, OptimizeResult
 

@@ -6,7 +6,7 @@ from typing import Optional
 import numpy as np
 import scipy.integrate
 
-from .._validation import check_choice, check_scalar
+from .._utils.validation import check_choice, check_scalar
 from .base import Engine, State
 
 __all__ = ["GradientFlow", "ODE_METHODS"]

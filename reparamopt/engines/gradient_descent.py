@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_choice, check_scalar, describe
+from .._utils.validation import check_choice, check_scalar, describe
 from ..exceptions import InvalidTypeError
 from .base import Engine, _slack, estimate_step
 

@@ -1,6 +1,6 @@
 """Step-size schedules: plain callables of the iteration counter k."""
 
-from .._validation import check_scalar
+from .._utils.validation import check_scalar
 
 __all__ = ["constant", "polynomial_decay"]
 

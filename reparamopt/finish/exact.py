@@ -1,4 +1,4 @@
-"""The exact finish of NNLS for a :class:`~reparamopt._nnls_core.LinearModel`."""
+"""The exact finish of NNLS for a :class:`~reparamopt.models.linear.LinearModel`."""
 
 import numpy as np
 

@@ -56,7 +56,7 @@ def gradient_floor(A, x, b, norm=None):
     x = np.abs(x)
     if isinstance(A, LinearOperator):
         if norm is None:
-            from .._nnls_core import LinearModel, lipschitz_estimate
+            from ..models.linear import LinearModel, lipschitz_estimate
 
             norm = np.sqrt(lipschitz_estimate(LinearModel(A, np.zeros(A.shape[0]))))
         n = max(A.shape[1], 1)

@@ -3,7 +3,7 @@
 import numpy as np
 from autograd import make_vjp
 
-from .._validation import check_scalar
+from .._utils.validation import check_scalar
 from ..exceptions import InvalidArgumentError
 
 __all__ = ["Map", "IdentityMap", "ComposedMap", "check_power"]
@@ -85,7 +85,7 @@ class IdentityMap(Map):
 class ComposedMap(Map):
     """The composition of maps along a registry path, with the target set's geometry.
 
-    This is what :func:`reparamopt.registry.resolve` returns: ``forward`` applies the
+    This is what :func:`reparamopt.maps.registry.resolve` returns: ``forward`` applies the
     maps in order, ``inverse`` undoes them in reverse order, ``pullback`` chains the
     maps' pullbacks, and ``contains``, ``project`` and ``optimality`` come from the
     target set.

@@ -6,7 +6,7 @@ optimality residual and how to sample a point. Maps (the edges) reach a set from
 
 import numpy as np
 
-from .._validation import as_float_array, check_scalar
+from .._utils.validation import as_float_array, check_scalar
 from ..exceptions import InvalidArgumentError, ShapeError
 
 __all__ = [

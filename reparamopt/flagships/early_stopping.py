@@ -13,8 +13,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
-from ._validation import as_float_array, check_random_state, check_scalar, describe
-from .exceptions import InvalidArgumentError, InvalidTypeError, ShapeError
+from .._utils.validation import as_float_array, check_random_state, check_scalar, describe
+from ..exceptions import InvalidArgumentError, InvalidTypeError, ShapeError
 
 __all__ = ["check_data", "LeastSquares", "Discrepancy", "Validation", "parse_early_stopping", "select_rows"]
 

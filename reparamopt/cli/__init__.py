@@ -30,9 +30,9 @@ import scipy.io
 import scipy.optimize
 import scipy.sparse as sp
 
-from . import __version__
-from ._validation import as_float_array
-from .exceptions import ReparamoptError
+from .. import __version__
+from .._utils.validation import as_float_array
+from ..exceptions import ReparamoptError
 
 __all__ = ["main", "build_parser", "load_array", "CommandError"]
 
@@ -297,7 +297,7 @@ def _demo_implicit_bias(rng, solver, name):
         res, elapsed, trace = _traced(solver, A, b, init_scale=scale, polish=False, tol=1e-10)
         rows.append(_summary(f"{name}, init_scale={scale:g}", A, b, res.x, elapsed, x_true))
         curves.append((f"{name}, init_scale={scale:g}", trace))
-    from .baselines import min_l1_nnls
+    from ..baselines import min_l1_nnls
 
     bp, t_bp = _timed(min_l1_nnls, A, b)
     x_bp = bp.x
@@ -348,7 +348,7 @@ def _cmd_demo(args):
 
 
 def _demo_plot(panels, path):
-    from .plotting import _pyplot
+    from ..plotting import _pyplot
 
     plt = _pyplot()
     from matplotlib.ticker import NullFormatter
@@ -545,7 +545,7 @@ def _read_rows(path):
 
 def _bench_plot(suite, rows, path):
     """Bar charts of the timings in `rows` (dicts), one panel per case or problem."""
-    from .plotting import _pyplot
+    from ..plotting import _pyplot
 
     plt = _pyplot()
     columns = list(rows[0]) if rows else []
@@ -582,7 +582,7 @@ def _bench_plot(suite, rows, path):
 def _run_suite(name, quick, folder):
     """Run one suite with `folder` as working folder (files it writes by a relative path
     land there); returns its printed output and the CSV files it wrote."""
-    from ._progress import progress_bar
+    from .._utils.progress import progress_bar
 
     before = {p: p.stat().st_mtime for p in folder.glob("*.csv")}
     command = [sys.executable, "-c", _BENCH_RUNNER, str(_bench_path(name))] + (["--quick"] if quick else [])
@@ -694,7 +694,7 @@ def _cmd_reproduce(args):
     env = dict(os.environ, REPARAMOPT_OUTPUT=str(folder), MPLBACKEND="Agg")
     if args.quick:
         env["REPARAMOPT_QUICK"] = "1"
-    from ._progress import progress_bar
+    from .._utils.progress import progress_bar
 
     failures = []
     bar = progress_bar({"desc": "reproduce", "unit": " figures", "leave": False}, total=len(chosen))
@@ -859,5 +859,3 @@ def main(argv=None):
         return EXIT_ERROR
 
 
-if __name__ == "__main__":
-    sys.exit(main())

@@ -2,14 +2,14 @@ r"""Sparse recovery by small initialization: the implicit l1 bias of Hadamard ma
 
 import numpy as np
 
-from ._dask_common import is_dask_collection
-from ._sparse_core import LeastSquares, SupportPolish, check_data, parse_early_stopping
-from ._validation import check_choice, check_scalar, describe
-from .constraints import NonNegative, Signed
-from .engines import AcceleratedGradientDescent, Engine, GradientDescent, GradientFlow, get_engine, run
-from .exceptions import InvalidArgumentError, InvalidTypeError
-from .maps.base import check_power
-from .problem import Problem
+from .._utils.dispatch import backend_for
+from .early_stopping import LeastSquares, SupportPolish, check_data, parse_early_stopping
+from .._utils.validation import check_choice, check_scalar, describe
+from ..declare.constraints import NonNegative, Signed
+from ..engines import AcceleratedGradientDescent, Engine, GradientDescent, GradientFlow, get_engine, run
+from ..exceptions import InvalidArgumentError, InvalidTypeError
+from ..maps.base import check_power
+from ..declare.problem import Problem
 
 __all__ = ["sparse_recovery", "METHODS"]
 
@@ -153,9 +153,9 @@ def sparse_recovery(A, b, *, nonnegative=True, power=2, init_scale=1e-4, method=
     >>> bool(np.linalg.norm(res.x - x_true) < 1e-3 * np.linalg.norm(x_true))
     True
     """
-    if is_dask_collection(A) or is_dask_collection(b):
-        from .dask import sparse_recovery as dask_sparse_recovery
-        return dask_sparse_recovery(
+    backend = backend_for(A, b)
+    if backend is not None:
+        return backend.sparse_recovery(
             A, b, nonnegative=nonnegative, power=power, init_scale=init_scale, method=method, tol=tol,
             max_iter=max_iter, early_stopping=early_stopping, polish=polish,
             support_threshold=support_threshold, time_limit=time_limit, callback=callback,

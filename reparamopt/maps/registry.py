@@ -10,14 +10,14 @@ import inspect
 import networkx as nx
 import numpy as np
 
-from ._validation import describe
-from .exceptions import InvalidArgumentError, InvalidTypeError, ShapeError, UnknownNameError
-from .maps.base import ComposedMap, Map
-from .maps.box import SineBox
-from .maps.difference import HadamardDifference
-from .maps.hadamard import HadamardPower
-from .maps.normalize import NormalizeToSimplex, NormalizeToSphere
-from .maps.sets import (
+from .._utils.validation import describe
+from ..exceptions import InvalidArgumentError, InvalidTypeError, ShapeError, UnknownNameError
+from .base import ComposedMap, Map
+from .box import SineBox
+from .difference import HadamardDifference
+from .hadamard import HadamardPower
+from .normalize import NormalizeToSimplex, NormalizeToSphere
+from .sets import (
     BoxSet,
     ConstraintSet,
     LowerBoundSet,
@@ -27,8 +27,8 @@ from .maps.sets import (
     SphereSet,
     UpperBoundSet,
 )
-from .maps.shift import ShiftLower, ShiftUpper
-from .maps.square import SquareToSimplex
+from .shift import ShiftLower, ShiftUpper
+from .square import SquareToSimplex
 
 __all__ = [
     "Registry",
@@ -221,7 +221,7 @@ class Registry:
         Parameters
         ----------
         spec : str, Constraint, Map or tuple
-            A registered name (with `shape`), a :class:`~reparamopt.constraints.Constraint`
+            A registered name (with `shape`), a :class:`~reparamopt.declare.constraints.Constraint`
             such as ``Box(0, 1, shape=3)``, a map object, or a ``(name, shape)`` pair.
         shape : int or tuple of int, optional
             Shape of x; required with a bare name.
@@ -230,7 +230,7 @@ class Registry:
             ``lower``, ``upper``, ``axis``, ``radius``...). Each goes to every map and set
             that accepts it; one that none accepts is an error.
         """
-        from .constraints import Constraint
+        from ..declare.constraints import Constraint
 
         if isinstance(spec, ComposedMap):
             if shape is not None and as_shape(shape) != spec.shape:
@@ -288,7 +288,7 @@ def register_map(source, target, factory, *, cost=1.0):
     """Add an edge to the default registry; see :meth:`Registry.register_map`.
 
     Every composition through the new edge is available at once, to every
-    :class:`~reparamopt.problem.Problem` built afterwards.
+    :class:`~reparamopt.declare.problem.Problem` built afterwards.
 
     Examples
     --------

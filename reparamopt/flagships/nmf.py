@@ -11,13 +11,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _nmf_solvers as solvers
-from ._dask_common import is_dask_collection
-from ._nmf_init import INITS, initialize, mean_of
-from ._progress import progress_bar
-from ._validation import check_choice, check_scalar, describe
-from .exceptions import InfeasibleError, InvalidArgumentError, InvalidTypeError, NonFiniteError, ShapeError
-from .registry import resolve
+from ..models import nmf as solvers
+from .._utils.dispatch import backend_for
+from ..models.nmf_init import INITS, initialize, mean_of
+from .._utils.progress import progress_bar
+from .._utils.validation import check_choice, check_scalar, describe
+from ..exceptions import InfeasibleError, InvalidArgumentError, InvalidTypeError, NonFiniteError, ShapeError
+from ..maps.registry import resolve
 
 __all__ = ["NMF"]
 
@@ -98,7 +98,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Print the objective every 10 iterations when positive.
     W_constraint, H_constraint : str or Constraint, default "nonnegative"
         Any registered constraint that fits a factor matrix, resolved by
-        :func:`reparamopt.registry.resolve`. Both act on the matrix whose columns are the
+        :func:`reparamopt.maps.registry.resolve`. Both act on the matrix whose columns are the
         components: W itself (n_samples, k) and ``H.T`` (n_features, k). So
         ``"column-simplex-matrix"`` puts every component on the simplex: each row of
         `components_` sums to 1 (topic-word distributions, topic-model style) for
@@ -137,7 +137,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from reparamopt.nmf import NMF
+    >>> from reparamopt import NMF
     >>> rng = np.random.default_rng(0)
     >>> X = rng.random((30, 4)) @ rng.random((4, 20)) + 0.01 * rng.random((30, 20))
     >>> model = NMF(n_components=4, max_iter=500, random_state=0)
@@ -222,9 +222,9 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         W : ndarray of shape (n_samples, n_components)
             A dask array when X is one (chunked by rows; see :mod:`reparamopt.dask`).
         """
-        if is_dask_collection(X):
-            from .dask import fit_transform_nmf
-            return fit_transform_nmf(self, X, W=W, H=H, mask=mask, graph=graph)
+        backend = backend_for(X)
+        if backend is not None:
+            return backend.fit_transform_nmf(self, X, W=W, H=H, mask=mask, graph=graph)
         start = time.perf_counter()
         X = self._validate_X(X, reset=True)
         settings = self._check_settings()
@@ -257,9 +257,9 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         W : ndarray of shape (n_samples, n_components)
             Computed chunk by chunk when X is a dask array.
         """
-        if is_dask_collection(X):
-            from .dask import transform_nmf
-            return transform_nmf(self, X, mask=mask)
+        backend = backend_for(X)
+        if backend is not None:
+            return backend.transform_nmf(self, X, mask=mask)
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         settings = self._check_settings()

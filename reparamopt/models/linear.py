@@ -19,10 +19,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
-from ._validation import as_float_array
-from .exceptions import ShapeError
-from .finish.kkt import FLOOR_FACTOR, excess_residual, kkt_residual, projected_gradient
-from .result import STATUS_MESSAGES, OptimizeResult
+from .._utils.validation import as_float_array
+from ..exceptions import ShapeError
+from ..finish.kkt import FLOOR_FACTOR, excess_residual, kkt_residual, projected_gradient
+from ..result import STATUS_MESSAGES, OptimizeResult
 
 __all__ = ["LinearModel", "kkt_residual", "projected_gradient", "lipschitz_estimate",
            "check_nnls_input", "make_result", "single_threaded"]

@@ -1,6 +1,6 @@
 """A small name -> object registry used by engines, methods and schedules."""
 
-from .exceptions import UnknownNameError
+from ..exceptions import UnknownNameError
 
 __all__ = ["NameRegistry"]
 

@@ -9,23 +9,12 @@ import sys
 
 import numpy as np
 
-from ._validation import describe
-from .exceptions import InvalidArgumentError, InvalidTypeError, NonFiniteError, ShapeError
+from ..._utils.validation import describe
+from ..._utils.dispatch import is_dask_collection
+from ...exceptions import InvalidArgumentError, InvalidTypeError, NonFiniteError, ShapeError
 
 __all__ = ["is_dask_collection", "require_dask", "scheduler_of", "compute", "persist",
            "as_dask_array", "NpyFile", "open_array"]
-
-
-def is_dask_collection(value):
-    """Whether `value` is a Dask collection (array, dataframe, delayed...).
-
-    Cheap when dask was never imported: such a value cannot exist then.
-    """
-    if "dask" not in sys.modules:
-        return False
-    from dask import is_dask_collection as check
-
-    return check(value)
 
 
 def require_dask():

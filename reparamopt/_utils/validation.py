@@ -6,7 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
-from .exceptions import (
+from ..exceptions import (
     InvalidArgumentError,
     InvalidTypeError,
     NonFiniteError,

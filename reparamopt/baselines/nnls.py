@@ -23,13 +23,10 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 
-from ._nnls_core import LinearModel, check_nnls_input, kkt_residual, make_result
-from ._validation import check_scalar
+from ..models.linear import LinearModel, check_nnls_input, kkt_residual, make_result
+from .._utils.validation import check_scalar
 
-from ._lp import basis_pursuit, min_l1_nnls
-
-__all__ = ["lawson_hanson", "projected_gradient", "accelerated_projected_gradient", "basis_pursuit",
-           "min_l1_nnls"]
+__all__ = ["lawson_hanson", "projected_gradient", "accelerated_projected_gradient"]
 
 # The accelerated loop evaluates the gradient at the extrapolated point only; the KKT
 # test at the iterate costs one more gradient, so it is done every few steps.

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._validation import as_float_array
+from .._utils.validation import as_float_array
 
 __all__ = ["Constraint", "Real", "NonNegative", "Signed", "Box", "LowerBound", "UpperBound",
            "Simplex", "Sphere"]
@@ -35,7 +35,7 @@ class Constraint:
 
     def resolve(self, registry=None, shape=None):
         """The :class:`~reparamopt.maps.ComposedMap` serving this constraint."""
-        from .registry import default_registry
+        from ..maps.registry import default_registry
         return (registry or default_registry).resolve(self, shape)
 
     def __repr__(self):

@@ -7,10 +7,10 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 
-from ._sparse_core import check_data
-from ._validation import describe
-from .exceptions import InvalidArgumentError, InvalidTypeError
-from .result import OptimizeResult
+from ..flagships.early_stopping import check_data
+from .._utils.validation import describe
+from ..exceptions import InvalidArgumentError, InvalidTypeError
+from ..result import OptimizeResult
 
 __all__ = ["basis_pursuit", "min_l1_nnls"]
 

@@ -10,8 +10,8 @@ formed.
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
-from ._validation import check_choice, check_random_state, check_scalar
-from .exceptions import InvalidArgumentError, ShapeError
+from .._utils.validation import check_choice, check_random_state, check_scalar
+from ..exceptions import InvalidArgumentError, ShapeError
 
 __all__ = ["SubsampledFFT"]
 
@@ -51,7 +51,7 @@ class SubsampledFFT(LinearOperator):
     Examples
     --------
     >>> import numpy as np
-    >>> from reparamopt.operators import SubsampledFFT
+    >>> from reparamopt.models.operators import SubsampledFFT
     >>> A = SubsampledFFT(64, 20, scale="isometry", random_state=0)
     >>> M = A @ np.eye(64)
     >>> bool(np.allclose(M @ M.T, np.eye(20)))

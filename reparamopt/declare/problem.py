@@ -5,9 +5,9 @@ import numbers
 import numpy as np
 from autograd import make_vjp
 
-from ._validation import as_float_array, describe
-from .exceptions import InfeasibleError, InvalidArgumentError, InvalidTypeError, ShapeError
-from .registry import default_registry
+from .._utils.validation import as_float_array, describe
+from ..exceptions import InfeasibleError, InvalidArgumentError, InvalidTypeError, ShapeError
+from ..maps.registry import default_registry
 
 __all__ = ["Problem"]
 
@@ -34,7 +34,7 @@ class Problem:
     registry : Registry, optional
         Registry resolving the constraint names (the default registry if omitted).
     **variables
-        ``name=constraint`` pairs: a :class:`~reparamopt.constraints.Constraint` such as
+        ``name=constraint`` pairs: a :class:`~reparamopt.declare.constraints.Constraint` such as
         ``NonNegative(5)`` or ``Box(0, 1, shape=3)``, a ``(name, shape)`` pair, or a map.
 
     Examples

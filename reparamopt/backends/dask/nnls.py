@@ -21,8 +21,8 @@ import time
 import numpy as np
 import scipy.linalg as sla
 
-from ._dask_common import check_finite_scalar, compute, persist
-from .result import STATUS_MESSAGES, OptimizeResult
+from .common import check_finite_scalar, compute, persist
+from ...result import STATUS_MESSAGES, OptimizeResult
 
 __all__ = ["gram_reduction", "SquareRoot", "solve_gram", "solve_columns", "solve_matrix_free"]
 
@@ -30,7 +30,7 @@ _TINY = np.finfo(float).tiny
 
 
 def _memory_nnls(A, b, options):
-    from .nnls import nnls
+    from ...flagships.nnls import nnls
 
     return nnls(A, b, **options)
 

@@ -18,10 +18,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from . import _nmf_solvers as solvers
-from ._dask_common import as_dask_array, compute, persist, scheduler_of
-from ._validation import describe
-from .exceptions import InfeasibleError, InvalidArgumentError, NonFiniteError, ShapeError
+from ...models import nmf as solvers
+from .common import as_dask_array, compute, persist, scheduler_of
+from ..._utils.validation import describe
+from ...exceptions import InfeasibleError, InvalidArgumentError, NonFiniteError, ShapeError
 
 __all__ = ["fit_transform", "transform"]
 
@@ -42,7 +42,7 @@ def _update_W(X, W, H, P, l1, l2, solver, W_spec, power, sweeps):
 
 
 def _chunk_map(spec, shape, power):
-    from .registry import resolve
+    from ...maps.registry import resolve
 
     base = resolve(spec, shape)
     if isinstance(spec, str) and any(hasattr(m, "power") for m in getattr(base, "maps", ())):

@@ -17,22 +17,22 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
-from . import engines as _engines
-from ._dask_common import is_dask_collection
-from ._nnls_core import LinearModel, check_nnls_input, kkt_residual, single_threaded
-from ._nnls_iterations import STEPPERS
-from ._progress import progress_bar
-from ._validation import as_float_array, check_choice, check_scalar, describe
-from .constraints import NonNegative
-from .engines.flow import ODE_METHODS
-from .exceptions import (InfeasibleError, InvalidArgumentError, InvalidTypeError, ShapeError,
+from .. import engines as _engines
+from .._utils.dispatch import backend_for
+from ..models.linear import LinearModel, check_nnls_input, kkt_residual, single_threaded
+from ..engines.closed_form import STEPPERS
+from .._utils.progress import progress_bar
+from .._utils.validation import as_float_array, check_choice, check_scalar, describe
+from ..declare.constraints import NonNegative
+from ..engines.flow import ODE_METHODS
+from ..exceptions import (InfeasibleError, InvalidArgumentError, InvalidTypeError, ShapeError,
                          UnknownNameError, warn_not_converged)
-from .finish import exact_finish
-from .finish.compiled import compiled_lawson_hanson
-from .finish.least_squares import RHO_CHOLESKY
-from .maps.base import check_power
-from .registry import resolve
-from .result import STATUS_MESSAGES, OptimizeResult
+from ..finish import exact_finish
+from ..finish.compiled import compiled_lawson_hanson
+from ..finish.least_squares import RHO_CHOLESKY
+from ..maps.base import check_power
+from ..maps.registry import resolve
+from ..result import STATUS_MESSAGES, OptimizeResult
 
 __all__ = ["nnls", "METHODS"]
 
@@ -271,11 +271,11 @@ def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=N
     >>> bool(res.success)
     True
     """
-    if is_dask_collection(A) or is_dask_collection(b):
-        from . import dask as _dask
-        return _dask.nnls(A, b, method=method, power=power, init_scale=init_scale, tol=tol,
-                          max_iter=max_iter, x0=x0, polish=polish, gram=gram, callback=callback,
-                          progress=progress, history=history, options=options)
+    backend = backend_for(A, b)
+    if backend is not None:
+        return backend.nnls(A, b, method=method, power=power, init_scale=init_scale, tol=tol,
+                            max_iter=max_iter, x0=x0, polish=polish, gram=gram, callback=callback,
+                            progress=progress, history=history, options=options)
     start = time.perf_counter()
     A, b = check_nnls_input(A, b)
     method = check_choice(method, "method", METHODS)

@@ -9,7 +9,7 @@ singular vectors.
 import numpy as np
 import scipy.sparse as sp
 
-from .exceptions import InvalidArgumentError
+from ..exceptions import InvalidArgumentError
 
 __all__ = ["INITS", "initialize", "mean_of"]
 

@@ -1,9 +1,9 @@
 """`solve`: run an engine on a Problem and return a feasible result."""
 
-from ._validation import check_random_state, describe
-from .engines import get_engine, run
-from .exceptions import InvalidTypeError
-from .problem import Problem
+from .._utils.validation import check_random_state, describe
+from ..engines import get_engine, run
+from ..exceptions import InvalidTypeError
+from ..declare.problem import Problem
 
 __all__ = ["solve"]
 
@@ -11,7 +11,7 @@ __all__ = ["solve"]
 def solve(problem, engine="accelerated", *, x0=None, init_scale=None, tol=1e-8, ftol=0.0,
           max_iter=1000, time_limit=None, callback=None, history=False, progress=False,
           random_state=None, **engine_settings):
-    r"""Solve a constrained :class:`~reparamopt.problem.Problem` through its latent form.
+    r"""Solve a constrained :class:`~reparamopt.declare.problem.Problem` through its latent form.
 
     .. math:: \min_u F(u) = f(\phi(u)), \qquad x^\star = \phi(u^\star)
 

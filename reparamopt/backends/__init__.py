@@ -1,0 +1,1 @@
+"""Execution backends for data that does not fit a single process: Dask."""
