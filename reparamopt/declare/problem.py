@@ -31,6 +31,16 @@ class Problem:
         with `grad` an array (one variable) or a dict of arrays keyed by variable name.
         When given, autograd is not used for the objective (this is how the flagships
         stay fast); `objective` may then be None.
+    lipschitz : float, optional
+        A Lipschitz constant of the x-space gradient (e.g. ``||A||_2^2`` for least
+        squares), for the local Lipschitz step rule
+        (:class:`~reparamopt.engines.steps.LocalLipschitz`) and the x-space engines.
+    batch : bool, default False
+        The problem is ``k`` independent problems, the columns of its one variable of
+        shape ``(n, k)`` under an entrywise constraint: the latent iterate keeps that
+        shape, the oracle returns ``k`` values, ``optimality`` is per column, and the
+        engines take a step per column. An oracle with a ``take(columns)`` method (the
+        oracle of those columns) lets the loop freeze converged columns.
     registry : Registry, optional
         Registry resolving the constraint names (the default registry if omitted).
     **variables
@@ -48,7 +58,8 @@ class Problem:
     array([1. , 0. , 0.5])
     """
 
-    def __init__(self, objective=None, *, value_and_grad=None, registry=None, **variables):
+    def __init__(self, objective=None, *, value_and_grad=None, lipschitz=None, batch=False,
+                 registry=None, **variables):
         if objective is not None and not callable(objective):
             raise InvalidTypeError(f"`objective` must be callable; got {describe(objective)}")
         if value_and_grad is not None and not callable(value_and_grad):
@@ -66,6 +77,16 @@ class Problem:
                 raise ShapeError(f"variable `{name}` needs a shape; got {spec!r}")
             self.maps[name] = registry.resolve(spec)
         self.names = list(self.maps)
+        self.lipschitz = lipschitz
+        self.batch = bool(batch)
+        # the batch columns of the original problem this one holds (see `take`)
+        self.columns = None
+        if self.batch and (len(self.names) != 1 or value_and_grad is None
+                           or len(self.maps[self.names[0]].latent_shape) != 2):
+            raise InvalidArgumentError(
+                "`batch=True` needs one variable of shape (n, k) and a `value_and_grad` oracle")
+        if self.batch:
+            self.columns = np.arange(self.maps[self.names[0]].latent_shape[1])
         sizes = [self.maps[n].latent_size for n in self.names]
         bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         self._latent_slices = {n: slice(bounds[i], bounds[i + 1]) for i, n in enumerate(self.names)}
@@ -74,11 +95,33 @@ class Problem:
 
     # -- layout -------------------------------------------------------------------
     def split_latent(self, u):
-        """Latent blocks of the flat vector `u`, keyed by variable name."""
+        """Latent blocks of the flat vector `u` (the ``(n, k)`` iterate of a batch),
+        keyed by variable name."""
+        if self.batch:
+            return {self.names[0]: u}
         return {n: u[self._latent_slices[n]].reshape(self.maps[n].latent_shape) for n in self.names}
 
     def _pack(self, blocks):
+        if self.batch:
+            return np.asarray(blocks[self.names[0]], dtype=float)
         return np.concatenate([np.ravel(blocks[n]) for n in self.names]) if self.names else np.zeros(0)
+
+    @property
+    def map(self):
+        """The map of the one variable (for the engines that move in x-space)."""
+        if len(self.names) != 1:
+            raise InvalidArgumentError(f"this problem has {len(self.names)} variables; the "
+                                       "x-space engines need exactly one")
+        return self.maps[self.names[0]]
+
+    def take(self, columns):
+        """The problem of the batch columns `columns` (needs an oracle with ``take``)."""
+        sub = object.__new__(type(self))
+        sub.__dict__.update(self.__dict__)
+        sub._oracle = self._oracle.take(columns)
+        sub._cache = None
+        sub.columns = self.columns[columns]
+        return sub
 
     def _as_dict(self, x, name="x"):
         if isinstance(x, dict):
@@ -126,6 +169,8 @@ class Problem:
     def _x_value_and_grad(self, x):
         if self._oracle is not None:
             value, grad = self._oracle(**x)
+            if self.batch:
+                return np.asarray(value, dtype=float), {self.names[0]: grad}
             grad = self._as_dict(grad, "value_and_grad's gradient")
         else:
             flat_slices, start = {}, 0
@@ -155,23 +200,53 @@ class Problem:
             raise InvalidTypeError(f"`objective` must return a real scalar; got {describe(value)}")
 
     def evaluate(self, u):
-        """``(F(u), grad F(u), x, grad f(x))`` with x-space gradients pulled back to u."""
-        u = np.asarray(u, dtype=float)
+        """``(F(u), grad F(u), x, grad f(x))`` with x-space gradients pulled back to u.
+
+        The last evaluation is kept: the engines ask again for the point they have just
+        evaluated (its optimality, its step), and get it for free. The cache goes by
+        identity: the engines never modify an array they have passed on.
+        """
         cache = self._cache
-        if cache is not None and cache[0].shape == u.shape and np.array_equal(cache[0], u):
+        if cache is not None and cache[0] is u:
             return cache[1]
-        blocks = self.split_latent(u)
-        x = {n: np.asarray(self.maps[n].forward(blocks[n])) for n in self.names}
-        value, gx = self._x_value_and_grad(x)
-        gu = self._pack({n: self.maps[n].pullback(blocks[n], gx[n]) for n in self.names})
-        out = (value, gu, x, gx)
-        self._cache = (u.copy(), out)
+        u = np.asarray(u, dtype=float)
+        if len(self.names) == 1:
+            name = self.names[0]
+            cmap = self.maps[name]
+            block = u if self.batch else u.reshape(cmap.latent_shape)
+            x = np.asarray(cmap.forward(block))
+            value, gx = self._x_value_and_grad({name: x})
+            gu = cmap.pullback(block, gx[name])
+            out = (value, gu if self.batch else np.ravel(gu), {name: x}, gx)
+        else:
+            blocks = self.split_latent(u)
+            x = {n: np.asarray(self.maps[n].forward(blocks[n])) for n in self.names}
+            value, gx = self._x_value_and_grad(x)
+            gu = self._pack({n: self.maps[n].pullback(blocks[n], gx[n]) for n in self.names})
+            out = (value, gu, x, gx)
+        self._cache = (u, out)
         return out
 
     def value_and_grad(self, u):
         """Objective value and latent gradient at the flat latent vector `u`."""
         value, gu, _, _ = self.evaluate(u)
         return value, gu
+
+    def x_value_and_grad(self, x):
+        """Objective value and x-space gradient at a feasible x of the one variable."""
+        value, grad = self._x_value_and_grad({self.names[0]: x})
+        return value, grad[self.names[0]]
+
+    def local_lipschitz(self, u):
+        """The map's local Lipschitz bound of the latent gradient at `u` (per column of a
+        batch), from the x-space gradient there and `lipschitz`."""
+        if self.lipschitz is None:
+            raise InvalidArgumentError(
+                "the local Lipschitz step needs `lipschitz`, a Lipschitz constant of the "
+                "x-space gradient: Problem(..., lipschitz=L)")
+        _, _, _, gx = self.evaluate(u)
+        name = self.names[0]
+        return self.map.latent_lipschitz(self.split_latent(u)[name], gx[name], self.lipschitz)
 
     def fun(self, x):
         """Objective value at a feasible x (array or dict)."""
@@ -186,6 +261,14 @@ class Problem:
         u = 0.
         """
         _, _, x, gx = self.evaluate(u)
+        own = getattr(self._oracle, "optimality", None)
+        if own is not None and len(self.names) == 1:
+            # the data term's own measure (the relative KKT residual of least squares)
+            n = self.names[0]
+            return own(x[n], gx[n])
+        if self.batch:
+            n = self.names[0]
+            return np.linalg.norm(self.maps[n].optimality(x[n], gx[n]), axis=0)
         return float(np.sqrt(sum(np.sum(self.maps[n].optimality(x[n], gx[n]) ** 2) for n in self.names)))
 
     def __repr__(self):

@@ -1,17 +1,23 @@
 """Engines: unconstrained solvers run on the latent problem by one shared loop."""
 
 from .._utils.names import NameRegistry
-from .accelerated import AcceleratedGradientDescent
+from .accelerated import AcceleratedGradientDescent, AcceleratedState
 from .accelerated_flow import AcceleratedFlow
-from .base import Engine, State, estimate_step, run
-from .flow import ODE_METHODS, GradientFlow
-from .gradient_descent import GradientDescent
+from .base import Engine, State, estimate_step
+from .flow import ODE_METHODS, FlowState, GradientFlow
+from .gradient_descent import DescentState, GradientDescent
+from .mirror import AcceleratedMirrorDescent, MirrorState
+from .riemannian import RiemannianGradientDescent, RiemannianState
+from .run import run
 from .schedules import constant, polynomial_decay
+from .steps import LocalLipschitz
 
 __all__ = [
-    "Engine", "State", "run", "estimate_step", "GradientDescent", "AcceleratedGradientDescent",
-    "GradientFlow", "AcceleratedFlow", "ODE_METHODS", "get_engine", "engine_names",
-    "constant", "polynomial_decay",
+    "Engine", "State", "DescentState", "AcceleratedState", "FlowState", "run", "estimate_step",
+    "GradientDescent", "AcceleratedGradientDescent", "GradientFlow", "AcceleratedFlow",
+    "RiemannianGradientDescent", "AcceleratedMirrorDescent", "RiemannianState", "MirrorState",
+    "ODE_METHODS", "LocalLipschitz", "get_engine", "engine_names", "constant",
+    "polynomial_decay",
 ]
 
 ENGINES = NameRegistry("engine", base=Engine)
@@ -19,6 +25,8 @@ ENGINES.register("gd", GradientDescent, aliases=("gradient-descent",))
 ENGINES.register("accelerated", AcceleratedGradientDescent, aliases=("nesterov", "agd"))
 ENGINES.register("flow", GradientFlow, aliases=("gradient-flow",))
 ENGINES.register("accelerated-flow", AcceleratedFlow, aliases=("nesterov-flow",))
+ENGINES.register("riemannian-gd", RiemannianGradientDescent, aliases=("riemannian",))
+ENGINES.register("mirror-nesterov", AcceleratedMirrorDescent, aliases=("accelerated-mirror",))
 
 
 def get_engine(engine, **settings):
@@ -39,6 +47,6 @@ def engine_names():
     Examples
     --------
     >>> engine_names()
-    ['accelerated', 'accelerated-flow', 'flow', 'gd']
+    ['accelerated', 'accelerated-flow', 'flow', 'gd', 'mirror-nesterov', 'riemannian-gd']
     """
     return ENGINES.names()

@@ -6,8 +6,8 @@ from typing import Optional
 import numpy as np
 
 from .._utils.validation import check_choice, check_scalar
-from .base import Engine, State
-from .flow import _advance, _check_ode_settings, _make_solver
+from .base import Engine, fail
+from .flow import FlowState, _advance, _check_ode_settings, _make_solver
 
 __all__ = ["AcceleratedFlow"]
 
@@ -35,7 +35,9 @@ class AcceleratedFlow(Engine):
     method : str, default "RK45"
         A scipy.integrate solver (see :class:`GradientFlow`).
     rtol, atol, first_step, max_step, t_max
-        As for :class:`GradientFlow`; `t_max` is measured in elapsed flow time.
+        As for :class:`GradientFlow`. `t_max` bounds the time of the clock, which each
+        speed restart sets back to `t0`: it limits the integration between two restarts,
+        not the total flow time (reported as ``t``).
 
     Examples
     --------
@@ -63,38 +65,38 @@ class AcceleratedFlow(Engine):
         if self.restart is not None:
             check_choice(self.restart, "restart", ("speed",))
 
-    def _solver(self, objective, u, counter):
+    def _solver(self, problem, u, counter):
+        shape = u.shape
         n = u.size
         damping = self.damping
 
         def rhs(t, y):
             counter["nfev"] += 1
-            grad = np.asarray(objective.value_and_grad(y[:n])[1], dtype=float)
-            return np.concatenate([y[n:], -(damping / t) * y[n:] - grad])
+            grad = np.asarray(problem.value_and_grad(y[:n].reshape(shape))[1], dtype=float)
+            return np.concatenate([y[n:], -(damping / t) * y[n:] - np.ravel(grad)])
 
-        return _make_solver(self, rhs, self.t0, np.concatenate([u, np.zeros(n)]))
+        return _make_solver(self, rhs, self.t0, np.concatenate([u.ravel(), np.zeros(n)]))
 
-    def init_state(self, objective, u0):
-        state = super().init_state(objective, u0)
+    def init_state(self, problem, u0):
+        state = super().init_state(problem, u0)
         counter = {"nfev": 0}
-        return state.replace(t=0.0, extra={"solver": self._solver(objective, state.u, counter),
-                                          "counter": counter, "elapsed": 0.0, "speed": 0.0})
+        return FlowState(u=state.u, fun=state.fun, grad=state.grad, t=0.0,
+                         solver=self._solver(problem, state.u, counter), counter=counter)
 
-    def step(self, objective, state):
-        extra = dict(state.extra)
-        solver = extra["solver"]
+    def step(self, problem, state):
+        solver = state.solver
         t_before = solver.t
         failure = _advance(solver)
         if failure:
-            return state.replace(extra={**extra, "failed": True, "message": failure})
+            return fail(state, failure)
         n = state.u.size
-        u = np.array(solver.y[:n])
+        u = np.array(solver.y[:n]).reshape(state.u.shape)
         speed = float(np.linalg.norm(solver.y[n:]))
-        extra["elapsed"] += solver.t - t_before
-        if self.restart == "speed" and speed < extra["speed"]:
-            extra["solver"] = self._solver(objective, u, extra["counter"])
+        elapsed = state.elapsed + solver.t - t_before
+        if self.restart == "speed" and speed < state.speed:
+            solver = self._solver(problem, u, state.counter)
             speed = 0.0
-        extra["speed"] = speed
-        fun, grad = objective.value_and_grad(u)
-        return State(u=u, fun=float(fun), grad=np.asarray(grad, dtype=float), k=state.k + 1,
-                     nfev=state.k + 2 + extra["counter"]["nfev"], t=float(extra["elapsed"]), extra=extra)
+        fun, grad = problem.value_and_grad(u)
+        return state.replace(u=u, fun=fun, grad=np.asarray(grad, dtype=float), k=state.k + 1,
+                             nfev=state.k + 2 + state.counter["nfev"], t=float(elapsed),
+                             solver=solver, elapsed=elapsed, speed=speed)

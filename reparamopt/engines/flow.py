@@ -1,15 +1,15 @@
 """Continuous-time gradient flow integrated with scipy.integrate."""
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 import scipy.integrate
 
 from .._utils.validation import check_choice, check_scalar
-from .base import Engine, State
+from .base import Engine, State, fail
 
-__all__ = ["GradientFlow", "ODE_METHODS"]
+__all__ = ["GradientFlow", "ODE_METHODS", "FlowState"]
 
 _MAX_REJECTIONS = 30
 
@@ -47,6 +47,31 @@ def _advance(solver):
     if solver.status == "failed":
         return f"The ODE integrator failed: {message}"
     return None
+
+
+@dataclass(frozen=True)
+class FlowState(State):
+    """State of the flow engines.
+
+    Attributes
+    ----------
+    solver : scipy.integrate.OdeSolver
+        The integrator, stepped once per iteration.
+    counter : dict
+        ``{"nfev": ...}``: right-hand side evaluations of the integrator.
+    rhs : callable
+        The right-hand side, for restarting the integrator.
+    elapsed : float
+        Flow time integrated so far (across restarts of the clock).
+    speed : float
+        ``||u'||`` at the last step (speed restart of the accelerated flow).
+    """
+
+    solver: Any = None
+    counter: Any = None
+    rhs: Any = None
+    elapsed: float = 0.0
+    speed: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -100,32 +125,35 @@ class GradientFlow(Engine):
     def __post_init__(self):
         _check_ode_settings(self)
 
-    def init_state(self, objective, u0):
-        state = super().init_state(objective, u0)
+    def init_state(self, problem, u0):
+        state = super().init_state(problem, u0)
         counter = {"nfev": 0}
+        shape = state.u.shape
 
-        def rhs(t, u):
+        def rhs(t, y):
             counter["nfev"] += 1
-            return -np.asarray(objective.value_and_grad(u)[1], dtype=float)
+            return -np.ravel(np.asarray(problem.value_and_grad(y.reshape(shape))[1], dtype=float))
 
-        solver = _make_solver(self, rhs, 0.0, state.u.copy())
-        return state.replace(t=0.0, extra={"solver": solver, "counter": counter, "rhs": rhs})
+        solver = _make_solver(self, rhs, 0.0, state.u.ravel().copy())
+        return FlowState(u=state.u, fun=state.fun, grad=state.grad, t=0.0, solver=solver,
+                         counter=counter, rhs=rhs)
 
-    def step(self, objective, state):
-        extra = state.extra
+    def step(self, problem, state):
+        solver = state.solver
+        before = float(np.sum(state.fun))
         for _ in range(_MAX_REJECTIONS):
-            solver = extra["solver"]
             t_before = solver.t
             failure = _advance(solver)
             if failure:
-                return state.replace(extra={**extra, "failed": True, "message": failure})
-            u = np.array(solver.y)
-            fun, grad = objective.value_and_grad(u)
-            if np.isfinite(fun) and fun <= state.fun + 1e-8 * abs(state.fun) + np.finfo(float).tiny:
-                return State(u=u, fun=float(fun), grad=np.asarray(grad, dtype=float), k=state.k + 1,
-                             nfev=state.k + 2 + extra["counter"]["nfev"], t=float(solver.t), extra=extra)
+                return fail(state, failure)
+            u = np.array(solver.y).reshape(state.u.shape)
+            fun, grad = problem.value_and_grad(u)
+            total = float(np.sum(fun))
+            if np.isfinite(total) and total <= before + 1e-8 * abs(before) + np.finfo(float).tiny:
+                return state.replace(u=u, fun=fun, grad=np.asarray(grad, dtype=float),
+                                     k=state.k + 1, nfev=state.k + 2 + state.counter["nfev"],
+                                     t=float(solver.t), solver=solver)
             # reject: restart from the previous point with a smaller step cap
             cap = (solver.t - t_before) / 10
-            extra = {**extra, "solver": _make_solver(self, extra["rhs"], t_before, state.u.copy(), cap)}
-        return state.replace(extra={**extra, "failed": True,
-                                    "message": "The integrator kept increasing the objective."})
+            solver = _make_solver(self, state.rhs, t_before, state.u.ravel().copy(), cap)
+        return fail(state, "The integrator kept increasing the objective.")

@@ -1,17 +1,34 @@
 """Gradient descent on the latent variable."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .._utils.validation import check_choice, check_scalar, describe
-from ..exceptions import InvalidTypeError
-from .base import Engine, _slack, estimate_step
+from ..exceptions import InvalidArgumentError
+from .base import Engine, State, estimate_step, slack
+from .steps import Probe, is_rule
 
-__all__ = ["GradientDescent"]
+__all__ = ["GradientDescent", "DescentState"]
 
 _RULES = ("armijo", "bb", "bb-short")
+
+
+@dataclass(frozen=True)
+class DescentState(State):
+    """State of :class:`GradientDescent`.
+
+    Attributes
+    ----------
+    step : float, ndarray or None
+        The last step (the next trial step of the adaptive rules).
+    recent : tuple of float
+        The last objective values, for the non-monotone safeguard of the BB steps.
+    """
+
+    step: Any = None
+    recent: tuple = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
@@ -22,12 +39,15 @@ class GradientDescent(Engine):
 
     Parameters
     ----------
-    step_size : {"armijo", "bb", "bb-short"}, float or callable, default "bb"
+    step_size : {"armijo", "bb", "bb-short"}, float, callable or step rule, default "bb"
         Step rule. "armijo": backtracking line search (the step grows by `grow` after an
         accepted step). "bb"/"bb-short": Barzilai-Borwein long/short steps clipped to
         ``[step_min, step_max]`` with a non-monotone Armijo safeguard over the last
         `memory` values. A float is a constant step, decayed as ``step / (k+2)^decay``;
-        a callable ``step(k)`` is a schedule (see :mod:`reparamopt.engines.schedules`).
+        a callable ``step(k)`` is a schedule (see :mod:`reparamopt.engines.schedules`);
+        a rule of ``(state, problem)`` such as
+        :class:`~reparamopt.engines.steps.LocalLipschitz` gives the step (per column of
+        a batch) at no cost.
     decay : float, default 0
         Exponent gamma of the polynomial decay of a constant step.
     initial_step : float, optional
@@ -74,59 +94,60 @@ class GradientDescent(Engine):
         check_scalar(self.armijo, "armijo", lower=0, upper=1, upper_inclusive=False)
         check_scalar(self.memory, "memory", lower=1, integer=True)
         if self.step_min <= 0 or self.step_max < self.step_min:
-            raise InvalidTypeError(
+            raise InvalidArgumentError(
                 f"`step_min` and `step_max` must satisfy 0 < step_min <= step_max; got "
                 f"{describe(self.step_min)}, {describe(self.step_max)}")
 
-    def init_state(self, objective, u0):
-        state = super().init_state(objective, u0)
+    def init_state(self, problem, u0):
+        state = super().init_state(problem, u0)
         eta, nfev = None, 0
         if isinstance(self.step_size, str):
             if self.initial_step is not None:
                 eta = float(self.initial_step)
             else:
-                eta, nfev = estimate_step(objective, state.u, state.grad)
-        return state.replace(nfev=state.nfev + nfev,
-                             extra={"step": eta, "recent": [state.fun]})
+                eta, nfev = estimate_step(problem, state.u, state.grad)
+        return DescentState(u=state.u, fun=state.fun, grad=state.grad, nfev=state.nfev + nfev,
+                            step=eta, recent=(float(np.sum(state.fun)),))
 
     def _fixed_step(self, k):
         if callable(self.step_size):
             return float(self.step_size(k))
         return float(self.step_size) / (k + 2) ** self.decay if self.decay else float(self.step_size)
 
-    def step(self, objective, state):
+    def step(self, problem, state):
         u, g = state.u, state.grad
         nfev = state.nfev
-        extra = dict(state.extra)
         if not isinstance(self.step_size, str):
-            eta = self._fixed_step(state.k)
+            eta = self.step_size(Probe(u, state.fun, g, state.k), problem) \
+                if is_rule(self.step_size) else self._fixed_step(state.k)
             u_new = u - eta * g
-            fun, grad = objective.value_and_grad(u_new)
-            return state.replace(u=u_new, fun=float(fun), grad=grad, k=state.k + 1, nfev=nfev + 1,
-                                 extra={"step": eta})
-        eta = extra["step"]
-        gg = float(g @ g)
-        reference = max(extra["recent"]) if self.step_size != "armijo" else state.fun
+            fun, grad = problem.value_and_grad(u_new)
+            return state.replace(u=u_new, fun=fun, grad=np.asarray(grad, dtype=float),
+                                 k=state.k + 1, nfev=nfev + 1, step=eta)
+        eta = state.step
+        gg = float(np.sum(g * g))
+        reference = max(state.recent) if self.step_size != "armijo" else float(np.sum(state.fun))
         while True:
             u_new = u - eta * g
-            fun, grad = objective.value_and_grad(u_new)
+            fun, grad = problem.value_and_grad(u_new)
             nfev += 1
-            if np.isfinite(fun) and fun <= reference - self.armijo * eta * gg + _slack(reference):
+            total = float(np.sum(fun))
+            if np.isfinite(total) and total <= reference - self.armijo * eta * gg + slack(reference):
                 break
             eta *= self.shrink
             if eta < np.finfo(float).tiny or gg == 0:
                 break
-        recent = (extra["recent"] + [float(fun)])[-self.memory:]
+        recent = (state.recent + (total,))[-self.memory:]
         if self.step_size == "armijo":
             next_eta = eta * self.grow
         else:
             s = u_new - u
             y = grad - g
-            sy = float(s @ y)
+            sy = float(np.sum(s * y))
             if sy > 0:
-                next_eta = float(s @ s) / sy if self.step_size == "bb" else sy / float(y @ y)
+                next_eta = float(np.sum(s * s)) / sy if self.step_size == "bb" else sy / float(np.sum(y * y))
             else:
                 next_eta = eta * self.grow
             next_eta = float(np.clip(next_eta, self.step_min, self.step_max))
-        return state.replace(u=u_new, fun=float(fun), grad=grad, k=state.k + 1, nfev=nfev,
-                             extra={"step": next_eta, "recent": recent, "accepted_step": eta})
+        return state.replace(u=u_new, fun=fun, grad=np.asarray(grad, dtype=float), k=state.k + 1,
+                             nfev=nfev, step=next_eta, recent=recent)

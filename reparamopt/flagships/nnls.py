@@ -19,9 +19,9 @@ from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 from .. import engines as _engines
 from .._utils.dispatch import backend_for
-from ..models.linear import LinearModel, check_nnls_input, kkt_residual, single_threaded
-from ..engines.closed_form import STEPPERS
-from .._utils.progress import progress_bar
+from ..declare.problem import Problem
+from ..engines.run import run
+from ..models.linear import LeastSquaresOracle, LinearModel, check_nnls_input, single_threaded
 from .._utils.validation import as_float_array, check_choice, check_scalar, describe
 from ..declare.constraints import NonNegative
 from ..engines.flow import ODE_METHODS
@@ -31,7 +31,6 @@ from ..finish import exact_finish
 from ..finish.compiled import compiled_lawson_hanson
 from ..finish.least_squares import RHO_CHOLESKY
 from ..maps.base import check_power
-from ..maps.registry import resolve
 from ..result import STATUS_MESSAGES, OptimizeResult
 
 __all__ = ["nnls", "METHODS"]
@@ -371,40 +370,6 @@ def _normalize_matrix(A):
     return A * (1.0 / a), a
 
 
-class _LatentNNLS:
-    """The latent problem ``F(u) = f(phi(u))`` with the closed-form oracle of ``f``.
-
-    ``phi`` is the registry's map onto the non-negative orthant for the given power; the
-    last gradient is kept so that the stopping test of the shared loop costs nothing.
-    """
-
-    def __init__(self, model, power, shape):
-        self.model = model
-        self.map = resolve(NonNegative(int(np.prod(shape)), power=power))
-        self.shape = shape
-        self._last = (None, None, None)
-
-    def _x(self, u):
-        return np.reshape(self.map.forward(u), self.shape)
-
-    def _eval(self, u):
-        if self._last[0] is not u:
-            g, f = self.model.grad(self._x(u))
-            self._last = (u, g, f)
-        return self._last[1], self._last[2]
-
-    def value_and_grad(self, u):
-        g, f = self._eval(u)
-        return float(np.sum(f)), self.map.pullback(u, np.ravel(g))
-
-    def to_feasible(self, u):
-        return self._x(u)
-
-    def optimality(self, u):
-        g, _ = self._eval(u)
-        return float(np.max(kkt_residual(self._x(u), g, self.model.atb_norm)))
-
-
 class _Run:
     """What a method's loop hands to :meth:`_Solver.conclude`."""
 
@@ -437,7 +402,6 @@ class _Solver:
         self.polish_from = options.get("polish_from", 1e-3)
         self.nsolves = 0
         self.nfallback = 0
-        self._last_support = None
         self._factor = None
         self._square_start = False
 
@@ -485,15 +449,12 @@ class _Solver:
         if self.x0 is not None and np.all(self.certified(self.x0)):
             return self.conclude(_Run(self.x0.copy(), 0, 1), start)
         if self.method == "auto" and self.polish:
-            run = self.solve_auto()
-        elif self.method == "auto":
-            # the dynamics alone: accelerated latent steps
-            run = self.solve_iterations(self.start_point(), "nesterov")
-        elif self.method in STEPPERS:
-            run = self.solve_iterations(self.start_point(), self.method)
+            outcome = self.solve_auto()
         else:
-            run = self.solve_engine()
-        return self.conclude(run, start)
+            # "auto" without polish: the dynamics alone, accelerated latent steps
+            name = "nesterov" if self.method == "auto" else self.method
+            outcome = self.solve_dynamics(self.start_point(), name)
+        return self.conclude(outcome, start)
 
     def start_point(self):
         model = self.model
@@ -526,7 +487,7 @@ class _Solver:
                 x0 = np.broadcast_to(np.maximum(1e-6 * scale, np.finfo(float).tiny),
                                      self.shape).copy()
             self.check_every = self.options.get("check_every", 20)
-            return self.solve_iterations(x0, "nesterov")
+            return self.solve_dynamics(x0, "nesterov")
         if self.smooth_kernel():
             # the least-squares solution of a smoothing kernel oscillates: skip it
             return self.ill_conditioned(np.arange(self.shape[1]), np.zeros(self.shape))
@@ -671,69 +632,76 @@ class _Solver:
         except (np.linalg.LinAlgError, ValueError):
             return None, False
 
-    def solve_iterations(self, x0, name):
-        """Closed-form steppers with a finish every `check_every` iterations."""
+    def solve_dynamics(self, x0, name):
+        """The reparametrized dynamics on the engines, with the exact finish every
+        `check_every` iterations once :meth:`polish_ready`, and at the end for the
+        columns it has not certified yet."""
         model = self.model
-        stepper = STEPPERS[name](model, x0, self.power)
-        records = {"fun": [], "optimality": [], "time": []} if self.history else None
-        start = time.perf_counter()
-        status, k = 0, 0
-        before = []
-        finished = None
-        bar = progress_bar(self.progress, total=self.max_iter, desc=f"nnls ({self.method})")
-        try:
-            while True:
-                check = (k % self.check_every == 0 and k > 0) or k == self.max_iter
-                if check or records is not None or self.callback is not None:
-                    x = stepper.x
-                    g, f = model.grad(x)
-                    opt = kkt_residual(x, g, model.atb_norm)
-                    bar.set_postfix(optimality=f"{float(np.max(opt)):.2e}", refresh=False)
-                    if records is not None:
-                        records["fun"].append(float(np.sum(f)))
-                        records["optimality"].append(float(np.max(opt)))
-                        records["time"].append(time.perf_counter() - start)
-                    if np.all(opt <= self.tol):
-                        status, finished = 1, x
-                        if self.polish:
-                            # on ill-conditioned data a small KKT residual does not prove
-                            # optimality: the exact finish checks (and keeps x if exact)
-                            finished = self.finish(x)
-                            before.append(x)
-                        break
-                    if check and self.polish and (k == self.max_iter or self.polish_ready(x, opt)):
-                        xf = self.finish(x)
-                        before.append(x)
-                        if np.all(self.certified(xf)):
-                            status, finished = 1, xf
-                            break
-                        finished = xf
-                    if self.callback is not None and k > 0:
-                        info = {"x": x, "u": stepper.u, "fun": f, "optimality": opt, "nit": k}
-                        if _stop_asked(self.callback, OptimizeResult(info)):
-                            status, finished = 4, x
-                            break
-                if k >= self.max_iter:
-                    finished = stepper.x if finished is None else finished
-                    if finished is not stepper.x:
-                        before.append(stepper.x)
-                    break
-                stepper.step()
-                k += 1
-                bar.update(1)
-                if not np.all(np.isfinite(stepper.u)):
-                    status = -1
-                    finished = np.nan_to_num(stepper.x, nan=0.0, posinf=0.0)
-                    if self.polish:
-                        before.append(finished)
-                        finished = self.finish(finished)
-                    break
-        finally:
-            bar.close()
-        return _Run(finished, k, status, nfev=stepper.nfev, history=records, before=before)
+        k = self.shape[1]
+        problem = Problem(value_and_grad=LeastSquaresOracle(model), lipschitz=model.lipschitz(),
+                          batch=True, x=NonNegative(self.shape, power=self.power))
+        cmap = problem.map
+        engine = self.make_engine(name)
+        self._supports = np.zeros(self.shape, bool)
+        self._seen = np.zeros(k, bool)
+        self._before = np.full(self.shape, np.nan)
+        self._finished = np.full(self.shape, np.nan)
+        self._certified = np.zeros(k, bool)
+        every = self.check_every
 
-    def polish_ready(self, x, opt):
-        """Whether to try the exact finish now.
+        def checkpoint(u, it, current):
+            cols = current.columns
+            x = cmap.forward(u)
+            ready = self.polish_ready(x, current.optimality(u), cols) | (it + every > self.max_iter)
+            if not ready.any():
+                return None
+            sub = current._oracle.model
+            xf = np.array(x)
+            xf[:, ready] = self.finish(x[:, ready], model=sub.take(np.flatnonzero(ready)))
+            done = ready & self.certified(xf, sub)
+            self._before[:, cols[ready]] = x[:, ready]
+            self._finished[:, cols[ready]] = xf[:, ready]
+            self._certified[cols] |= done
+            if not done.any():
+                return None
+            return np.where(done, cmap.inverse(xf), u), done
+
+        progress = {"desc": f"nnls ({self.method})"} if self.progress is True else self.progress
+        res = run(engine, problem, cmap.inverse(x0), tol=self.tol, max_iter=self.max_iter,
+                  callback=self._callback(), history=self.history, progress=progress,
+                  checkpoint=checkpoint if self.polish else None,
+                  checkpoint_every=every if self.polish else None,
+                  check_every=1 if self.history or self.callback else every)
+        x = np.asarray(res.x, dtype=float)
+        status = res.status
+        if status == -1:
+            x = np.nan_to_num(x, nan=0.0, posinf=0.0)
+        before = [x]
+        pending = np.flatnonzero(~self._certified)
+        if self.polish and status != 4 and pending.size:
+            # the dynamics stopped (their KKT test, which on ill-conditioned data does not
+            # prove optimality; the iteration limit; a non-finite step): finish from there
+            xf = self.finish(x[:, pending], model=model.take(pending))
+            x = x.copy()
+            x[:, pending] = xf
+        for extra in (self._before, self._finished):
+            filled = np.where(np.isnan(extra), x, extra)
+            before.append(filled)
+        return _Run(x, res.nit, status, nfev=res.nfev, u=res.u, history=res.history,
+                    before=before)
+
+    def _callback(self):
+        if self.callback is None:
+            return None
+        user = self.callback
+
+        def callback(info):
+            return _stop_asked(user, info)
+
+        return callback
+
+    def polish_ready(self, x, opt, cols):
+        """Which columns try the exact finish now.
 
         "auto" tries at every check, every method at the last iteration. The paper's
         methods wait until the support of the iterate (entries above 1e-3 of the
@@ -742,69 +710,37 @@ class _Solver:
         the dynamics select (their implicit bias) instead of jumping to another one.
         """
         if self.method == "auto":
-            return True
+            return np.ones(x.shape[1], bool)
         support = self.support_of(x)
-        stable = self._last_support is not None and np.array_equal(support, self._last_support)
-        self._last_support = support
-        return stable and bool(np.max(opt) <= self.polish_from)
+        stable = self._seen[cols] & np.all(support == self._supports[:, cols], axis=0)
+        self._supports[:, cols] = support
+        self._seen[cols] = True
+        return stable & (np.asarray(opt) <= self.polish_from)
 
-    def solve_engine(self):
-        model = self.model
-        objective = _LatentNNLS(model, self.power, self.shape)
-        x0 = self.start_point()
-        u0 = np.ravel(x0) ** (1.0 / self.power)
-        engine = self.make_engine()
-        found = {"before": []}
-        every = self.check_every
-
-        def checkpoint(u, k):
-            x = objective.to_feasible(u)
-            last = k + every > self.max_iter
-            if not (last or self.polish_ready(x, objective.optimality(u))):
-                return None
-            xf = self.finish(x)
-            found["before"].append(x)
-            found["x"] = xf
-            if np.all(self.certified(xf)):
-                found["done"] = True
-                return np.ravel(xf) ** (1.0 / self.power), True
-            return None
-
-        res = _engines.run(engine, objective, u0, tol=self.tol, max_iter=self.max_iter,
-                           callback=self.callback, history=self.history,
-                           progress=self.progress,
-                           checkpoint=checkpoint if self.polish else None,
-                           checkpoint_every=every if self.polish else None)
-        x = objective.to_feasible(res.u)
-        if found.get("done"):
-            x = found["x"]
-        elif self.polish and res.status in (1, -1):
-            # stopped by the KKT test of the dynamics (which on ill-conditioned data does
-            # not prove optimality) or by a non-finite step: the exact finish takes the
-            # last good iterate
-            found["before"].append(x)
-            x = self.finish(x)
-        elif "x" in found:
-            found["before"].append(x)
-            x = found["x"]
-        return _Run(x, res.nit, res.status, nfev=res.nfev, u=np.reshape(res.u, self.shape),
-                    history=res.history, before=found["before"])
-
-    def make_engine(self):
+    def make_engine(self, name):
         opts = self.options
-        if self.method == "gd":
+        if name == "nesterov":
+            # one gradient per iteration: FISTA momentum, the map's local Lipschitz
+            # step per column, and the gradient restart, which costs no evaluation
+            return _engines.AcceleratedGradientDescent(
+                step_size=_engines.LocalLipschitz(), momentum="fista", restart="gradient")
+        if name == "riemannian-gd":
+            return _engines.RiemannianGradientDescent()
+        if name == "mirror-nesterov":
+            return _engines.AcceleratedMirrorDescent()
+        if name == "gd":
             if "step" in opts:
                 return _engines.GradientDescent(step_size=float(opts["step"]),
                                                 decay=float(opts.get("decay", 0.0)))
             return _engines.GradientDescent(step_size="armijo")
-        if self.method == "bb":
+        if name == "bb":
             return _engines.GradientDescent(step_size="bb")
         flow_keys = ("method", "rtol", "atol", "max_step", "first_step")
         settings = {key: opts[key] for key in flow_keys if key in opts}
         # an explicit integrator: LSODA's stiff mode builds finite-difference Jacobians,
         # n gradient evaluations each, which dominates on large problems
         settings.setdefault("method", "RK45")
-        if self.method == "flow":
+        if name == "flow":
             return _engines.GradientFlow(**settings)
         return _engines.AcceleratedFlow(**settings)
 

@@ -54,6 +54,27 @@ class Map:
         vjp, _ = make_vjp(self.forward)(np.asarray(u, dtype=float))
         return vjp(np.asarray(grad_x, dtype=float))
 
+    # Hooks of the geometry the map induces on x. The engines that move in x-space
+    # (Riemannian and mirror steps) and the local Lipschitz step rule use them; a map
+    # without them raises, and those engines say so.
+    def latent_lipschitz(self, u, grad_x, lipschitz):
+        """A bound on the curvature of ``F(u) = f(forward(u))`` near `u`, given the
+        x-space gradient and the Lipschitz constant of ``grad f`` (per column of a batch)."""
+        raise NotImplementedError(f"{type(self).__name__} has no local Lipschitz bound")
+
+    def metric(self, x):
+        """The factor ``M(x)`` of the flow the latent gradient flow induces on x,
+        ``x' = -M(x) grad f(x)`` (entrywise)."""
+        raise NotImplementedError(f"{type(self).__name__} has no metric")
+
+    def mirror(self, x):
+        """The mirror map ``z = grad psi(x)`` of the geometry (entrywise)."""
+        raise NotImplementedError(f"{type(self).__name__} has no mirror map")
+
+    def mirror_inverse(self, z):
+        """The inverse of :meth:`mirror`."""
+        raise NotImplementedError(f"{type(self).__name__} has no mirror map")
+
     def init(self, scale=None, rng=None):
         """Latent starting point: the identical initialization ``u0 = scale * 1``.
 
@@ -119,6 +140,8 @@ class ComposedMap(Map):
         return [self.maps[0].source] + [m.target for m in self.maps if not isinstance(m, IdentityMap)]
 
     def forward(self, u):
+        if len(self.maps) == 1:
+            return self.maps[0].forward(u)
         for m in self.maps:
             u = m.forward(u)
         return u
@@ -129,6 +152,8 @@ class ComposedMap(Map):
         return x
 
     def pullback(self, u, grad_x):
+        if len(self.maps) == 1:
+            return self.maps[0].pullback(u, grad_x)
         values = [np.asarray(u, dtype=float)]
         for m in self.maps[:-1]:
             values.append(m.forward(values[-1]))
@@ -139,6 +164,23 @@ class ComposedMap(Map):
 
     def init(self, scale=None, rng=None):
         return self.maps[0].init(scale, rng)
+
+    def _single(self, hook):
+        if len(self.maps) != 1:
+            raise NotImplementedError(f"{self!r} composes several maps: no {hook}")
+        return getattr(self.maps[0], hook)
+
+    def latent_lipschitz(self, u, grad_x, lipschitz):
+        return self._single("latent_lipschitz")(u, grad_x, lipschitz)
+
+    def metric(self, x):
+        return self._single("metric")(x)
+
+    def mirror(self, x):
+        return self._single("mirror")(x)
+
+    def mirror_inverse(self, z):
+        return self._single("mirror_inverse")(z)
 
     def contains(self, x, atol=1e-8):
         return self.target_set.contains(x, atol)

@@ -56,5 +56,40 @@ class HadamardPower(Map):
             return self.power * u ** (int(self.power) - 1) * grad_x
         return self.power * np.abs(u) ** (self.power - 1) * np.sign(u) * grad_x
 
+    def latent_lipschitz(self, u, grad_x, lipschitz):
+        r"""``L^2 lambda max |u|^{2L-2} + L (L-1) max |u|^{L-2} |g|`` per column: the
+        Hessian of ``F(u) = f(|u|^L)`` is ``L^2 diag(|u|^{L-1}) H diag(|u|^{L-1}) +
+        L (L-1) diag(|u|^{L-2} g)`` with ``||H|| <= lambda``."""
+        L = self.power
+        if L == 2:  # the common case, without powers
+            return 4.0 * lipschitz * _colmax(u * u) + 2.0 * _colmax(np.abs(grad_x))
+        au = np.abs(u)
+        return (L * L * lipschitz * _colmax(au ** (2 * L - 2))
+                + L * (L - 1) * _colmax(au ** (L - 2) * np.abs(grad_x)))
+
+    def metric(self, x):
+        """``L^2 x^(2 - 2/L)``: the flow ``u' = -grad F(u)`` moves x as
+        ``x' = -L^2 x^(2-2/L) grad f(x)``."""
+        L = self.power
+        return L * L * np.asarray(x, dtype=float) ** (2.0 - 2.0 / L)
+
+    def mirror(self, x):
+        """``log x`` for power 2 (the entropy, Shahshahani metric ``1 / (4 x)``)."""
+        self._entropic()
+        return np.log(np.maximum(x, np.finfo(float).tiny))
+
+    def mirror_inverse(self, z):
+        self._entropic()
+        return np.exp(z)
+
+    def _entropic(self):
+        if self.power != 2:
+            raise NotImplementedError(f"the entropic mirror map needs power 2; got {self.power:g}")
+
     def __repr__(self):
         return f"HadamardPower(shape={self.shape}, power={self.power:g})"
+
+
+def _colmax(v):
+    """Largest entry of each column (of a batch), or of the vector."""
+    return v.max(axis=0) if v.size else np.zeros(v.shape[1:])

@@ -230,15 +230,13 @@ class Registry:
             ``lower``, ``upper``, ``axis``, ``radius``...). Each goes to every map and set
             that accepts it; one that none accepts is an error.
         """
-        from ..declare.constraints import Constraint
-
         if isinstance(spec, ComposedMap):
             if shape is not None and as_shape(shape) != spec.shape:
                 raise ShapeError(f"`shape` {as_shape(shape)} does not match the map's shape {spec.shape}")
             return spec
         if isinstance(spec, Map):
             return self._wrap_map(spec)
-        if isinstance(spec, Constraint):
+        if _is_constraint(spec):
             return self.resolve(spec.name, spec.shape if shape is None else shape, **{**spec.params, **params})
         if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str):
             return self.resolve(spec[0], spec[1], **params)
@@ -321,6 +319,12 @@ def register_set(name, set_class, *, description="", aliases=None):
     True
     """
     default_registry.register_set(name, set_class, description=description, aliases=aliases)
+
+
+def _is_constraint(spec):
+    """A constraint specification (:class:`~reparamopt.declare.constraints.Constraint`):
+    recognized by its fields, so that this layer does not import the one above it."""
+    return isinstance(getattr(spec, "name", None), str) and isinstance(getattr(spec, "params", None), dict)
 
 
 def resolve(spec, shape=None, **params):

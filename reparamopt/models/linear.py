@@ -24,7 +24,7 @@ from ..exceptions import ShapeError
 from ..finish.kkt import FLOOR_FACTOR, excess_residual, kkt_residual, projected_gradient
 from ..result import STATUS_MESSAGES, OptimizeResult
 
-__all__ = ["LinearModel", "kkt_residual", "projected_gradient", "lipschitz_estimate",
+__all__ = ["LinearModel", "LeastSquaresOracle", "kkt_residual", "projected_gradient", "lipschitz_estimate",
            "check_nnls_input", "make_result", "single_threaded"]
 
 _TINY = np.finfo(float).tiny
@@ -217,6 +217,26 @@ class LinearModel:
         """``||A x - b||^2 / 2`` per right-hand side, from ``A`` itself."""
         r = self.matvec(x) - self.b
         return 0.5 * np.sum(r * r, axis=0)
+
+
+class LeastSquaresOracle:
+    """``x -> (1/2 ||A x - b||^2, A^T (A x - b))`` of a :class:`LinearModel`, per
+    right-hand side: the closed-form oracle a :class:`~reparamopt.declare.problem.Problem`
+    takes (``value_and_grad``), with the oracle of some columns (``take``) and the
+    relative KKT residual as the optimality measure of least squares."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __call__(self, x):
+        g, f = self.model.grad(x)
+        return f, g
+
+    def take(self, columns):
+        return LeastSquaresOracle(self.model.take(columns))
+
+    def optimality(self, x, g):
+        return kkt_residual(x, g, self.model.atb_norm)
 
 
 def lipschitz_estimate(model, iters=12, rng=0):
