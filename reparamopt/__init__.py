@@ -8,14 +8,24 @@ boxes...), and gradient flows or (accelerated) gradient descent on u solve it.
 from importlib import import_module
 
 from . import engines, exceptions, finish, maps
-from .maps import registry
-from .declare.constraints import Box, Constraint, LowerBound, NonNegative, Real, Signed, Simplex, Sphere, UpperBound
-from .flagships.nnls import nnls
+from .declare.constraints import (
+    Box,
+    Constraint,
+    LowerBound,
+    NonNegative,
+    Real,
+    Signed,
+    Simplex,
+    Sphere,
+    UpperBound,
+)
 from .declare.problem import Problem
-from .maps.registry import register_map, register_set, resolve
-from .result import OptimizeResult
+from .flagships.nnls import nnls
 from .flagships.solve import solve
 from .flagships.sparse import sparse_recovery
+from .maps import registry
+from .maps.registry import register_map, register_set, resolve
+from .result import OptimizeResult
 
 __version__ = "0.1.0"
 

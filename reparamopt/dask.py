@@ -32,10 +32,16 @@ import time
 
 import numpy as np
 
-from .backends.dask import nnls as _dask_nnls
-from .backends.dask.common import (as_dask_array, compute, is_dask_collection, open_array, require_dask,
-                           scheduler_of)
 from ._utils.validation import as_float_array, check_choice, check_scalar, describe
+from .backends.dask import nnls as _dask_nnls
+from .backends.dask.common import (
+    as_dask_array,
+    compute,
+    is_dask_collection,
+    open_array,
+    require_dask,
+    scheduler_of,
+)
 from .exceptions import InvalidArgumentError, InvalidTypeError, ShapeError
 
 __all__ = ["nnls", "sparse_recovery", "fit_transform_nmf", "fit_nmf", "transform_nmf",
@@ -217,9 +223,8 @@ class DaskOperator:
     """
 
     def __new__(cls, A, client=None):
-        from scipy.sparse.linalg import LinearOperator
-
         import dask.array as da
+        from scipy.sparse.linalg import LinearOperator
 
         A = as_dask_array(A, "A", ndim=2)
         scheduler, name = scheduler_of([A], client)

@@ -10,7 +10,12 @@ import numbers
 import numpy as np
 
 from ._utils.validation import describe
-from .exceptions import InvalidArgumentError, InvalidTypeError, ReparamoptError, ShapeError
+from .exceptions import (
+    InvalidArgumentError,
+    InvalidTypeError,
+    ReparamoptError,
+    ShapeError,
+)
 
 __all__ = [
     "MissingDependencyError",

@@ -7,9 +7,9 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 
-from ..flagships.early_stopping import check_data
 from .._utils.validation import describe
 from ..exceptions import InvalidArgumentError, InvalidTypeError
+from ..models.linear import check_data
 from ..result import OptimizeResult
 
 __all__ = ["basis_pursuit", "min_l1_nnls"]

@@ -23,8 +23,8 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 
-from ..models.linear import LinearModel, check_nnls_input, kkt_residual, make_result
 from .._utils.validation import check_scalar
+from ..models.linear import LinearModel, check_nnls_input, kkt_residual, make_result
 
 __all__ = ["lawson_hanson", "projected_gradient", "accelerated_projected_gradient"]
 

@@ -5,7 +5,17 @@ registry graph of :mod:`reparamopt.maps` resolves each set to a map, and the pro
 becomes the latent objective the engines iterate on.
 """
 
-from .constraints import Box, Constraint, LowerBound, NonNegative, Real, Signed, Simplex, Sphere, UpperBound
+from .constraints import (
+           Box,
+           Constraint,
+           LowerBound,
+           NonNegative,
+           Real,
+           Signed,
+           Simplex,
+           Sphere,
+           UpperBound,
+)
 from .problem import Problem
 
 __all__ = ["Problem", "Constraint", "Real", "NonNegative", "Signed", "Box", "LowerBound",

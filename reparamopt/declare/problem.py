@@ -6,7 +6,12 @@ import numpy as np
 from autograd import make_vjp
 
 from .._utils.validation import as_float_array, describe
-from ..exceptions import InfeasibleError, InvalidArgumentError, InvalidTypeError, ShapeError
+from ..exceptions import (
+    InfeasibleError,
+    InvalidArgumentError,
+    InvalidTypeError,
+    ShapeError,
+)
 from ..maps.registry import default_registry
 
 __all__ = ["Problem"]

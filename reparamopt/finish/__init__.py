@@ -2,8 +2,8 @@
 
 from .active_set import active_set
 from .exact import dual_tolerance, exact_finish
-from .kkt import check, excess_residual, gradient_floor, kkt_residual, projected_gradient
+from .kkt import check, excess_residual, gradient_floor, kkt_residual, residual
 from .least_squares import SupportLeastSquares
 
 __all__ = ["active_set", "exact_finish", "dual_tolerance", "SupportLeastSquares", "check",
-           "excess_residual", "gradient_floor", "kkt_residual", "projected_gradient"]
+           "excess_residual", "gradient_floor", "kkt_residual", "residual"]

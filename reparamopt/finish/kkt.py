@@ -1,28 +1,37 @@
-r"""The optimality measure of NNLS, and the rounding level below which it says nothing.
+r"""The one optimality measure of the package, and the rounding level below which it
+says nothing.
 
-For :math:`\min_{x \ge 0} \tfrac12 \|A x - b\|^2` with gradient :math:`g = A^T (A x - b)`,
-``x`` is optimal when the projected gradient
+For :math:`\min_{x \in C} f(x)` with gradient :math:`g = \nabla f(x)`, ``x`` is a
+first-order (KKT) point when the *natural residual*
 
 .. math::
 
-    P(g)_i = g_i \ (x_i > 0), \qquad P(g)_i = \min(g_i, 0) \ (x_i = 0)
+    r(x) = x - P_C(x - g)
 
-vanishes. The package reports the relative residual ``||P(g)|| / ||A^T b||`` as
-``optimality``, so that it does not change when ``A`` or ``b`` is rescaled.
+vanishes, :math:`P_C` the projection onto C. For the non-negative orthant
+:math:`r_i = \min(x_i, g_i)`: it is :math:`g_i` where :math:`x_i > g_i` and
+:math:`\min(g_i, 0)` where :math:`x_i = 0`, the projected gradient of the KKT
+conditions at points with exact zeros (what the exact finish returns), and it goes to
+zero continuously along iterates that approach the boundary without reaching it (what
+the reparametrized dynamics produce). Without constraint :math:`r = g`.
+
+The package reports ``optimality = ||r|| / s`` with s the natural scale of the data:
+``||A^T b||`` for least squares (the gradient at ``x = 0``), so that it does not change
+when ``A`` or ``b`` is rescaled.
 
 Double precision cannot compute ``g`` exactly: each entry carries an error of about
 ``eps * (|A|^T (|A| x + |b|))_i``, and a backward-stable solver returns the exact solution
 of a problem perturbed at that level, whose gradient on the original data has entries of
 the same size. On ill-conditioned data (and for ``A x`` built from large terms that
 cancel) this level can exceed any requested ``tol``; :func:`gradient_floor` computes it,
-and :func:`check` certifies a point when the part of ``P(g)`` above it is below ``tol``.
+and :func:`check` certifies a point when the part of ``r`` above it is below ``tol``.
 """
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
-__all__ = ["projected_gradient", "kkt_residual", "gradient_floor", "excess_residual", "check",
+__all__ = ["residual", "kkt_residual", "gradient_floor", "excess_residual", "check",
            "FLOOR_FACTOR"]
 
 _EPS = np.finfo(float).eps
@@ -34,15 +43,17 @@ _TINY = np.finfo(float).tiny
 FLOOR_FACTOR = 8.0
 
 
-def projected_gradient(x, g):
-    """``g`` where ``x > 0``, ``min(g, 0)`` where ``x == 0`` (the KKT residual vector)."""
-    return np.where(x > 0, g, np.minimum(g, 0.0))
+def residual(x, g, nonnegative=True):
+    """The natural residual ``x - P(x - g)``: ``min(x, g)`` entrywise on the orthant, ``g``
+    without constraint (``nonnegative=False``)."""
+    return np.minimum(x, g) if nonnegative else g
 
 
-def kkt_residual(x, g, atb_norm):
-    """Relative KKT residual ``||P(g)||_2 / ||A^T b||_2``, per right-hand side."""
-    num = np.linalg.norm(projected_gradient(x, g), axis=0)
-    return num / np.maximum(atb_norm, _TINY)
+def kkt_residual(x, g, scale, nonnegative=True):
+    """Relative residual ``||x - P(x - g)||_2 / scale``, per column (the package's
+    ``optimality``; ``scale = ||A^T b||`` for least squares)."""
+    num = np.linalg.norm(residual(x, g, nonnegative), axis=0)
+    return num / np.maximum(scale, _TINY)
 
 
 def gradient_floor(A, x, b, norm=None):
@@ -66,10 +77,10 @@ def gradient_floor(A, x, b, norm=None):
     return FLOOR_FACTOR * _EPS * (absA.T @ (absA @ x + np.abs(b)))
 
 
-def excess_residual(x, g, floor, atb_norm):
-    """``||max(|P(g)| - floor, 0)|| / ||A^T b||``: the residual beyond rounding."""
-    over = np.maximum(np.abs(projected_gradient(x, g)) - floor, 0.0)
-    return np.linalg.norm(over, axis=0) / np.maximum(atb_norm, _TINY)
+def excess_residual(x, g, floor, scale, nonnegative=True):
+    """``||max(|r| - floor, 0)|| / scale``: the residual beyond rounding."""
+    over = np.maximum(np.abs(residual(x, g, nonnegative)) - floor, 0.0)
+    return np.linalg.norm(over, axis=0) / np.maximum(scale, _TINY)
 
 
 def check(A, b, x, tol, *, g=None, atb_norm=None, norm=None):

@@ -6,18 +6,28 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..models import nmf as solvers
 from .._utils.dispatch import backend_for
-from ..models.nmf_init import INITS, initialize, mean_of
 from .._utils.progress import progress_bar
 from .._utils.validation import check_choice, check_scalar, describe
-from ..exceptions import InfeasibleError, InvalidArgumentError, InvalidTypeError, NonFiniteError, ShapeError
+from ..exceptions import (
+    InfeasibleError,
+    InvalidArgumentError,
+    InvalidTypeError,
+    NonFiniteError,
+    ShapeError,
+)
 from ..maps.registry import resolve
+from ..models import nmf as solvers
+from ..models.nmf_init import INITS, initialize, mean_of
 
 __all__ = ["NMF"]
 

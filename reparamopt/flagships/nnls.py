@@ -19,27 +19,36 @@ from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 from .. import engines as _engines
 from .._utils.dispatch import backend_for
-from ..declare.problem import Problem
-from ..engines.run import run
-from ..models.linear import LeastSquaresOracle, LinearModel, check_nnls_input, single_threaded
 from .._utils.validation import as_float_array, check_choice, check_scalar, describe
 from ..declare.constraints import NonNegative
+from ..declare.problem import Problem
 from ..engines.flow import ODE_METHODS
-from ..exceptions import (InfeasibleError, InvalidArgumentError, InvalidTypeError, ShapeError,
-                         UnknownNameError, warn_not_converged)
+from ..engines.run import run
+from ..exceptions import (
+    InfeasibleError,
+    InvalidArgumentError,
+    InvalidTypeError,
+    ShapeError,
+    UnknownNameError,
+    warn_not_converged,
+)
 from ..finish import exact_finish
 from ..finish.compiled import compiled_lawson_hanson
 from ..finish.least_squares import RHO_CHOLESKY
+from ..finish.support import support_of
 from ..maps.base import check_power
+from ..models.linear import (
+    LeastSquaresOracle,
+    LinearModel,
+    check_nnls_input,
+    single_threaded,
+)
 from ..result import STATUS_MESSAGES, OptimizeResult
 
 __all__ = ["nnls", "METHODS"]
 
 METHODS = ("auto", "gd", "riemannian-gd", "bb", "nesterov", "mirror-nesterov", "flow",
            "accelerated-flow")
-
-# Entries above this fraction of the largest one form the support handed to the finish.
-_SUPPORT_THRESHOLD = 1e-3
 
 # Matrices whose largest entry lies outside this range are rescaled first, so that
 # A^T A and the steps neither overflow nor underflow.
@@ -411,16 +420,10 @@ class _Solver:
 
     # -- the finish ------------------------------------------------------------------
     def support_of(self, X):
-        """Entries above 1e-3 of each column's largest (at most ``m`` of them)."""
-        top = np.max(X, axis=0) if X.size else np.zeros(X.shape[1])
-        support = X > _SUPPORT_THRESHOLD * top
+        """The support of each column (:func:`reparamopt.finish.support.support_of`), at
+        most ``m`` entries when A is wide."""
         m, n = self.model.m, self.model.n
-        if m < n:
-            for j in np.flatnonzero(support.sum(axis=0) > m):
-                keep = np.argsort(-X[:, j])[:m]
-                support[:, j] = False
-                support[keep, j] = True
-        return support
+        return support_of(X, room=m if m < n else None)
 
     def finish(self, X, support=None, model=None, gram=True, inverse=None, strategy=None):
         """The exact finish from `X` (restricted to `support`) for every column."""

@@ -1,9 +1,9 @@
 """`solve`: run an engine on a Problem and return a feasible result."""
 
 from .._utils.validation import check_random_state, describe
+from ..declare.problem import Problem
 from ..engines import get_engine, run
 from ..exceptions import InvalidTypeError
-from ..declare.problem import Problem
 
 __all__ = ["solve"]
 

@@ -3,20 +3,26 @@ r"""Sparse recovery by small initialization: the implicit l1 bias of Hadamard ma
 import numpy as np
 
 from .._utils.dispatch import backend_for
-from .early_stopping import LeastSquares, SupportPolish, check_data, parse_early_stopping
 from .._utils.validation import check_choice, check_scalar, describe
 from ..declare.constraints import NonNegative, Signed
-from ..engines import AcceleratedGradientDescent, Engine, GradientDescent, GradientFlow, get_engine, run
-from ..exceptions import InvalidArgumentError, InvalidTypeError
-from ..maps.base import check_power
 from ..declare.problem import Problem
+from ..engines import (
+    AcceleratedGradientDescent,
+    Engine,
+    GradientDescent,
+    GradientFlow,
+    get_engine,
+    run,
+)
+from ..exceptions import InvalidArgumentError, InvalidTypeError
+from ..finish.support import SupportPolish, support_of
+from ..maps.base import check_power
+from ..models.linear import LeastSquaresOracle, LinearModel, check_data
+from .early_stopping import parse_early_stopping
 
 __all__ = ["sparse_recovery", "METHODS"]
 
 METHODS = ("auto", "flow", "gd", "accelerated", "accelerated-flow")
-
-_TINY = np.finfo(float).tiny
-
 
 def _engine(method, init_scale):
     if isinstance(method, Engine):
@@ -174,16 +180,13 @@ def sparse_recovery(A, b, *, nonnegative=True, power=2, init_scale=1e-4, method=
         check_choice(method, "method", METHODS)
     rule = parse_early_stopping(early_stopping)
 
-    full = LeastSquares(A, b)
-    fit = full if rule is None else LeastSquares(*rule.split(A, b))
+    full = LinearModel(A, b)
+    fit = full if rule is None else LinearModel(*rule.split(A, b))
     n = A.shape[1]
     constraint = NonNegative(n, power=power) if nonnegative else Signed(n, power=power)
-    problem = Problem(value_and_grad=lambda x: fit.value_and_grad(x), x=constraint)
+    oracle = LeastSquaresOracle(fit, nonnegative=nonnegative)
+    problem = Problem(value_and_grad=oracle, x=constraint)
     engine = _engine(method, init_scale)
-    scale = max(fit.atb_norm, _TINY)
-
-    def optimality(u):
-        return problem.optimality(u) / scale
 
     if not isinstance(polish, (bool, np.bool_)):
         raise InvalidTypeError(f"`polish` must be True or False; got {describe(polish)}")
@@ -191,29 +194,32 @@ def sparse_recovery(A, b, *, nonnegative=True, power=2, init_scale=1e-4, method=
     if rule is not None:
         checkpoint, every = rule.checkpoint_for(problem), 1
     elif polish:
-        checkpoint, every = SupportPolish(problem, fit, optimality, tol, nonnegative), 25
-    result = run(engine, problem, problem.init(init_scale), optimality=optimality, tol=tol,
-                 max_iter=max_iter, time_limit=time_limit, callback=callback, history=history,
-                 progress=progress, checkpoint=checkpoint, checkpoint_every=every)
+        checkpoint, every = SupportPolish(problem, fit, tol, nonnegative), 25
+    result = run(engine, problem, problem.init(init_scale), tol=tol, max_iter=max_iter,
+                 time_limit=time_limit, callback=callback, history=history, progress=progress,
+                 checkpoint=checkpoint, checkpoint_every=every)
     stopped_early = rule is not None and rule.triggered
     if rule is not None:
         u = rule.best(result.u)
         if u is not result.u:
             result["u"], result["x"] = u, problem.to_feasible(u)
-            result["optimality"] = optimality(u)
+            result["optimality"] = problem.optimality(u)
         if stopped_early:
             result["status"], result["success"] = 1, True
             result["message"] = f"Stopped early: {rule.describe()}."
     x = np.asarray(result.x)
-    r = full.residual(x)
+    r = full.matvec(x) - full.b
     result["fun"] = 0.5 * float(r @ r)
     result["rnorm"] = float(np.linalg.norm(r))
     result["l1"] = float(np.abs(x).sum())
     if support_threshold is None:
+        support = support_of(x) & (np.abs(x) > 10 * init_scale ** power)
         support_threshold = max(1e-3 * float(np.abs(x).max(initial=0.0)), 10 * init_scale ** power)
-    result["support"] = np.flatnonzero(np.abs(x) > support_threshold)
+    else:
+        support = np.abs(x) > support_threshold
+    result["support"] = np.flatnonzero(support)
     result["support_threshold"] = support_threshold
-    result["nfev"] = full.nfev + (fit.nfev if fit is not full else 0)
+    result["nfev"] = oracle.nfev + 1
     result["method"] = type(engine).__name__
     result["stopped_early"] = stopped_early
     return result

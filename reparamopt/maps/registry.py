@@ -11,7 +11,12 @@ import networkx as nx
 import numpy as np
 
 from .._utils.validation import describe
-from ..exceptions import InvalidArgumentError, InvalidTypeError, ShapeError, UnknownNameError
+from ..exceptions import (
+    InvalidArgumentError,
+    InvalidTypeError,
+    ShapeError,
+    UnknownNameError,
+)
 from .base import ComposedMap, Map
 from .box import SineBox
 from .difference import HadamardDifference

@@ -20,11 +20,12 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
 from .._utils.validation import as_float_array
-from ..exceptions import ShapeError
-from ..finish.kkt import FLOOR_FACTOR, excess_residual, kkt_residual, projected_gradient
+from ..exceptions import InvalidTypeError, ShapeError
+from ..finish.kkt import FLOOR_FACTOR, excess_residual, kkt_residual
 from ..result import STATUS_MESSAGES, OptimizeResult
 
-__all__ = ["LinearModel", "LeastSquaresOracle", "kkt_residual", "projected_gradient", "lipschitz_estimate",
+__all__ = ["LinearModel", "LeastSquaresOracle", "kkt_residual", "lipschitz_estimate", "check_data",
+           "select_rows",
            "check_nnls_input", "make_result", "single_threaded"]
 
 _TINY = np.finfo(float).tiny
@@ -223,20 +224,24 @@ class LeastSquaresOracle:
     """``x -> (1/2 ||A x - b||^2, A^T (A x - b))`` of a :class:`LinearModel`, per
     right-hand side: the closed-form oracle a :class:`~reparamopt.declare.problem.Problem`
     takes (``value_and_grad``), with the oracle of some columns (``take``) and the
-    relative KKT residual as the optimality measure of least squares."""
+    relative residual of :mod:`reparamopt.finish.kkt` as the optimality measure
+    (``nonnegative=False``: x is unconstrained, as for signed sparse recovery)."""
 
-    def __init__(self, model):
+    def __init__(self, model, nonnegative=True):
         self.model = model
+        self.nonnegative = nonnegative
+        self.nfev = 0
 
     def __call__(self, x):
+        self.nfev += 1
         g, f = self.model.grad(x)
         return f, g
 
     def take(self, columns):
-        return LeastSquaresOracle(self.model.take(columns))
+        return LeastSquaresOracle(self.model.take(columns), self.nonnegative)
 
     def optimality(self, x, g):
-        return kkt_residual(x, g, self.model.atb_norm)
+        return kkt_residual(x, g, self.model.atb_norm, self.nonnegative)
 
 
 def lipschitz_estimate(model, iters=12, rng=0):
@@ -267,6 +272,41 @@ def lipschitz_estimate(model, iters=12, rng=0):
 # ---------------------------------------------------------------------------
 # Boundary checks and the result
 # ---------------------------------------------------------------------------
+
+def check_data(A, b, *, allow_operator=True):
+    """Validate ``(A, b)``: A dense, sparse (or a LinearOperator), non-empty, b of length m."""
+    if not allow_operator and isinstance(A, LinearOperator):
+        raise InvalidTypeError(
+            "`A` must be a dense or sparse matrix here; got a LinearOperator "
+            "(materialize it with `A @ np.eye(n)` if it is small)")
+    A = as_float_array(A, "A", ndim=2, allow_sparse=True, allow_operator=allow_operator)
+    if len(A.shape) != 2:
+        raise ShapeError(f"`A` must have 2 dimensions; got shape {A.shape}")
+    m, n = A.shape
+    if m == 0 or n == 0:
+        raise ShapeError(f"`A` must have at least one row and one column; got shape {A.shape}")
+    b = as_float_array(b, "b", ndim=1)
+    if b.shape != (m,):
+        raise ShapeError(f"`b` must have shape ({m},) to match `A` of shape {A.shape}; got {b.shape}")
+    return A, b
+
+
+def select_rows(A, rows):
+    """The rows `rows` of `A` (a matrix-free `A` is wrapped, never materialized)."""
+    if isinstance(A, LinearOperator):
+        m, n = A.shape
+
+        def rmatvec(y):
+            full = np.zeros(m)
+            full[rows] = np.ravel(y)
+            return A.rmatvec(full)
+
+        return LinearOperator((rows.size, n), matvec=lambda x: A.matvec(np.ravel(x))[rows],
+                              rmatvec=rmatvec, dtype=float)
+    if sp.issparse(A):
+        return sp.csr_array(A)[rows]
+    return A[rows]
+
 
 def check_nnls_input(A, b, *, allow_sparse=True, allow_operator=True, allow_2d=True):
     """Validate ``(A, b)``: float64, finite, real, 2-D ``A``, 1-D (or 2-D) ``b``, rows agree."""

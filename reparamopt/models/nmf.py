@@ -27,7 +27,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..engines import get_engine
-from ..maps.sets import BoxSet, LowerBoundSet, NonNegativeSet, RealSet, SimplexSet, SphereSet, UpperBoundSet
+from ..maps.sets import (
+    BoxSet,
+    LowerBoundSet,
+    NonNegativeSet,
+    RealSet,
+    SimplexSet,
+    SphereSet,
+    UpperBoundSet,
+)
 
 __all__ = ["Problem", "SOLVERS", "beta_divergence", "solve"]
 

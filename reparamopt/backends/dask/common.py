@@ -5,13 +5,17 @@ costs nothing for users without the ``reparamopt[dask]`` extra.
 """
 
 import os
-import sys
 
 import numpy as np
 
-from ..._utils.validation import describe
 from ..._utils.dispatch import is_dask_collection
-from ...exceptions import InvalidArgumentError, InvalidTypeError, NonFiniteError, ShapeError
+from ..._utils.validation import describe
+from ...exceptions import (
+    InvalidArgumentError,
+    InvalidTypeError,
+    NonFiniteError,
+    ShapeError,
+)
 
 __all__ = ["is_dask_collection", "require_dask", "scheduler_of", "compute", "persist",
            "as_dask_array", "NpyFile", "open_array"]

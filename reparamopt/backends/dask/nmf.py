@@ -18,10 +18,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ..._utils.validation import describe
+from ...exceptions import (
+    InfeasibleError,
+    InvalidArgumentError,
+    NonFiniteError,
+    ShapeError,
+)
 from ...models import nmf as solvers
 from .common import as_dask_array, compute, persist, scheduler_of
-from ..._utils.validation import describe
-from ...exceptions import InfeasibleError, InvalidArgumentError, NonFiniteError, ShapeError
 
 __all__ = ["fit_transform", "transform"]
 

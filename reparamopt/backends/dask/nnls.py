@@ -21,8 +21,10 @@ import time
 import numpy as np
 import scipy.linalg as sla
 
-from .common import check_finite_scalar, compute, persist
+from ...finish.kkt import kkt_residual
+from ...finish.support import support_of
 from ...result import STATUS_MESSAGES, OptimizeResult
+from .common import check_finite_scalar, compute, persist
 
 __all__ = ["gram_reduction", "SquareRoot", "solve_gram", "solve_columns", "solve_matrix_free"]
 
@@ -202,11 +204,6 @@ def _power_estimate(A, scheduler, iters=20):
     return 1.1 * float(lam) + _TINY
 
 
-def _kkt(x, g, c_norm):
-    pg = np.where(x > 0, g, np.minimum(g, 0.0))
-    return float(np.linalg.norm(pg) / max(c_norm, _TINY))
-
-
 class _MatrixFree:
     """State shared by the iteration and the finish of one right-hand side."""
 
@@ -264,18 +261,6 @@ class _MatrixFree:
         return x, g, r, False
 
 
-def _support(x, m):
-    """The entries of x that stand out (at most m: an NNLS solution has a basic one with
-    at most rank(A) <= m positive entries)."""
-    top = x.max(initial=0.0)
-    if top <= 0:
-        return np.zeros(0, dtype=int)
-    candidates = np.flatnonzero(x > 1e-4 * top)
-    if candidates.size > m:
-        candidates = candidates[np.argsort(x[candidates])[::-1][:m]]
-    return np.sort(candidates)
-
-
 def solve_matrix_free(A, b, scheduler, *, tol, max_iter, init_scale, check_every,
                       max_gather_bytes, options):
     """Accelerated latent iterations with dask products, finished exactly.
@@ -316,7 +301,7 @@ def solve_matrix_free(A, b, scheduler, *, tol, max_iter, init_scale, check_every
         nit += steps
         (x,) = compute(u * u, scheduler=scheduler)
         check_finite_scalar(x, "the iterate (diverged)")
-        outcome = state.finish(_support(x, state.m))
+        outcome = state.finish(np.flatnonzero(support_of(x[:, None], room=state.m)[:, 0]))
         if outcome is not None and not outcome[3] and nit < max_iter:
             outcome = None
         if outcome is None and nit >= max_iter:
@@ -325,7 +310,7 @@ def solve_matrix_free(A, b, scheduler, *, tol, max_iter, init_scale, check_every
     if g is None:
         r = compute(A @ da.from_array(x, chunks=(A.chunks[1],)), scheduler=scheduler)[0] - b
         g = state.gradient(r)
-    optimality = _kkt(x, g, state.c_norm)
+    optimality = float(kkt_residual(x, g, state.c_norm))
     status = 1 if ok or optimality <= tol else 0
     fun = 0.5 * float(r @ r)
     return OptimizeResult(
