@@ -48,20 +48,17 @@ _LAZY = {
 }
 
 
-# optional extras that a lazily imported module needs
-_EXTRAS = {"sklearn": "nmf", "matplotlib": "plot", "dask": "dask", "distributed": "dask", "zarr": "dask"}
-
-
 def __getattr__(name):
     if name in _LAZY:
         module_name, attribute = _LAZY[name]
         try:
             module = import_module(f".{module_name}", __name__)
         except ModuleNotFoundError as exc:
-            extra = _EXTRAS.get((exc.name or "").split(".")[0])
-            if extra is None:
+            from ._utils.extras import EXTRAS, missing
+
+            if (exc.name or "").split(".")[0] not in EXTRAS:
                 raise
-            raise ImportError(f"reparamopt.{name} needs {exc.name}: pip install 'reparamopt[{extra}]'") from exc
+            raise missing(exc, f"reparamopt.{name}") from exc
         value = module if attribute is None else getattr(module, attribute)
         globals()[name] = value
         return value

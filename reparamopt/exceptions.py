@@ -18,6 +18,7 @@ __all__ = [
     "InfeasibleError",
     "InvalidTypeError",
     "UnknownNameError",
+    "MissingDependencyError",
 ]
 
 
@@ -43,6 +44,10 @@ class InfeasibleError(InvalidArgumentError):
 
 class InvalidTypeError(ReparamoptError, TypeError):
     """An argument has the wrong type (complex data, non-scalar objective, ...)."""
+
+
+class MissingDependencyError(ReparamoptError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""
 
 
 class UnknownNameError(InvalidArgumentError, KeyError):

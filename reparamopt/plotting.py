@@ -9,39 +9,22 @@ import numbers
 
 import numpy as np
 
+from ._utils.extras import require
 from ._utils.validation import describe
-from .exceptions import (
-    InvalidArgumentError,
-    InvalidTypeError,
-    ReparamoptError,
-    ShapeError,
-)
+from .exceptions import InvalidArgumentError, InvalidTypeError, MissingDependencyError, ShapeError
 
 __all__ = [
     "MissingDependencyError",
+    "pyplot",
     "history_of",
     "plot_convergence",
     "plot_registry_graph",
     "plot_components",
 ]
 
-INSTALL_HINT = "pip install reparamopt[plot]"
-
-
-class MissingDependencyError(ReparamoptError, ImportError):
-    """An optional dependency needed for the call is not installed."""
-
-
-def _pyplot():
-    try:
-        import matplotlib
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise MissingDependencyError(
-            f"plotting needs matplotlib, which is not installed; install it with "
-            f"`{INSTALL_HINT}`") from exc
-    del matplotlib
-    return plt
+def pyplot():
+    """``matplotlib.pyplot``, or MissingDependencyError naming the ``plot`` extra."""
+    return require("matplotlib.pyplot", "plotting")
 
 
 def history_of(source):
@@ -132,7 +115,7 @@ def plot_convergence(source, *, x="iteration", quantities=("optimality", "fun"),
     >>> [ax.get_ylabel() for ax in axes]
     ['optimality', 'objective']
     """
-    plt = _pyplot()
+    plt = pyplot()
     records = history_of(source)
     if x not in ("iteration", "time", "t"):
         raise InvalidArgumentError(f"`x` must be one of 'iteration', 'time', 't'; got {x!r}")
@@ -212,7 +195,7 @@ def plot_registry_graph(registry=None, *, highlight=None, ax=None, edge_labels=T
     >>> ax.get_title()
     'real -> nonnegative -> simplex'
     """
-    plt = _pyplot()
+    plt = pyplot()
     import networkx as nx
 
     from .maps.registry import ROOT, default_registry
@@ -283,7 +266,7 @@ def plot_components(components, image_shape=None, *, n_cols=None, cmap="viridis"
     >>> len(fig.axes)
     6
     """
-    plt = _pyplot()
+    plt = pyplot()
     if hasattr(components, "components_"):
         components = components.components_
     H = np.asarray(components, dtype=float)

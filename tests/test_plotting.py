@@ -159,7 +159,7 @@ def test_plot_components_errors():
 def test_missing_matplotlib_says_how_to_install(monkeypatch, call):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
-    with pytest.raises(MissingDependencyError, match=r"pip install reparamopt\[plot\]") as info:
+    with pytest.raises(MissingDependencyError, match=r"pip install 'reparamopt\[plot\]'") as info:
         call()
     assert isinstance(info.value, ImportError) and isinstance(info.value, ReparamoptError)
 

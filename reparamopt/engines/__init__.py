@@ -3,6 +3,7 @@
 from .._utils.names import NameRegistry
 from .accelerated import AcceleratedGradientDescent, AcceleratedState
 from .accelerated_flow import AcceleratedFlow
+from .alternating import AlternatingBlocks, BlockState
 from .base import Engine, State, estimate_step
 from .flow import ODE_METHODS, FlowState, GradientFlow
 from .gradient_descent import DescentState, GradientDescent
@@ -16,6 +17,7 @@ __all__ = [
     "Engine", "State", "DescentState", "AcceleratedState", "FlowState", "run", "estimate_step",
     "GradientDescent", "AcceleratedGradientDescent", "GradientFlow", "AcceleratedFlow",
     "RiemannianGradientDescent", "AcceleratedMirrorDescent", "RiemannianState", "MirrorState",
+    "AlternatingBlocks", "BlockState",
     "ODE_METHODS", "LocalLipschitz", "get_engine", "engine_names", "constant",
     "polynomial_decay",
 ]

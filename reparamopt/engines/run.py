@@ -34,9 +34,13 @@ def run(engine, problem, u0, *, optimality=None, tol=1e-8, ftol=0.0, max_iter=10
         other columns only.
     u0 : ndarray
         Latent starting point.
-    optimality : callable, optional
+    optimality : callable or "decrease", optional
         ``optimality(u) -> float`` (or a ``k``-vector for a batch), the stopping
         measure; defaults to ``problem.optimality`` or else the latent gradient norm.
+        "decrease": the relative decrease of the objective over the last iteration,
+        ``(f_{k-1} - f_k) / |f_k|`` (infinite before the first), for problems with no
+        first-order measure at hand (alternating block methods); an increase stops
+        too.
     tol : float, default 1e-8
         Stop with status 1 when the optimality measure is ``<= tol``.
     ftol : float, default 0
@@ -92,7 +96,9 @@ def run(engine, problem, u0, *, optimality=None, tol=1e-8, ftol=0.0, max_iter=10
     max_iter = check_scalar(max_iter, "max_iter", lower=0, integer=True)
     time_limit = check_scalar(time_limit, "time_limit", lower=0, allow_none=True)
     check_every = check_scalar(check_every, "check_every", lower=1, integer=True)
-    for name, fn in (("callback", callback), ("checkpoint", checkpoint), ("optimality", optimality)):
+    functions = (("callback", callback), ("checkpoint", checkpoint),
+                 ("optimality", None if optimality == "decrease" else optimality))
+    for name, fn in functions:
         if fn is not None and not callable(fn):
             raise InvalidTypeError(f"`{name}` must be callable; got {describe(fn)}")
     if checkpoint is not None:
@@ -116,6 +122,8 @@ class _Loop:
         self.problem = problem
         self.root = problem
         self.custom_optimality = optimality
+        self.decrease = optimality == "decrease"
+        self.last_decrease = np.inf
         self.batch = bool(getattr(problem, "batch", False))
         self.records = {"fun": [], "optimality": [], "time": []} if history else None
         self.bar = progress_bar(progress, total=max_iter, desc=type(engine).__name__)
@@ -124,6 +132,8 @@ class _Loop:
 
     # -- measures -------------------------------------------------------------------
     def optimality(self, u):
+        if self.decrease:
+            return self.last_decrease
         if self.custom_optimality is not None:
             return self.custom_optimality(u)
         measure = getattr(self.problem, "optimality", None)
@@ -179,7 +189,7 @@ class _Loop:
         checked = True
         try:
             while True:
-                if not _finite(state) or (checked and not np.isfinite(opt).all()):
+                if not _finite(state) or (checked and not self.decrease and not np.isfinite(opt).all()):
                     status, state = -1, last_good
                     opt = self.optimality(state.u)
                     break
@@ -199,6 +209,10 @@ class _Loop:
                     break
                 previous = state
                 state = engine.step(self.problem, state)
+                if self.decrease:
+                    after = float(np.sum(state.fun))
+                    self.last_decrease = (float(np.sum(previous.fun)) - after) / max(
+                        abs(after), np.finfo(float).tiny)
                 if state.failure:
                     message = state.failure
                     status, state = -1, previous

@@ -11,19 +11,20 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._utils.dispatch import backend_for
-from .._utils.progress import progress_bar
 from .._utils.validation import check_choice, check_scalar, describe
+from ..engines.alternating import AlternatingBlocks
+from ..engines.run import run
 from ..exceptions import (
     InfeasibleError,
     InvalidArgumentError,
     InvalidTypeError,
     NonFiniteError,
     ShapeError,
+    warn_not_converged,
 )
 from ..maps.registry import resolve
 from ..models import nmf as solvers
@@ -237,27 +238,17 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             return backend.fit_transform_nmf(self, X, W=W, H=H, mask=mask, graph=graph)
         start = time.perf_counter()
         X = self._validate_X(X, reset=True)
-        settings = self._check_settings()
+        settings = fit_settings(self)
         X, observed = self._observed(X, mask, settings["beta"])
         n_samples, n_features = X.shape
-        k = self._rank(X, W, H)
+        k = fit_rank(self, X, W, H)
         adjacency, degree = self._graph(graph, n_samples)
         problem = self._problem(X, observed, settings, k, adjacency, degree)
         W0, H0 = self._start(X, observed, W, H, k, problem)
         solver = self._pick_solver(settings["solver"], problem)
         W, H, n_iter, history, times = self._run(problem, W0, H0, solver, settings, True, start)
-        self._store_fit(H, n_iter, history, times, solver, problem.data_loss(W, H))
+        store_fit(self, H, n_iter, history, times, solver, problem.data_loss(W, H))
         return W
-
-    def _store_fit(self, H, n_iter, history, times, solver, data_loss):
-        """Set the fitted attributes (shared by the in-memory and the dask fits)."""
-        self.components_ = H
-        self.n_components_ = H.shape[0]
-        self.n_iter_ = n_iter
-        self.loss_history_ = np.asarray(history)
-        self.time_history_ = np.asarray(times)
-        self.solver_ = solver
-        self.reconstruction_err_ = float(np.sqrt(2 * data_loss))
 
     def transform(self, X, mask=None):
         """W for new data with the learned components fixed (NaN or `mask` as in fit).
@@ -272,7 +263,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             return backend.transform_nmf(self, X, mask=mask)
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        settings = self._check_settings()
+        settings = fit_settings(self)
         X, observed = self._observed(X, mask, settings["beta"])
         k = self.n_components_
         problem = self._problem(X, observed, settings, k, None, None)
@@ -303,30 +294,6 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 f"minimum of {np.nanmin(values):g}")
         return X
 
-    def _check_settings(self):
-        beta = self.beta_loss
-        if isinstance(beta, str):
-            beta = _BETA_NAMES[check_choice(beta, "beta_loss", tuple(_BETA_NAMES))]
-        else:
-            beta = check_scalar(beta, "beta_loss")
-        alpha_W = check_scalar(self.alpha_W, "alpha_W", lower=0)
-        alpha_H = alpha_W if isinstance(self.alpha_H, str) and self.alpha_H == "same" else \
-            check_scalar(self.alpha_H, "alpha_H", lower=0)
-        if self.init is not None:
-            check_choice(self.init, "init", INITS)
-        return {
-            "beta": beta,
-            "alpha_W": alpha_W,
-            "alpha_H": alpha_H,
-            "l1_ratio": check_scalar(self.l1_ratio, "l1_ratio", lower=0, upper=1),
-            "solver": check_choice(self.solver, "solver", _SOLVER_CHOICES),
-            "tol": check_scalar(self.tol, "tol", lower=0),
-            "max_iter": int(check_scalar(self.max_iter, "max_iter", lower=1, integer=True)),
-            "graph_weight": check_scalar(self.graph_weight, "graph_weight", lower=0),
-            "inner_steps": int(check_scalar(self.inner_steps, "inner_steps", lower=1, integer=True)),
-            "power": check_scalar(self.power, "power", lower=2),
-        }
-
     def _observed(self, X, mask, beta):
         """X with missing entries set to 0, and the mask of observed entries (None: all)."""
         observed = None
@@ -354,20 +321,6 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                     "`beta_loss` <= 0 needs positive observed entries in X; got zeros")
         return X, None if observed is None else observed.astype(float)
 
-    def _rank(self, X, W, H):
-        k = self.n_components
-        if k is None or (isinstance(k, str) and k == "auto"):
-            if isinstance(k, str) and H is not None:
-                return np.asarray(H).shape[0]
-            if isinstance(k, str) and W is not None:
-                return np.asarray(W).shape[1]
-            return X.shape[1]
-        if isinstance(k, str) or isinstance(k, bool) or not isinstance(k, numbers.Integral):
-            raise InvalidTypeError(f"`n_components` must be an int >= 1, None or 'auto'; got {k!r}")
-        if k < 1:
-            raise InvalidArgumentError(f"`n_components` must be an int >= 1; got {k}")
-        return int(k)
-
     def _graph(self, graph, n_samples):
         if graph is None:
             return None, None
@@ -390,17 +343,6 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         adjacency = sp.csr_matrix(adjacency)
         return adjacency, np.asarray(adjacency.sum(axis=1)).ravel()
 
-    def _factor_map(self, spec, shape, name, power):
-        if isinstance(spec, str):
-            base = resolve(spec, shape)
-            if any(hasattr(m, "power") for m in base.maps):
-                return resolve(spec, shape, power=power)
-            return base
-        try:
-            return resolve(spec, shape)
-        except ShapeError as exc:
-            raise ShapeError(f"`{name}` does not fit a factor of shape {shape}: {exc}") from None
-
     def _problem(self, X, observed, settings, k, adjacency, degree):
         n_samples, n_features = X.shape
         l1, l2 = settings["l1_ratio"], 1.0 - settings["l1_ratio"]
@@ -408,8 +350,8 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             X=X, mask=observed, beta=settings["beta"],
             l1_W=settings["alpha_W"] * l1 * n_features, l2_W=settings["alpha_W"] * l2 * n_features,
             l1_H=settings["alpha_H"] * l1 * n_samples, l2_H=settings["alpha_H"] * l2 * n_samples,
-            W_map=self._factor_map(self.W_constraint, (n_samples, k), "W_constraint", settings["power"]),
-            H_map=self._factor_map(self.H_constraint, (n_features, k), "H_constraint", settings["power"]),
+            W_map=factor_map(self.W_constraint, (n_samples, k), "W_constraint", settings["power"]),
+            H_map=factor_map(self.H_constraint, (n_features, k), "H_constraint", settings["power"]),
             graph_weight=settings["graph_weight"], adjacency=adjacency, degree=degree)
 
     def _start(self, X, observed, W, H, k, problem):
@@ -457,19 +399,95 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return solver
 
     def _run(self, problem, W0, H0, solver, settings, update_H, start):
-        bar = progress_bar(self.progress, total=settings["max_iter"], desc="NMF")
-        try:
-            W, H, n_iter, history, times = solvers.solve(
-                problem, W0, H0, solver=solver, update_H=update_H, max_iter=settings["max_iter"],
-                tol=settings["tol"], inner_steps=settings["inner_steps"],
-                progress=bar if self.progress else None, verbose=self.verbose, start=start)
-        finally:
-            bar.close()
-        if n_iter == settings["max_iter"] and settings["tol"] > 0 and \
-                history[-2] - history[-1] > settings["tol"] * abs(history[-1]):
-            warnings.warn(f"Maximum number of iterations {n_iter} reached. Increase it to "
-                          f"improve convergence.", ConvergenceWarning, stacklevel=3)
-        return W, H, n_iter, history, times
+        """The alternating block engine in the shared loop, until the relative decrease
+        of the objective is below `tol`; returns ``W, H, n_iter, history, times``."""
+        blocks = solvers.BlockUpdates(problem, W0, H0, solver, update_H=update_H,
+                                      inner_steps=settings["inner_steps"])
+        began = time.perf_counter() if start is None else start
+        offset = time.perf_counter() - began
+
+        def report(info):
+            if info.nit % 10 == 0:
+                print(f"NMF iteration {info.nit}: objective {info.fun:.6g}, "
+                      f"{time.perf_counter() - began:.2f} s")
+
+        progress = {"desc": "NMF"} if self.progress is True else self.progress
+        res = run(AlternatingBlocks(), blocks, blocks.pack(blocks.start), optimality="decrease",
+                  tol=settings["tol"], max_iter=settings["max_iter"], history=True,
+                  progress=progress, callback=report if self.verbose else None)
+        W, H = blocks.blocks(res.u)
+        history = res.history["fun"]
+        times = [offset + t for t in res.history["time"]]
+        if res.status == 0 and settings["tol"] > 0:
+            warn_not_converged(f"Maximum number of iterations {res.nit} reached. Increase it "
+                               "to improve convergence.")
+        return W, H, res.nit, history, times
+
+def store_fit(model, H, n_iter, history, times, solver, data_loss):
+    """Set the fitted attributes (shared by the in-memory and the dask fits)."""
+    model.components_ = H
+    model.n_components_ = H.shape[0]
+    model.n_iter_ = n_iter
+    model.loss_history_ = np.asarray(history)
+    model.time_history_ = np.asarray(times)
+    model.solver_ = solver
+    model.reconstruction_err_ = float(np.sqrt(2 * data_loss))
+
+
+def fit_settings(model):
+    """The validated settings of the estimator `model` (shared by the in-memory and the
+    Dask fits)."""
+    beta = model.beta_loss
+    if isinstance(beta, str):
+        beta = _BETA_NAMES[check_choice(beta, "beta_loss", tuple(_BETA_NAMES))]
+    else:
+        beta = check_scalar(beta, "beta_loss")
+    alpha_W = check_scalar(model.alpha_W, "alpha_W", lower=0)
+    alpha_H = alpha_W if isinstance(model.alpha_H, str) and model.alpha_H == "same" else \
+        check_scalar(model.alpha_H, "alpha_H", lower=0)
+    if model.init is not None:
+        check_choice(model.init, "init", INITS)
+    return {
+        "beta": beta,
+        "alpha_W": alpha_W,
+        "alpha_H": alpha_H,
+        "l1_ratio": check_scalar(model.l1_ratio, "l1_ratio", lower=0, upper=1),
+        "solver": check_choice(model.solver, "solver", _SOLVER_CHOICES),
+        "tol": check_scalar(model.tol, "tol", lower=0),
+        "max_iter": int(check_scalar(model.max_iter, "max_iter", lower=1, integer=True)),
+        "graph_weight": check_scalar(model.graph_weight, "graph_weight", lower=0),
+        "inner_steps": int(check_scalar(model.inner_steps, "inner_steps", lower=1, integer=True)),
+        "power": check_scalar(model.power, "power", lower=2),
+    }
+
+
+def fit_rank(model, X, W, H):
+    """The number of components of the fit of `model` to X (from W or H with "auto")."""
+    k = model.n_components
+    if k is None or (isinstance(k, str) and k == "auto"):
+        if isinstance(k, str) and H is not None:
+            return np.asarray(H).shape[0]
+        if isinstance(k, str) and W is not None:
+            return np.asarray(W).shape[1]
+        return X.shape[1]
+    if isinstance(k, str) or isinstance(k, bool) or not isinstance(k, numbers.Integral):
+        raise InvalidTypeError(f"`n_components` must be an int >= 1, None or 'auto'; got {k!r}")
+    if k < 1:
+        raise InvalidArgumentError(f"`n_components` must be an int >= 1; got {k}")
+    return int(k)
+
+
+def factor_map(spec, shape, name, power):
+    """The map of a factor constraint `spec` (a name gets the Hadamard `power`)."""
+    if isinstance(spec, str):
+        base = resolve(spec, shape)
+        if any(hasattr(m, "power") for m in base.maps):
+            return resolve(spec, shape, power=power)
+        return base
+    try:
+        return resolve(spec, shape)
+    except ShapeError as exc:
+        raise ShapeError(f"`{name}` does not fit a factor of shape {shape}: {exc}") from None
 
 
 def _factor(value, name, shape, cmap):

@@ -19,7 +19,6 @@ no iterate ever leaves the feasible set.
   through the maps' pullbacks (any registered constraint), a few per block.
 """
 
-import time
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -37,7 +36,8 @@ from ..maps.sets import (
     UpperBoundSet,
 )
 
-__all__ = ["Problem", "SOLVERS", "beta_divergence", "solve"]
+__all__ = ["Problem", "SOLVERS", "BlockUpdates", "beta_divergence", "sweeps", "sweep_budget",
+           "column_projector", "is_entrywise", "is_columnwise", "is_nonnegative"]
 
 SOLVERS = ("cd", "mirror", "gd", "nesterov")
 
@@ -171,7 +171,7 @@ def _at_nonzeros(Xo, F, G):
 # --- cd: exact latent block-coordinate minimization --------------------------------
 
 
-def _sweeps(F, Q, B, project, max_sweeps, graph=None):
+def sweeps(F, Q, B, project, max_sweeps, graph=None):
     """Minimize ``1/2 <Q F, F> - <B, F> (+ graph term)`` over the rows of F in place.
 
     Row j of F is component j. Each row step is exact; with a graph term the coupling
@@ -204,7 +204,7 @@ def _sweeps(F, Q, B, project, max_sweeps, graph=None):
             break
 
 
-def _sweep_budget(rows, cols, k, nnz):
+def sweep_budget(rows, cols, k, nnz):
     """Most sweeps per block: about half the cost of forming the block's Gram products.
 
     A row step also pays a fixed interpreter overhead, counted as ~5e4 flops, so that
@@ -226,14 +226,14 @@ def _cd_gram(problem, W, H, update_H):
     P = H @ H.T
     C = np.asarray(X @ H.T)
     Wt = np.ascontiguousarray(W.T)
-    _sweeps(Wt, P + problem.l2_W * np.eye(k), C.T - problem.l1_W,
-            column_projector(problem.W_map), _sweep_budget(n, m, k, nnz), problem.graph)
+    sweeps(Wt, P + problem.l2_W * np.eye(k), C.T - problem.l1_W,
+            column_projector(problem.W_map), sweep_budget(n, m, k, nnz), problem.graph)
     W = Wt.T
     Q = W.T @ W
     if update_H:
         B = np.asarray((X.T @ W).T) if sp.issparse(X) else W.T @ X
-        _sweeps(H, Q + problem.l2_H * np.eye(k), B - problem.l1_H,
-                column_projector(problem.H_map), _sweep_budget(m, n, k, nnz))
+        sweeps(H, Q + problem.l2_H * np.eye(k), B - problem.l1_H,
+                column_projector(problem.H_map), sweep_budget(m, n, k, nnz))
         P = H @ H.T
         cross = np.vdot(B, H)
     else:
@@ -413,57 +413,71 @@ def _off_boundary(cmap, x):
     return 0.99 * x + 0.01 * inside
 
 
-# --- the shared outer loop ----------------------------------------------------------
+# --- the blocks, for the alternating engine -------------------------------------
 
 
-def solve(problem, W, H, *, solver, update_H=True, max_iter=200, tol=1e-4, inner_steps=10,
-          progress=None, verbose=0, start=None):
-    """Alternate block updates from (W, H) until the relative decrease is below `tol`.
+class BlockUpdates:
+    """The NMF fit as blocks for :class:`reparamopt.engines.AlternatingBlocks`.
 
-    Returns ``W, H, n_iter, history, times`` where ``history[0]`` is the objective at the
-    start and ``history[k]`` after iteration k, ``times[k]`` the seconds elapsed since
-    `start` (a ``time.perf_counter()`` value; default: now).
+    ``blocks(u)`` gives ``(W, H)``, ``update((W, H))`` one outer iteration of `solver`
+    (W, then H unless `update_H` is False) with its objective value, ``pack`` the flat
+    iterate the loop checks, ``to_feasible`` the factors back.
+
+    Parameters
+    ----------
+    problem : Problem
+        The data of the fit.
+    W, H : ndarray
+        The starting factors.
+    solver : {"cd", "mirror", "gd", "nesterov"}
+    update_H : bool, default True
+        False keeps H fixed (``transform``).
+    inner_steps : int, default 10
+        Latent steps per block of "gd" and "nesterov".
     """
-    W = np.array(W, dtype=float)
-    H = np.array(H, dtype=float)
-    state = {}
-    if solver in ("gd", "nesterov"):
-        engine = get_engine("gd", step_size="armijo") if solver == "gd" else get_engine("nesterov")
-        W = _off_boundary(problem.W_map, W)
-        state["U"] = problem.W_map.inverse(W)
-        if update_H:
-            H = _off_boundary(problem.H_map, H.T).T
-            state["V"] = problem.H_map.inverse(H.T)
 
-        def step(W, H):
-            return _latent(problem, W, H, update_H, state, engine, inner_steps)
-    elif solver == "mirror":
-        def step(W, H):
-            return _mirror(problem, W, H, update_H, state)
-    elif problem.mask is not None:
-        def step(W, H):
-            return _cd_masked(problem, W, H, update_H, state)
-    else:
-        def step(W, H):
-            return _cd_gram(problem, W, H, update_H)
+    def __init__(self, problem, W, H, solver, update_H=True, inner_steps=10):
+        self.problem, self.update_H = problem, update_H
+        W = np.array(W, dtype=float)
+        H = np.array(H, dtype=float)
+        self.shapes = (W.shape, H.shape)
+        self.cache = {}
+        if solver in ("gd", "nesterov"):
+            engine = get_engine("gd", step_size="armijo") if solver == "gd" else get_engine("nesterov")
+            W = _off_boundary(problem.W_map, W)
+            self.cache["U"] = problem.W_map.inverse(W)
+            if update_H:
+                H = _off_boundary(problem.H_map, H.T).T
+                self.cache["V"] = problem.H_map.inverse(H.T)
 
-    start = time.perf_counter() if start is None else start
-    history = [problem.objective(W, H)]
-    times = [time.perf_counter() - start]
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):
-        W, H, value = step(W, H)
-        history.append(value)
-        times.append(time.perf_counter() - start)
-        if progress is not None:
-            progress.update(1)
-            progress.set_postfix(loss=f"{value:.6g}")
-        if verbose and n_iter % 10 == 0:
-            print(f"NMF iteration {n_iter}: objective {value:.6g}, "
-                  f"{times[-1]:.2f} s")
-        previous = history[-2]
-        if not np.isfinite(value):
-            break
-        if previous - value <= tol * abs(value):
-            break
-    return W, H, n_iter, history, times
+            def step(W, H):
+                return _latent(problem, W, H, update_H, self.cache, engine, inner_steps)
+        elif solver == "mirror":
+            def step(W, H):
+                return _mirror(problem, W, H, update_H, self.cache)
+        elif problem.mask is not None:
+            def step(W, H):
+                return _cd_masked(problem, W, H, update_H, self.cache)
+        else:
+            def step(W, H):
+                return _cd_gram(problem, W, H, update_H)
+        self._step = step
+        self.start = (W, H)
+
+    def pack(self, blocks):
+        W, H = blocks
+        return np.concatenate([np.ravel(W), np.ravel(H)])
+
+    def blocks(self, u):
+        (wm, wn), _ = self.shapes
+        return u[: wm * wn].reshape(self.shapes[0]), u[wm * wn:].reshape(self.shapes[1])
+
+    def to_feasible(self, u):
+        return self.blocks(u)
+
+    def objective(self, blocks):
+        return self.problem.objective(*blocks)
+
+    def update(self, blocks):
+        W, H, value = self._step(*blocks)
+        return (W, H), value

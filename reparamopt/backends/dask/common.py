@@ -9,6 +9,7 @@ import os
 import numpy as np
 
 from ..._utils.dispatch import is_dask_collection
+from ..._utils.extras import require
 from ..._utils.validation import describe
 from ...exceptions import (
     InvalidArgumentError,
@@ -22,11 +23,7 @@ __all__ = ["is_dask_collection", "require_dask", "scheduler_of", "compute", "per
 
 
 def require_dask():
-    try:
-        import dask.array  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - the extra is installed in CI
-        raise ImportError("Dask input needs the optional dependencies: "
-                          "pip install 'reparamopt[dask]'") from exc
+    require("dask.array", "Dask input")
 
 
 def _client_of(scheduler):

@@ -14,7 +14,6 @@ import time
 import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -24,7 +23,9 @@ from ...exceptions import (
     InvalidArgumentError,
     NonFiniteError,
     ShapeError,
+    warn_not_converged,
 )
+from ...flagships.nmf import factor_map, fit_rank, fit_settings, store_fit
 from ...models import nmf as solvers
 from .common import as_dask_array, compute, persist, scheduler_of
 
@@ -42,7 +43,7 @@ def _update_W(X, W, H, P, l1, l2, solver, W_spec, power, sweeps):
         return W * (np.maximum(C, 0.0) / np.maximum(W @ P + l1 + l2 * W, _EPS))
     cmap = _chunk_map(W_spec, (X.shape[0], H.shape[0]), power)
     Wt = np.ascontiguousarray(W.T)
-    solvers._sweeps(Wt, P + l2 * np.eye(P.shape[0]), C.T - l1, solvers.column_projector(cmap), sweeps)
+    solvers.sweeps(Wt, P + l2 * np.eye(P.shape[0]), C.T - l1, solvers.column_projector(cmap), sweeps)
     return Wt.T
 
 
@@ -102,7 +103,7 @@ class _Objective:
 
 def _check(model, X):
     X = as_dask_array(X, "X", ndim=2).rechunk({1: -1})
-    settings = model._check_settings()
+    settings = fit_settings(model)
     if settings["beta"] != 2:
         raise InvalidArgumentError(
             f"dask input supports `beta_loss`='frobenius' only; got {model.beta_loss!r}")
@@ -215,10 +216,10 @@ def fit_transform(model, X, W=None, H=None, client=None):
     start = time.perf_counter()
     X, settings, solver = _check(model, X)
     m, n = X.shape
-    k = model._rank(X, W, H)
+    k = fit_rank(model, X, W, H)
     power = settings["power"]
-    W_map = model._factor_map(model.W_constraint, (m, k), "W_constraint", power)
-    H_map = model._factor_map(model.H_constraint, (n, k), "H_constraint", power)
+    W_map = factor_map(model.W_constraint, (m, k), "W_constraint", power)
+    H_map = factor_map(model.H_constraint, (n, k), "H_constraint", power)
     if not solvers.is_entrywise(W_map):
         raise InvalidArgumentError(
             "dask input needs an entrywise `W_constraint` (such as 'nonnegative'): the rows "
@@ -238,8 +239,8 @@ def fit_transform(model, X, W=None, H=None, client=None):
     history = [objective(B, Q, colsum, H)]
     times = [time.perf_counter() - start]
     project_H = solvers.column_projector(H_map)
-    sweeps_W = solvers._sweep_budget(n, m, k, m * n)
-    sweeps_H = solvers._sweep_budget(m, n, k, m * n)
+    sweeps_W = solvers.sweep_budget(n, m, k, m * n)
+    sweeps_H = solvers.sweep_budget(m, n, k, m * n)
     max_iter, tol = settings["max_iter"], settings["tol"]
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
@@ -250,7 +251,7 @@ def fit_transform(model, X, W=None, H=None, client=None):
             H = H * (np.maximum(B, 0.0) / np.maximum(Q @ H + l1_H + l2_H * H, _EPS))
         else:
             H = np.array(H)
-            solvers._sweeps(H, Q + l2_H * np.eye(k), B - l1_H, project_H, sweeps_H)
+            solvers.sweeps(H, Q + l2_H * np.eye(k), B - l1_H, project_H, sweeps_H)
         value = objective(B, Q, colsum, H)
         history.append(value)
         times.append(time.perf_counter() - start)
@@ -259,9 +260,9 @@ def fit_transform(model, X, W=None, H=None, client=None):
         if not np.isfinite(value) or history[-2] - value <= tol * abs(value):
             break
     if n_iter == max_iter and tol > 0 and history[-2] - history[-1] > tol * abs(history[-1]):
-        warnings.warn(f"Maximum number of iterations {n_iter} reached. Increase it to "
-                      "improve convergence.", ConvergenceWarning, stacklevel=3)
-    model._store_fit(H, n_iter, history, times, solver, objective.data_loss(B, Q, H))
+        warn_not_converged(f"Maximum number of iterations {n_iter} reached. Increase it to "
+                           "improve convergence.")
+    store_fit(model, H, n_iter, history, times, solver, objective.data_loss(B, Q, H))
     model.n_features_in_ = n
     model.__dict__.pop("feature_names_in_", None)
     model.scheduler_ = name

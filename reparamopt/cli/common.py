@@ -1,0 +1,74 @@
+"""What every command shares: the error type, exit codes, messages, tables, paths."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+PROG = "reparamopt"
+READABLE = (".npy", ".npz", ".mtx", ".csv")
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """A user-facing failure of a command, reported as one line."""
+
+
+
+def _first_line(exc):
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _flagship(name):
+    """A flagship solver of the package, or a clear error if this installation lacks it."""
+    import reparamopt
+
+    try:
+        return getattr(reparamopt, name)
+    except (ImportError, AttributeError) as exc:  # an optional extra is missing
+        raise CommandError(f"`reparamopt.{name}` is not available: {_first_line(exc)}") from None
+
+
+def _residual_norm(A, x, b):
+    return float(np.linalg.norm(A @ x - b))
+
+
+def kkt_residual(A, b, x):
+    """The optimality ``reparamopt.nnls`` reports, for any solver's x >= 0
+    (:func:`reparamopt.finish.kkt.check`): it vanishes exactly at NNLS solutions, so it
+    compares solvers fairly.
+
+    Examples
+    --------
+    >>> A = np.eye(2)
+    >>> kkt_residual(A, np.array([1.0, -1.0]), np.array([1.0, 0.0]))
+    0.0
+    """
+    from ..finish.kkt import check
+
+    return check(A, b, np.asarray(x, dtype=float), 0.0)[0]
+
+
+def _format_table(header, rows):
+    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    line = "  ".join("-" * w for w in widths)
+    text = ["  ".join(c.ljust(w) for c, w in zip(cells[0], widths)), line]
+    text += ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+             for r in cells[1:]]
+    return "\n".join(text)
+
+
+def _locate(folder):
+    """A folder of the source tree (benchmarks/, tutorials/) next to the package."""
+    env = os.environ.get(f"REPARAMOPT_{folder.upper()}")
+    candidates = [Path(env)] if env else []
+    candidates += [Path(__file__).resolve().parents[2] / folder, Path.cwd() / folder]
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    raise CommandError(
+        f"cannot find the {folder}/ folder; it ships with the source tree of reparamopt "
+        f"(run from a checkout, or set REPARAMOPT_{folder.upper()} to its path)")

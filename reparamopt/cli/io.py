@@ -1,0 +1,145 @@
+"""Reading and writing arrays: .npy, .npz (dense or sparse), .mtx and .csv."""
+
+from pathlib import Path
+
+import numpy as np
+import scipy.io
+import scipy.optimize
+import scipy.sparse as sp
+
+from .._utils.validation import as_float_array
+from ..exceptions import ReparamoptError
+from .common import READABLE, CommandError, _first_line
+
+
+def _load_npz(path):
+    with np.load(path, allow_pickle=False) as archive:
+        keys = list(archive.keys())
+        if "format" in keys and "shape" in keys:
+            return sp.load_npz(path)
+        if len(keys) != 1:
+            raise CommandError(
+                f"cannot read {path}: a .npz file must hold a scipy.sparse matrix "
+                f"(scipy.sparse.save_npz) or a single array; it holds {keys}")
+        return archive[keys[0]]
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _load_csv(path):
+    with open(path, encoding="utf-8") as handle:
+        first = handle.readline()
+    # One header line of column names is allowed.
+    header = any(not _is_number(field) for field in first.split(",") if field.strip())
+    return np.loadtxt(path, delimiter=",", ndmin=2, skiprows=int(header))
+
+
+def load_array(path, name="A"):
+    """Read a matrix or vector from .npy, .npz (scipy.sparse or one array), .mtx or .csv.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file; its extension selects the reader.
+    name : str, default "A"
+        What the file holds, for error messages.
+
+    Returns
+    -------
+    ndarray or scipy.sparse.csr_array
+        float64 values, checked to be real and finite.
+
+    Raises
+    ------
+    CommandError
+        The file is missing, has an unknown extension, cannot be parsed or holds
+        non-numeric, complex or non-finite values.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> folder = tempfile.mkdtemp()
+    >>> np.savetxt(os.path.join(folder, "b.csv"), [1.0, 2.0], delimiter=",")
+    >>> load_array(os.path.join(folder, "b.csv"), "b").ravel()
+    array([1., 2.])
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in READABLE:
+        raise CommandError(
+            f"cannot read {name} from {path}: unknown file type {suffix or '(none)'!r}; "
+            f"use one of {', '.join(READABLE)}")
+    if not path.is_file():
+        raise CommandError(f"cannot read {name}: no such file {path}")
+    try:
+        if suffix == ".npy":
+            data = np.load(path, allow_pickle=False)
+        elif suffix == ".npz":
+            data = _load_npz(path)
+        elif suffix == ".mtx":
+            data = scipy.io.mmread(path)
+        else:
+            data = _load_csv(path)
+    except CommandError:
+        raise
+    except Exception as exc:  # every parser has its own exception types
+        raise CommandError(f"cannot read {name} from {path}: {_first_line(exc)}") from None
+    if sp.issparse(data):
+        data = sp.csr_array(data)
+    try:
+        return as_float_array(data, name, allow_sparse=True)
+    except ReparamoptError as exc:
+        raise CommandError(f"{path}: {exc}") from None
+
+
+def load_matrix(path, name="A"):
+    """A 2-D array or sparse matrix from `path` (see :func:`load_array`)."""
+    data = load_array(path, name)
+    if data.ndim != 2:
+        raise CommandError(f"{name} in {path} must be a matrix; got shape {data.shape}")
+    return data
+
+
+def load_vector(path, name="b"):
+    """A 1-D array from `path`; a single row or column is flattened."""
+    data = load_array(path, name)
+    if sp.issparse(data):
+        data = data.toarray()
+    if data.ndim == 2 and 1 in data.shape:
+        data = data.ravel()
+    if data.ndim != 1:
+        raise CommandError(f"{name} in {path} must be a vector; got shape {data.shape}")
+    return data
+
+
+def _output_path(path, allowed, what):
+    path = Path(path)
+    if path.suffix.lower() not in allowed:
+        raise CommandError(
+            f"cannot write {what} to {path}: use one of the extensions {', '.join(allowed)}")
+    if path.is_dir():
+        raise CommandError(f"cannot write {what} to {path}: it is a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(f"cannot write {what} to {path}: {_first_line(exc)}") from None
+    return path
+
+
+def save_array(path, value):
+    """Write `value` to .npy, or as text to .csv / .txt."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() == ".npy":
+            np.save(path, value)
+        else:
+            np.savetxt(path, np.atleast_1d(value), delimiter="," if path.suffix.lower() == ".csv" else " ",
+                       fmt="%.17g")
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {_first_line(exc)}") from None

@@ -1,0 +1,89 @@
+"""``reparamopt reproduce``: the paper's figures, regenerated from the tutorials."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .common import CommandError, _locate
+
+_RUNNER = r"""
+import os, runpy, sys
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+script, folder = sys.argv[1], sys.argv[2]
+sys.argv = [script]
+def pictures():
+    return {name for name in os.listdir(folder) if name.lower().endswith(".png")}
+before = pictures()
+runpy.run_path(script, run_name="__main__")
+# Figures the script left open and did not save itself are saved as stem_<i>.png.
+if pictures() == before:
+    stem = os.path.splitext(os.path.basename(script))[0]
+    for i, number in enumerate(plt.get_fignums(), start=1):
+        plt.figure(number).savefig(os.path.join(folder, f"{stem}_{i}.png"), dpi=100)
+"""
+
+
+def _tutorials():
+    folder = _locate("tutorials")
+    scripts = sorted(folder.glob("plot_*.py"))
+    if not scripts:
+        raise CommandError(f"no tutorial scripts (plot_*.py) in {folder}")
+    return {path.stem[len("plot_"):]: path for path in scripts}
+
+
+def _select(available, wanted):
+    if not wanted:
+        return list(available.items())
+    chosen = []
+    for name in wanted:
+        key = name[len("plot_"):] if name.startswith("plot_") else name
+        key = key[:-3] if key.endswith(".py") else key
+        matches = [k for k in available if k == key] or [k for k in available if key in k]
+        if len(matches) != 1:
+            problem = "matches several figures" if matches else "is not a figure"
+            raise CommandError(f"{name!r} {problem}; choose from {', '.join(available)}")
+        chosen.append((matches[0], available[matches[0]]))
+    return chosen
+
+
+def _cmd_reproduce(args):
+    available = _tutorials()
+    if args.list:
+        for name, path in available.items():
+            print(f"{name}  ({path.name})")
+        return 0
+    chosen = _select(available, args.figure)
+    folder = Path(args.output).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, REPARAMOPT_OUTPUT=str(folder), MPLBACKEND="Agg")
+    if args.quick:
+        env["REPARAMOPT_QUICK"] = "1"
+    from .._utils.progress import progress_bar
+
+    failures = []
+    bar = progress_bar({"desc": "reproduce", "unit": " figures", "leave": False}, total=len(chosen))
+    try:
+        for name, script in chosen:
+            before = set(folder.iterdir())
+            start = time.perf_counter()
+            done = subprocess.run([sys.executable, "-c", _RUNNER, str(script), str(folder)], env=env,
+                                  cwd=folder, capture_output=True, text=True)
+            elapsed = time.perf_counter() - start
+            bar.update(1)
+            if done.returncode != 0:
+                lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+                failures.append(name)
+                bar.write(f"{name}: failed after {elapsed:.1f} s: {lines[-1] if lines else 'no message'}")
+                continue
+            new = sorted(p.name for p in set(folder.iterdir()) - before)
+            bar.write(f"{name}: {elapsed:.1f} s, {len(new)} file(s): {', '.join(new) or '(none)'}")
+    finally:
+        bar.close()
+    print(f"figures in {folder}")
+    if failures:
+        raise CommandError(f"{len(failures)} of {len(chosen)} figure(s) failed: {', '.join(failures)}")
+    return 0
