@@ -61,6 +61,10 @@ class State:
         new.__dict__.update(changes)
         return new
 
+    #: Whether :meth:`take` keeps a valid state (an integrator of the whole batch
+    #: cannot be cut: the loop starts the engine again on the columns left).
+    takes_columns = True
+
     def take(self, columns):
         """The state of the batch columns `columns` (arrays whose last axis runs over
         the batch are indexed, the rest kept)."""

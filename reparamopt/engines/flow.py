@@ -67,6 +67,8 @@ class FlowState(State):
         ``||u'||`` at the last step (speed restart of the accelerated flow).
     """
 
+    takes_columns = False
+
     solver: Any = None
     counter: Any = None
     rhs: Any = None

@@ -166,7 +166,10 @@ class _Loop:
         self.nfev_offset += state.nfev
         self.active = self.active[keep]
         self.problem = self.problem.take(keep)
-        state = state.take(keep).replace(nfev=0)
+        if state.takes_columns:
+            state = state.take(keep).replace(nfev=0)
+        else:
+            state = self.engine.init_state(self.problem, state.u[:, keep]).replace(k=state.k, t=state.t)
         return state, np.asarray(opt)[keep]
 
     # -- the loop -------------------------------------------------------------------

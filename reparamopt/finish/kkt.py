@@ -67,14 +67,24 @@ def gradient_floor(A, x, b, norm=None):
     x = np.abs(x)
     if isinstance(A, LinearOperator):
         if norm is None:
-            from ..models.linear import LinearModel, lipschitz_estimate
-
-            norm = np.sqrt(lipschitz_estimate(LinearModel(A, np.zeros(A.shape[0]))))
+            norm = _operator_norm(A)
         n = max(A.shape[1], 1)
         level = norm * (norm * np.linalg.norm(x, axis=0) + np.linalg.norm(b, axis=0))
         return np.broadcast_to(FLOOR_FACTOR * _EPS * level / np.sqrt(n), x.shape).copy()
     absA = abs(A) if sp.issparse(A) else np.abs(A)
     return FLOOR_FACTOR * _EPS * (absA.T @ (absA @ x + np.abs(b)))
+
+
+def _operator_norm(A, steps=12):
+    """``||A||_2`` of a LinearOperator by power iteration, with a 10% margin."""
+    v = np.random.default_rng(0).standard_normal(A.shape[1])
+    value = 0.0
+    for _ in range(steps):
+        v /= max(np.linalg.norm(v), _TINY)
+        w = A.rmatvec(A.matvec(v))
+        value = float(np.linalg.norm(w))
+        v = w
+    return 1.1 * np.sqrt(value)
 
 
 def excess_residual(x, g, floor, scale, nonnegative=True):

@@ -1,0 +1,84 @@
+"""The package's import graph: layers that only look down, and no import cycle.
+
+Every ``import`` of a reparamopt module by another (at module level or inside a
+function) is an edge. A module may import its own layer or those below it; the layers,
+from the bottom, are listed in ``LAYERS`` and in docs/concepts.rst.
+"""
+
+import ast
+from pathlib import Path
+
+import networkx as nx
+
+ROOT = Path(__file__).resolve().parents[1] / "reparamopt"
+
+LAYERS = [
+    {"_utils", "exceptions", "result"},
+    {"maps", "datasets"},
+    {"declare", "engines"},
+    {"finish", "models"},
+    {"flagships", "baselines", "backends"},
+    {"dask", "plotting", "cli", "__init__", "__main__"},
+]
+
+
+def layer_of(module):
+    top = module.split(".")[1] if "." in module else "__init__"
+    for rank, names in enumerate(LAYERS):
+        if top in names:
+            return rank
+    raise AssertionError(f"{module} belongs to no layer")
+
+
+def module_name(path):
+    parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def imports(path):
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if not target.startswith("reparamopt"):
+                continue
+            for alias in node.names:
+                sub = f"{target}.{alias.name}"
+                yield sub if (ROOT.parent / (sub.replace(".", "/") + ".py")).exists() or \
+                    (ROOT.parent / sub.replace(".", "/")).is_dir() else target
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("reparamopt"):
+                    yield alias.name
+
+
+def graph():
+    g = nx.DiGraph()
+    for path in ROOT.rglob("*.py"):
+        source = module_name(path)
+        g.add_node(source)
+        for target in imports(path):
+            if target != source and target != "reparamopt":
+                g.add_edge(source, target)
+    return g
+
+
+def test_every_import_looks_down():
+    upward = [(a, b) for a, b in graph().edges if layer_of(a) < layer_of(b)]
+    assert not upward, upward
+
+
+def test_no_import_cycle():
+    g = graph()
+    # a package's __init__ re-exporting its own modules is not a cycle of the layers
+    g.remove_edges_from([(a, b) for a, b in list(g.edges) if b.startswith(a + ".")])
+    cycles = list(nx.simple_cycles(g))
+    assert not cycles, cycles[:5]
