@@ -121,7 +121,7 @@ def nnls(A, b, *, mode="auto", client=None, gram_max_features=GRAM_MAX_FEATURES,
     gram_max_features : int, default 4096
         Largest ``n`` for which "auto" forms ``A^T A`` (``8 n^2`` bytes on the client).
     tol : float, default 1e-10
-        Relative KKT residual ``||P(g)|| / ||A^T b||`` to reach, as in
+        Relative KKT residual ``||min(x, g)|| / ||A^T b||`` to reach, as in
         :func:`reparamopt.nnls`.
     max_iter : int, optional
         Iteration limit: passed to the in-memory solves, and the number of latent

@@ -191,8 +191,8 @@ def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=N
         solution (see the paper). Default: ``x0 = 0.1 t`` entrywise with ``t`` the best
         constant ``x`` (``t = max(1^T A^T b, 0) / ||A 1||^2``), a moderate start.
     tol : float, default 1e-10
-        Target of the relative KKT residual ``||P(g)|| / ||A^T b||`` (``g`` the
-        gradient, ``P`` its projection on the feasible directions; see Notes).
+        Target of the relative KKT residual ``||min(x, g)|| / ||A^T b||`` (``g`` the
+        gradient; the natural residual ``x - P(x - g)`` of the orthant; see Notes).
     max_iter : int, optional
         Iteration limit of the dynamics (integrator steps for the flows): default 1000
         with polish (the finish is tried at the last one), 100000 without. Reaching it
@@ -235,9 +235,10 @@ def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=N
 
     Notes
     -----
-    *What success means.* ``optimality = ||P(g)|| / ||A^T b||`` with ``g = A^T (A x - b)``
-    computed from ``A`` itself, and ``success`` is True when it is at most `tol`, or when
-    the part of ``P(g)`` above its rounding level is (each entry of ``g`` carries an
+    *What success means.* ``optimality = ||min(x, g)|| / ||A^T b||`` (entrywise minimum,
+    the natural residual ``x - P(x - g)``) with ``g = A^T (A x - b)`` computed from ``A``
+    itself, and ``success`` is True when it is at most `tol`, or when the part of it
+    above its rounding level is (each entry of ``g`` carries an
     error of about ``eps * (|A|^T (|A| x + |b|))_i`` that no algorithm in double
     precision can remove; see :mod:`reparamopt.finish.kkt`). On well-conditioned data
     that level is far below the default `tol`; on ill-conditioned data (cond(A) of
