@@ -5,7 +5,10 @@ A constrained problem ``min f(x) s.t. x in C`` becomes unconstrained through a m
 boxes...), and gradient flows or (accelerated) gradient descent on u solve it.
 """
 
+import sys
 from importlib import import_module
+from importlib.abc import Loader, MetaPathFinder
+from importlib.util import spec_from_loader
 
 from . import engines, exceptions, finish, maps
 from .declare.constraints import (
@@ -63,3 +66,35 @@ def __getattr__(name):
         globals()[name] = value
         return value
     raise AttributeError(f"module 'reparamopt' has no attribute {name!r}")
+
+
+# Module paths of earlier releases, still importable (``from reparamopt.operators import
+# SubsampledFFT``): each resolves to the module of the current layout.
+_MOVED = {
+    "constraints": "declare.constraints",
+    "problem": "declare.problem",
+    "registry": "maps.registry",
+    "operators": "models.operators",
+    "nmf": "flagships.nmf",
+    "sparse": "flagships.sparse",
+}
+
+
+class _MovedModules(MetaPathFinder, Loader):
+    def find_spec(self, fullname, path=None, target=None):
+        prefix, _, name = fullname.partition(".")
+        if prefix == __name__ and name in _MOVED:
+            return spec_from_loader(fullname, self)
+        return None
+
+    def create_module(self, spec):
+        module = import_module(f".{_MOVED[spec.name.partition('.')[2]]}", __name__)
+        self._spec = module.__spec__  # the import system overwrites it; put it back
+        return module
+
+    def exec_module(self, module):
+        module.__spec__ = self._spec
+
+
+if not any(isinstance(finder, _MovedModules) for finder in sys.meta_path):
+    sys.meta_path.append(_MovedModules())

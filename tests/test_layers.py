@@ -9,6 +9,7 @@ import ast
 from pathlib import Path
 
 import networkx as nx
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "reparamopt"
 
@@ -82,3 +83,23 @@ def test_no_import_cycle():
     g.remove_edges_from([(a, b) for a, b in list(g.edges) if b.startswith(a + ".")])
     cycles = list(nx.simple_cycles(g))
     assert not cycles, cycles[:5]
+
+
+@pytest.mark.parametrize("old, new, name", [
+    ("reparamopt.operators", "reparamopt.models.operators", "SubsampledFFT"),
+    ("reparamopt.constraints", "reparamopt.declare.constraints", "NonNegative"),
+    ("reparamopt.problem", "reparamopt.declare.problem", "Problem"),
+    ("reparamopt.registry", "reparamopt.maps.registry", "register_map"),
+    ("reparamopt.sparse", "reparamopt.flagships.sparse", "sparse_recovery"),
+    ("reparamopt.nmf", "reparamopt.flagships.nmf", "NMF"),
+])
+def test_earlier_module_paths_still_import(old, new, name):
+    import importlib
+
+    import reparamopt
+
+    moved = importlib.import_module(old)
+    assert moved is importlib.import_module(new)
+    assert getattr(moved, name) is getattr(importlib.import_module(new), name)
+    assert moved.__spec__.name == new  # the real module's identity is untouched
+    assert callable(reparamopt.nnls) and callable(reparamopt.sparse_recovery)
