@@ -28,7 +28,6 @@ import time
 import warnings
 
 import numpy as np
-import scipy.sparse as sp
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -127,6 +126,7 @@ def _dump(folder, name, obj):
 def _nnls_problems(args, folder):
     sys.path.insert(0, HERE)
     import bench_nnls
+
     from reparamopt.models.operators import SubsampledFFT
 
     problems = []

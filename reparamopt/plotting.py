@@ -11,7 +11,12 @@ import numpy as np
 
 from ._utils.extras import require
 from ._utils.validation import describe
-from .exceptions import InvalidArgumentError, InvalidTypeError, MissingDependencyError, ShapeError
+from .exceptions import (
+    InvalidArgumentError,
+    InvalidTypeError,
+    MissingDependencyError,
+    ShapeError,
+)
 
 __all__ = [
     "MissingDependencyError",

@@ -355,7 +355,7 @@ def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=N
 
 def _magnitude(B):
     """The scale ``c`` to divide `B` by: its largest entry when extreme, else 1."""
-    c = float(np.max(np.abs(B))) if B.size else 0.0
+    c = max(float(np.max(B)), -float(np.min(B))) if B.size else 0.0
     return c if np.isfinite(c) and c > 0 and (c < _SAFE_LOW or c > _SAFE_HIGH) else 1.0
 
 
@@ -372,7 +372,8 @@ def _normalize_matrix(A):
     elif sp.issparse(A):
         a = float(abs(A).max()) if A.nnz else 0.0
     else:
-        a = float(np.max(np.abs(A))) if A.size else 0.0
+        # max and min read A without the temporary copy abs(A) would allocate
+        a = max(float(np.max(A)), -float(np.min(A))) if A.size else 0.0
     if not (np.isfinite(a) and a > 0) or _SAFE_LOW <= a <= _SAFE_HIGH:
         return A, 1.0
     if isinstance(A, LinearOperator):
