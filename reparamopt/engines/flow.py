@@ -29,6 +29,7 @@ def _check_ode_settings(engine):
     check_scalar(engine.atol, "atol", lower=0, lower_inclusive=False)
     check_scalar(engine.first_step, "first_step", lower=0, lower_inclusive=False, allow_none=True)
     check_scalar(engine.max_step, "max_step", lower=0, lower_inclusive=False)
+    check_choice(getattr(engine, "coordinates", "latent"), "coordinates", ("latent", "log"))
 
 
 def _make_solver(engine, rhs, t0, y0, max_step=None):
@@ -106,6 +107,12 @@ class GradientFlow(Engine):
         Largest integrator step.
     t_max : float, default inf
         Final time of the flow.
+    coordinates : {"latent", "log"}, default "latent"
+        The variables the integrator works in. "log" integrates ``sigma = log u``
+        (``sigma' = -grad F(u) / u``), for flows that keep every latent entry positive,
+        as Hadamard maps started at ``u = alpha 1`` do: the small-initialization phase,
+        where u grows exponentially from alpha, is then nearly linear, and an explicit
+        integrator ("RK45", "DOP853") crosses it in few steps without Jacobians.
 
     Examples
     --------
@@ -123,20 +130,37 @@ class GradientFlow(Engine):
     first_step: Optional[float] = None
     max_step: float = np.inf
     t_max: float = np.inf
+    coordinates: str = "latent"
 
     def __post_init__(self):
         _check_ode_settings(self)
 
+    def _to(self, u):
+        """Integrator variables of the latent point `u`."""
+        u = np.ravel(u).copy()
+        return np.log(u) if self.coordinates == "log" else u
+
+    def _from(self, y, shape):
+        return (np.exp(y) if self.coordinates == "log" else np.array(y)).reshape(shape)
+
     def init_state(self, problem, u0):
         state = super().init_state(problem, u0)
+        if self.coordinates == "log" and not np.all(state.u > 0):
+            from ..exceptions import InvalidArgumentError
+
+            raise InvalidArgumentError("coordinates='log' needs a start with every latent "
+                                       f"entry > 0; got min(u0) = {float(np.min(state.u)):g}")
         counter = {"nfev": 0}
         shape = state.u.shape
+        log = self.coordinates == "log"
 
         def rhs(t, y):
             counter["nfev"] += 1
-            return -np.ravel(np.asarray(problem.value_and_grad(y.reshape(shape))[1], dtype=float))
+            u = self._from(y, shape)
+            grad = np.ravel(np.asarray(problem.value_and_grad(u)[1], dtype=float))
+            return -grad / np.ravel(u) if log else -grad
 
-        solver = _make_solver(self, rhs, 0.0, state.u.ravel().copy())
+        solver = _make_solver(self, rhs, 0.0, self._to(state.u))
         return FlowState(u=state.u, fun=state.fun, grad=state.grad, t=0.0, solver=solver,
                          counter=counter, rhs=rhs)
 
@@ -148,7 +172,7 @@ class GradientFlow(Engine):
             failure = _advance(solver)
             if failure:
                 return fail(state, failure)
-            u = np.array(solver.y).reshape(state.u.shape)
+            u = self._from(solver.y, state.u.shape)
             fun, grad = problem.value_and_grad(u)
             total = float(np.sum(fun))
             if np.isfinite(total) and total <= before + 1e-8 * abs(before) + np.finfo(float).tiny:
@@ -157,5 +181,5 @@ class GradientFlow(Engine):
                                      t=float(solver.t), solver=solver)
             # reject: restart from the previous point with a smaller step cap
             cap = (solver.t - t_before) / 10
-            solver = _make_solver(self, state.rhs, t_before, state.u.ravel().copy(), cap)
+            solver = _make_solver(self, state.rhs, t_before, self._to(state.u), cap)
         return fail(state, "The integrator kept increasing the objective.")

@@ -9,6 +9,7 @@ from .._utils.progress import progress_bar
 from .._utils.validation import check_scalar, describe
 from ..exceptions import InvalidTypeError
 from ..result import STATUS_MESSAGES, OptimizeResult
+from .base import _value
 
 __all__ = ["run"]
 
@@ -225,10 +226,16 @@ class _Loop:
                     outcome = checkpoint(state.u, state.k, self.problem)
                     if outcome is not None:
                         u_new, done = outcome
-                        self.nfev_offset += state.nfev
-                        fresh = engine.init_state(self.problem, u_new)
-                        state = fresh.replace(k=state.k, t=state.t if fresh.t is None else fresh.t)
                         done = np.asarray(done)
+                        if done.all():
+                            # the run ends here: evaluate the new point, no engine restart
+                            fun, grad = self.problem.value_and_grad(u_new)
+                            state = state.replace(u=np.asarray(u_new, dtype=float), fun=_value(fun),
+                                                  grad=np.asarray(grad, dtype=float))
+                        else:
+                            self.nfev_offset += state.nfev
+                            fresh = engine.init_state(self.problem, u_new)
+                            state = fresh.replace(k=state.k, t=state.t if fresh.t is None else fresh.t)
                         if done.ndim == 0 and bool(done):
                             opt = self.optimality(state.u)
                             self.record(state, opt)

@@ -1,6 +1,10 @@
 r"""Sparse recovery by small initialization: the implicit l1 bias of Hadamard maps."""
 
+import time
+
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator, aslinearoperator, lsmr
 
 from .._utils.dispatch import backend_for
 from .._utils.validation import check_choice, check_scalar, describe
@@ -14,22 +18,36 @@ from ..engines import (
     get_engine,
     run,
 )
-from ..exceptions import InvalidArgumentError, InvalidTypeError
-from ..finish.support import SupportPolish, support_of
+from ..exceptions import InvalidArgumentError, InvalidTypeError, warn_not_converged
+from ..finish.kkt import kkt_residual
+from ..finish.support import SupportPolish, _columns, support_of
 from ..maps.base import check_power
 from ..models.linear import LeastSquaresOracle, LinearModel, check_data
+from ..result import STATUS_MESSAGES, OptimizeResult
 from .early_stopping import parse_early_stopping
+from .implicit_bias import flow_limit
 
 __all__ = ["sparse_recovery", "METHODS"]
 
-METHODS = ("auto", "flow", "gd", "accelerated", "accelerated-flow")
+METHODS = ("auto", "limit", "flow", "gd", "accelerated", "accelerated-flow")
 
-def _engine(method, init_scale):
+# matrices with more unknowns than this (and every LinearOperator) integrate the flow in
+# log coordinates with an explicit method: no finite-difference Jacobian
+_LSODA_MAX_N = 2000
+# the data are divided by their largest entry when it is outside this range
+_SCALE_RANGE = (1e-6, 1e6)
+# the polish of the limit may move x by this much (relative 2-norm) and ||x||_1 by that
+_POLISH_MOVE, _POLISH_L1 = 1e-4, 1e-5
+
+
+def _engine(method, init_scale, A):
     if isinstance(method, Engine):
         return method
     if method == "auto":
         method = "accelerated"
     if method == "flow":
+        if isinstance(A, LinearOperator) or A.shape[1] > _LSODA_MAX_N:
+            return GradientFlow(method="DOP853", coordinates="log", rtol=1e-8, atol=1e-8)
         # the limit point is decided while u is of the order of init_scale: the absolute
         # tolerance must resolve it
         return GradientFlow(rtol=1e-8, atol=min(1e-12, 1e-6 * init_scale))
@@ -180,22 +198,49 @@ def sparse_recovery(A, b, *, nonnegative=True, power=2, init_scale=1e-4, method=
         check_choice(method, "method", METHODS)
     rule = parse_early_stopping(early_stopping)
 
-    full = LinearModel(A, b)
-    fit = full if rule is None else LinearModel(*rule.split(A, b))
-    n = A.shape[1]
-    constraint = NonNegative(n, power=power) if nonnegative else Signed(n, power=power)
-    oracle = LeastSquaresOracle(fit, nonnegative=nonnegative)
-    problem = Problem(value_and_grad=oracle, x=constraint)
-    engine = _engine(method, init_scale)
-
     if not isinstance(polish, (bool, np.bool_)):
         raise InvalidTypeError(f"`polish` must be True or False; got {describe(polish)}")
+    clock = time.perf_counter()
+    n = A.shape[1]
+    constraint = NonNegative(n, power=power) if nonnegative else Signed(n, power=power)
+    # (A, b) and (A / c, b / c) define the same solution set and the same flow up to a
+    # change of clock: divide both by the largest entry of A when it is extreme
+    A, b, c = _rescale(A, b)
+    # the flow on (A, d b) from alpha is d times the flow on (A, b) from alpha d^(-1/L),
+    # on another clock: bring b to unit size and move init_scale accordingly
+    d = _largest(b) if np.any(b) else 1.0
+    if _SCALE_RANGE[0] <= d <= _SCALE_RANGE[1]:
+        d = 1.0
+    b = b / d
+    alpha = init_scale * d ** (-1.0 / power)
+    scale = (c, d, init_scale)
+    full = LinearModel(A, b)
+    if not np.any(b):
+        return _finish_result(_zero_result(constraint, n), full, scale, power,
+                              support_threshold, nfev=1, clock=clock)
+    if method == "auto":
+        explicit = not isinstance(A, LinearOperator)
+        iterates = history or callback is not None or time_limit is not None
+        method = "limit" if rule is None and explicit and not iterates else "accelerated"
+    if method == "limit":
+        if rule is not None:
+            raise InvalidArgumentError("`early_stopping` needs the dynamics; "
+                                       "method='limit' has no iterates to stop")
+        result = _limit(A, b, full, nonnegative, power, alpha, tol, polish)
+        if result is not None:
+            return _finish_result(result, full, scale, power, support_threshold, clock=clock)
+        method = "flow"  # Newton on the dual did not converge: integrate the flow instead
+    fit = full if rule is None else LinearModel(*rule.split(A, b))
+    oracle = LeastSquaresOracle(fit, nonnegative=nonnegative)
+    problem = Problem(value_and_grad=oracle, x=constraint)
+    engine = _engine(method, alpha, A)
+
     checkpoint, every = None, None
     if rule is not None:
         checkpoint, every = rule.checkpoint_for(problem), 1
     elif polish:
         checkpoint, every = SupportPolish(problem, fit, tol, nonnegative), 25
-    result = run(engine, problem, problem.init(init_scale), tol=tol, max_iter=max_iter,
+    result = run(engine, problem, problem.init(alpha), tol=tol, max_iter=max_iter,
                  time_limit=time_limit, callback=callback, history=history, progress=progress,
                  checkpoint=checkpoint, checkpoint_every=every)
     stopped_early = rule is not None and rule.triggered
@@ -207,10 +252,52 @@ def sparse_recovery(A, b, *, nonnegative=True, power=2, init_scale=1e-4, method=
         if stopped_early:
             result["status"], result["success"] = 1, True
             result["message"] = f"Stopped early: {rule.describe()}."
-    x = np.asarray(result.x)
+    result["method"] = type(engine).__name__
+    result["stopped_early"] = stopped_early
+    return _finish_result(result, full, scale, power, support_threshold,
+                          nfev=oracle.nfev + 1)
+
+
+def _largest(A):
+    """The largest entry of A in magnitude (estimated for a LinearOperator)."""
+    if isinstance(A, LinearOperator):
+        v = np.random.default_rng(0).standard_normal(A.shape[1])
+        return float(np.max(np.abs(A.matvec(v / np.linalg.norm(v)))))
+    if sp.issparse(A):
+        return float(abs(A).max()) if A.nnz else 0.0
+    return max(float(np.max(A)), -float(np.min(A)))
+
+
+def _rescale(A, b):
+    """``(A / c, b / c, c)`` with ``c`` the largest entry of A when it is extreme."""
+    c = _largest(A)
+    if not (np.isfinite(c) and c > 0) or _SCALE_RANGE[0] <= c <= _SCALE_RANGE[1]:
+        return A, b, 1.0
+    A = aslinearoperator(A) * (1.0 / c) if isinstance(A, LinearOperator) else A * (1.0 / c)
+    return A, b / c, c
+
+
+def _zero_result(constraint, n):
+    """``b = 0``: ``x = 0`` solves it (the flow's limit is within ``init_scale**L``)."""
+    latent = n if isinstance(constraint, NonNegative) else 2 * n
+    return OptimizeResult(x=np.zeros(n), u=np.zeros(latent), nit=0, status=1, success=True,
+                          optimality=0.0, message="b = 0: x = 0 is the solution.",
+                          history=None, method="zero", stopped_early=False)
+
+
+def _finish_result(result, full, scale, power, support_threshold, nfev=None, clock=None):
+    """The fields every method reports, measured on the data and in its units
+    (`scale` = ``(c, d, init_scale)``: A was divided by c, b by c d)."""
+    c, d, init_scale = scale
+    x = np.asarray(result.x, dtype=float)
     r = full.matvec(x) - full.b
-    result["fun"] = 0.5 * float(r @ r)
-    result["rnorm"] = float(np.linalg.norm(r))
+    rnorm = float(np.linalg.norm(r))
+    if d != 1.0:
+        x = d * x
+        result["x"] = x
+        result["u"] = d ** (1.0 / power) * np.asarray(result.u, dtype=float)
+    result["rnorm"] = c * d * rnorm
+    result["fun"] = 0.5 * result["rnorm"] ** 2
     result["l1"] = float(np.abs(x).sum())
     if support_threshold is None:
         support = support_of(x) & (np.abs(x) > 10 * init_scale ** power)
@@ -219,7 +306,102 @@ def sparse_recovery(A, b, *, nonnegative=True, power=2, init_scale=1e-4, method=
         support = np.abs(x) > support_threshold
     result["support"] = np.flatnonzero(support)
     result["support_threshold"] = support_threshold
-    result["nfev"] = oracle.nfev + 1
-    result["method"] = type(engine).__name__
-    result["stopped_early"] = stopped_early
+    if nfev is not None:
+        result["nfev"] = nfev
+    if clock is not None:
+        result["time"] = time.perf_counter() - clock
     return result
+
+
+def _least_squares(A, b):
+    """A least-squares solution of ``A x = b`` (minimum norm for dense A)."""
+    if sp.issparse(A):
+        return lsmr(A, b, atol=1e-14, btol=1e-14, maxiter=20 * min(A.shape))[0]
+    return np.linalg.lstsq(A, b, rcond=None)[0]
+
+
+def _limit(A, b, full, nonnegative, power, init_scale, tol, polish):
+    """The flow's limit by the dual Newton of :mod:`.implicit_bias`, or None."""
+    from .nnls import nnls
+
+    n = A.shape[1]
+    norm_b = float(np.linalg.norm(b))
+    all_columns = np.arange(n)
+    if isinstance(A, LinearOperator):
+        b_hat, candidates, unique = b, all_columns, None
+        nfev = 0
+    else:
+        if nonnegative:
+            x_hat = nnls(A, b).x
+        else:
+            x_hat = _least_squares(A, b)
+        b_fit = full.matvec(x_hat)
+        nfev = 1
+        if np.linalg.norm(b_fit - b) <= 1e-10 * norm_b:
+            b_hat, candidates = b, all_columns
+        else:
+            b_hat = b_fit
+            if nonnegative:
+                g = full.rmatvec(b_fit - b)
+                candidates = np.flatnonzero((x_hat > 0) | (g <= 1e-8 * full.atb_norm))
+            else:
+                candidates = all_columns
+        unique = None
+        if candidates.size <= A.shape[0]:
+            cols = A[:, candidates] if not sp.issparse(A) else sp.csc_array(A)[:, candidates].toarray()
+            if np.linalg.matrix_rank(cols) == candidates.size:
+                unique = np.zeros(n)
+                unique[candidates] = x_hat[candidates]
+    if unique is not None:
+        # a single point in the set: the flow converges to it
+        x, nit = unique, 0
+        u = _latent(x, power, nonnegative)
+    else:
+        out = flow_limit(A, b_hat, candidates, power=power, init_scale=init_scale,
+                         nonnegative=nonnegative, amax=_largest(A))
+        if out is None:
+            return None
+        x, u, nit = out
+    status = 1
+    if polish:
+        x = _polish_limit(A, full, x, nonnegative, tol)
+    result = OptimizeResult(x=x, u=u, nit=nit, nfev=nfev + nit + 1, status=status,
+                            success=True, message="", history=None, method="limit",
+                            stopped_early=False)
+    g = full.rmatvec(full.matvec(x) - b)
+    result["optimality"] = kkt_residual(x, g, full.atb_norm, nonnegative)
+    if result["optimality"] > max(tol, 1e-12):
+        # the point is the flow's limit; it is not a (near-)exact least-squares solution
+        result["status"], result["success"] = 0, False
+        result["message"] = ("The limit was computed, but its KKT residual is above `tol`: "
+                             "the data may be too ill-conditioned; try method='flow'.")
+        warn_not_converged(result["message"])
+    else:
+        result["message"] = STATUS_MESSAGES[1]
+    return result
+
+
+def _latent(x, power, nonnegative):
+    if nonnegative:
+        return np.maximum(x, 0.0) ** (1.0 / power)
+    return np.concatenate([np.maximum(x, 0.0), np.maximum(-x, 0.0)]) ** (1.0 / power)
+
+
+def _polish_limit(A, full, x, nonnegative, tol):
+    """The least squares on the support of `x`, kept when it moves x by at most 1e-4
+    and ``||x||_1`` by at most 1e-5 (relative) and meets `tol`: an exactly sparse x
+    within the stated distance of the limit."""
+    idx = np.flatnonzero(support_of(x))
+    if idx.size == 0 or idx.size > A.shape[0] or isinstance(A, LinearOperator):
+        return x
+    z, _, rank, _ = np.linalg.lstsq(_columns(A, idx), full.b, rcond=None)
+    if rank < idx.size or not np.all(np.isfinite(z)) or (nonnegative and np.any(z < 0)):
+        return x
+    x_new = np.zeros_like(x)
+    x_new[idx] = z
+    l1 = np.abs(x).sum()
+    if (np.linalg.norm(x_new - x) > _POLISH_MOVE * np.linalg.norm(x)
+            or abs(np.abs(x_new).sum() - l1) > _POLISH_L1 * l1):
+        return x
+    g = full.rmatvec(full.matvec(x_new) - full.b)
+    return x_new if kkt_residual(x_new, g, full.atb_norm, nonnegative) <= tol else x
