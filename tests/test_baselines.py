@@ -5,7 +5,11 @@ import pytest
 import scipy.optimize
 import scipy.sparse as sp
 
-from reparamopt.baselines import accelerated_projected_gradient, lawson_hanson, projected_gradient
+from reparamopt.baselines import (
+    accelerated_projected_gradient,
+    lawson_hanson,
+    projected_gradient,
+)
 from reparamopt.exceptions import ShapeError
 
 FIELDS = ("x", "rnorm", "fun", "optimality", "nit", "status", "success", "message", "method")

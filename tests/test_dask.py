@@ -18,7 +18,12 @@ import pytest
 import reparamopt as ro
 import reparamopt.dask as rd
 from reparamopt.backends.dask.common import is_dask_collection
-from reparamopt.exceptions import InvalidTypeError, NonFiniteError, ShapeError, UnknownNameError
+from reparamopt.exceptions import (
+    InvalidTypeError,
+    NonFiniteError,
+    ShapeError,
+    UnknownNameError,
+)
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")

@@ -7,7 +7,12 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import aslinearoperator
 
 from reparamopt.baselines.lp import basis_pursuit, min_l1_nnls
-from reparamopt.exceptions import InvalidArgumentError, InvalidTypeError, NonFiniteError, ShapeError
+from reparamopt.exceptions import (
+    InvalidArgumentError,
+    InvalidTypeError,
+    NonFiniteError,
+    ShapeError,
+)
 
 
 def test_basis_pursuit_recovers_a_sparse_signed_vector(rng):

@@ -11,9 +11,14 @@ from sklearn.datasets import load_digits
 from sklearn.decomposition import NMF as SklearnNMF
 from sklearn.exceptions import ConvergenceWarning
 
-from reparamopt.models import nmf as _nmf_solvers
-from reparamopt.exceptions import InfeasibleError, InvalidArgumentError, ShapeError, UnknownNameError
+from reparamopt.exceptions import (
+    InfeasibleError,
+    InvalidArgumentError,
+    ShapeError,
+    UnknownNameError,
+)
 from reparamopt.flagships.nmf import NMF
+from reparamopt.models import nmf as _nmf_solvers
 
 
 def low_rank(n_samples, n_features, rank, seed=0):

@@ -13,8 +13,14 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import aslinearoperator
 
 import reparamopt as ro
-from reparamopt.exceptions import (InfeasibleError, InvalidArgumentError, InvalidTypeError,
-                                   NonFiniteError, ShapeError, UnknownNameError)
+from reparamopt.exceptions import (
+    InfeasibleError,
+    InvalidArgumentError,
+    InvalidTypeError,
+    NonFiniteError,
+    ShapeError,
+    UnknownNameError,
+)
 from reparamopt.flagships.nnls import METHODS
 
 TOL = 1e-10

@@ -15,9 +15,9 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_nnls_trust import kkt_holds, objective, objective_tolerance, scipy_reference
 
 import reparamopt as ro
-from test_nnls_trust import kkt_holds, objective, objective_tolerance, scipy_reference
 
 FORMATS = ["dense", "csr", "csc", "coo", "lil", "dok", "dia", "bsr"]
 

@@ -11,7 +11,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 import reparamopt as ro  # noqa: E402
 from reparamopt import plotting  # noqa: E402
-from reparamopt.exceptions import InvalidArgumentError, InvalidTypeError, ReparamoptError, ShapeError  # noqa: E402
+from reparamopt.exceptions import (  # noqa: E402
+    InvalidArgumentError,
+    InvalidTypeError,
+    ReparamoptError,
+    ShapeError,
+)
 from reparamopt.plotting import (  # noqa: E402
     MissingDependencyError,
     history_of,
@@ -120,8 +125,8 @@ def test_registry_graph_draws_every_set_and_map():
 
 def test_registry_graph_highlights_a_path_and_follows_new_maps():
     from reparamopt.maps import HadamardPower
-    from reparamopt.maps.sets import NonNegativeSet
     from reparamopt.maps.registry import Registry
+    from reparamopt.maps.sets import NonNegativeSet
 
     registry = Registry.default()
     registry.register_set("my-set", NonNegativeSet)

@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 
 import reparamopt as ro
-from reparamopt.exceptions import InvalidArgumentError, InvalidTypeError, UnknownNameError
+from reparamopt.exceptions import (
+    InvalidArgumentError,
+    InvalidTypeError,
+    UnknownNameError,
+)
 from reparamopt.maps import Map, NonNegativeSet, RealSet
 from reparamopt.maps.registry import Registry
 

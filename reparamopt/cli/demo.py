@@ -57,29 +57,41 @@ DEMO_HEADER = ["solver", "time (s)", "||Ax-b||", "KKT", "||x||_1", "nnz", "||x-x
 DEMO_SCALES = (1e-1, 1e-3, 1e-6)
 
 
+BIAS_SCALES = (1e-1, 1e-2, 1e-3, 1e-4)
+BIAS_METHODS = (("flow", {"method": "flow", "polish": False, "time_limit": 20.0}),
+                ("default (the flow's limit)", {}),
+                ("gd", {"method": "gd", "polish": False}),
+                ("accelerated", {"method": "accelerated", "polish": False}))
+
+
 def _demo_implicit_bias(rng, solver, name):
     m, n, s = 10, 50, 3
     A, b, x_true = _paper_problem(rng, m, n, s)
     (x_lh, _), t_lh = _timed(scipy.optimize.nnls, A, b)
     rows = [_summary("scipy.optimize.nnls (Lawson-Hanson)", A, b, x_lh, t_lh, x_true)]
-    curves = []
-    for scale in DEMO_SCALES:
-        # No exact polish: it would jump to a vertex and lose the implicit bias.
-        res, elapsed, trace = _traced(solver, A, b, init_scale=scale, polish=False, tol=1e-10)
-        rows.append(_summary(f"{name}, init_scale={scale:g}", A, b, res.x, elapsed, x_true))
-        curves.append((f"{name}, init_scale={scale:g}", trace))
     from ..baselines import min_l1_nnls
+    from ..flagships.sparse import sparse_recovery
 
     bp, t_bp = _timed(min_l1_nnls, A, b)
-    x_bp = bp.x
-    rows.append(_summary("min-l1 NNLS solution (linprog)", A, b, x_bp, t_bp, x_true))
+    rows.append(_summary("min-l1 NNLS solution (linprog)", A, b, bp.x, t_bp, x_true))
+    curves = {}
+    for label, options in BIAS_METHODS:
+        l1 = []
+        for scale in BIAS_SCALES:
+            res, elapsed = _timed(sparse_recovery, A, b, init_scale=scale, tol=1e-10, **options)
+            l1.append(res.l1)
+            if scale == 1e-3:
+                rows.append(_summary(f"sparse_recovery {label}, init_scale=1e-3", A, b, res.x,
+                                     elapsed, x_true))
+        curves[label] = l1
     print(f"1. Implicit bias: m = {m}, n = {n}, s = {s}; A has N(0, 1/m) entries, b = A x* with "
           f"x* >= 0, {s}-sparse.")
     print("   NNLS has infinitely many solutions here. Lawson-Hanson returns a vertex of the "
-          "solution set;\n   from a small init_scale the reparametrized dynamics approach its "
-          "minimum-l1 point.\n")
+          "solution set;\n   from a small init_scale the gradient flow approaches its "
+          "minimum-l1 point; large steps\n   (gd, accelerated) land above it.\n")
     print(_format_table(DEMO_HEADER, rows))
-    return (f"implicit bias (m={m}, n={n}, s={s})", curves, t_lh, kkt_residual(A, b, x_lh))
+    return {"kind": "bias", "title": f"implicit bias (m={m}, n={n}, s={s})", "curves": curves,
+            "lp": bp.l1, "lawson_hanson": float(np.sum(x_lh))}
 
 
 def _demo_square(rng, solver, name, size):
@@ -125,7 +137,11 @@ def _demo_plot(panels, path):
     from matplotlib.ticker import NullFormatter
 
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), layout="constrained")
-    for ax, (title, curves, t_lh, kkt_lh) in zip(np.atleast_1d(axes), panels):
+    for ax, panel in zip(np.atleast_1d(axes), panels):
+        if isinstance(panel, dict):
+            _bias_panel(ax, panel)
+            continue
+        title, curves, t_lh, kkt_lh = panel
         for label, trace in curves:
             ax.loglog(np.maximum(trace["time"], 1e-5), np.maximum(trace["optimality"], 1e-17),
                       "o" if len(trace["time"]) == 1 else "-", label=label)
@@ -140,3 +156,19 @@ def _demo_plot(panels, path):
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return Path(path).resolve()
+
+
+def _bias_panel(ax, panel):
+    """||x||_1 against init_scale per method, the LP minimum as a line, Lawson-Hanson
+    as a point."""
+    for label, l1 in panel["curves"].items():
+        ax.semilogx(BIAS_SCALES, l1, "o-", label=label)
+    ax.axhline(panel["lp"], color="black", lw=1, ls="--", label="LP minimum l1")
+    ax.semilogx([2 * max(BIAS_SCALES)], [panel["lawson_hanson"]], "s", color="black",
+                label="Lawson-Hanson (scipy)")
+    ax.invert_xaxis()
+    ax.set_xlabel("init_scale alpha (u0 = alpha 1)")
+    ax.set_ylabel("||x||_1")
+    ax.set_title(panel["title"])
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)

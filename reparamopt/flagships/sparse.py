@@ -91,16 +91,39 @@ def sparse_recovery(A, b, *, nonnegative=True, power=2, init_scale=1e-4, method=
         The exponent ``L >= 2`` of the Hadamard map.
     init_scale : float, default 1e-4
         ``alpha > 0``: every latent entry starts at ``alpha`` (so ``x0 = alpha**L`` in the
-        non-negative case and ``x0 = 0`` in the signed case).
-    method : {"auto", "flow", "gd", "accelerated", "accelerated-flow"} or Engine, default "auto"
-        "flow" integrates the gradient flow itself (LSODA), whose limit the implicit-bias
-        theory describes; "gd" is gradient descent with Barzilai-Borwein steps;
-        "accelerated" Nesterov's method with restarts; "accelerated-flow" the Nesterov ODE.
-        "auto" is "accelerated": fast and robust. Large steps (gd, accelerated) shift
-        the limit a little away from the flow's, towards a slightly larger l1 norm; "flow"
-        is the faithful choice for studying the implicit bias on small problems (its
-        integrator builds dense Jacobians by finite differences, slow beyond a few
-        hundred unknowns).
+        non-negative case and ``x0 = 0`` in the signed case), in the units of x: the
+        bias towards the l1 minimum needs ``x0`` small next to the solution. Data of
+        extreme magnitude are rescaled internally (A and b by the largest entry of A,
+        b by its own with `init_scale` moved so the flow is the same); ``b = 0``
+        returns ``x = 0``.
+    method : {"auto", "limit", "flow", "gd", "accelerated", "accelerated-flow"} or Engine, default "auto"
+        "limit" computes the limit of the gradient flow without simulating it (below);
+        "flow" integrates the flow (LSODA on u up to 2000 unknowns; beyond, and for a
+        LinearOperator, DOP853 in the log coordinates ``log u``, no Jacobian); "gd" is
+        gradient descent with Barzilai-Borwein steps; "accelerated" Nesterov's method
+        with restarts; "accelerated-flow" the Nesterov ODE. "auto" is "limit" for
+        matrices and "accelerated" for a LinearOperator, or when `early_stopping`,
+        `history`, `callback`, `progress` or `time_limit` ask for iterates. Large steps (gd,
+        accelerated) do not follow the flow: their l1 norm may be several percent above
+        the flow's.
+
+        **The limit.** Along the flow, ``x(t) = h(A^T lambda(t))`` entrywise with
+        ``lambda(t)`` proportional to the integrated residual and ``h`` increasing:
+        ``alpha^L exp(w)`` for power 2, ``(alpha^(2-L) - w)^(-L/(L-2))`` for L > 2 (signed:
+        the difference of the same for ``w`` and ``-w``). The limit is therefore the
+        Bregman projection of ``x0`` onto ``{x >= 0 : A x = b_hat}`` (``{x : A x = b_hat}``
+        signed), ``b_hat`` the fitted value of the NNLS (least-squares) solutions:
+
+        .. math::
+
+            x_\infty = \arg\min_{A x = \hat b,\ x \ge 0} \|x\|_1 + \varepsilon R(x),
+
+        with ``R = sum x log x - x``, ``eps = 1 / (2 log(1/alpha))`` for power 2 and
+        ``R = -(L/2) sum x^(2/L)``, ``eps = alpha^(L-2)`` for L > 2. Its dual has m
+        variables; damped Newton in log coordinates solves it for any `init_scale`
+        (1e-30 included), and a linear program removes coordinates the set forces to
+        zero. Matrix-free A uses conjugate gradients; if Newton fails, the flow is
+        integrated instead. See :mod:`reparamopt.flagships.implicit_bias`.
     tol : float, default 1e-8
         Stop when the relative KKT residual (``optimality`` below) is ``<= tol``.
     max_iter : int, optional
@@ -119,12 +142,14 @@ def sparse_recovery(A, b, *, nonnegative=True, power=2, init_scale=1e-4, method=
           residual on a held-out `fraction` of the rows, stop after `patience`
           iterations without improvement.
     polish : bool, default True
-        Once the relative KKT residual is below 1e-3, try every 25 iterations an exact
-        least-squares solve on the identified support (entries ``> 1e-3 ||x||_inf``),
-        entries outside it set to zero; it is accepted only if it meets `tol`, and then
-        ends the run with an exactly sparse x. False returns the limit of the dynamics
-        itself, whose entries outside the support are small but not zero (use it to study
-        the implicit bias). Ignored with `early_stopping`.
+        End with an exact least-squares solve on the identified support (entries
+        ``> 1e-3 ||x||_inf``), entries outside it set to zero: an exactly sparse x.
+        "limit" keeps it only when it moves x by at most 1e-4 and ``||x||_1`` by at most
+        1e-5 (relative), so the answer stays the flow's limit; the dynamics try it every
+        25 iterations once the relative KKT residual is below 1e-3 and accept it when it
+        meets `tol`, which ends the run. False returns the limit (or the dynamics)
+        itself, whose entries outside the support are small but not zero (use it to
+        study the implicit bias). Ignored with `early_stopping`.
     support_threshold : float, optional
         Entries with ``|x_i| > support_threshold`` form ``support``. Default:
         ``max(1e-3 * ||x||_inf, 10 * init_scale**power)`` -- the dynamics leave entries
@@ -220,7 +245,7 @@ def sparse_recovery(A, b, *, nonnegative=True, power=2, init_scale=1e-4, method=
                               support_threshold, nfev=1, clock=clock)
     if method == "auto":
         explicit = not isinstance(A, LinearOperator)
-        iterates = history or callback is not None or time_limit is not None
+        iterates = history or progress or callback is not None or time_limit is not None
         method = "limit" if rule is None and explicit and not iterates else "accelerated"
     if method == "limit":
         if rule is not None:
