@@ -42,6 +42,8 @@ __all__ = ["LogCoordinates", "flow_limit"]
 # Largest growth of an entry's log coordinate in one Newton step: keeps exp() in range
 # and makes the first steps from alpha**L a trust region.
 _STEP_CAP = 10.0
+# a residual below this (relative) that no longer halves in ten Newton steps is final
+_STALL_RTOL = 1e-10
 
 
 class LogCoordinates:
@@ -170,12 +172,18 @@ def _newton_direction(cols, d, r, forcing):
     scale = float(np.max(np.diag(H))) if H.size else 0.0
     if not scale > 0:
         return None
-    ridge = 1e-13 * scale
-    try:
-        factor = sla.cho_factor(H + ridge * np.eye(r.size), lower=False, check_finite=False)
-        return sla.cho_solve(factor, r, check_finite=False)
-    except (np.linalg.LinAlgError, ValueError):
-        return np.linalg.lstsq(H, r, rcond=None)[0]
+    # the curvature spans many decades (entries of x near alpha**L): a ridge only as
+    # large as needed for the factorization, growing from rounding level
+    for ridge in (0.0, 1e-15, 1e-13, 1e-11):
+        try:
+            factor = sla.cho_factor(H + ridge * scale * np.eye(r.size), lower=False,
+                                    check_finite=False)
+        except (np.linalg.LinAlgError, ValueError):
+            continue
+        step = sla.cho_solve(factor, r, check_finite=False)
+        if np.all(np.isfinite(step)):
+            return step
+    return np.linalg.lstsq(H, r, rcond=None)[0]
 
 
 def _project(cols, b_hat, coords, rtol, max_iter, amax):
@@ -184,6 +192,7 @@ def _project(cols, b_hat, coords, rtol, max_iter, amax):
     Converged: ``||A x - b_hat||`` below `rtol` relative to ``||b_hat||``, or below the
     rounding of the product ``A x`` (``amax`` is the largest entry of A)."""
     stalled = 0
+    history = []
     eps = np.finfo(float).eps
     for it in range(max_iter):
         x = coords.x()
@@ -195,6 +204,10 @@ def _project(cols, b_hat, coords, rtol, max_iter, amax):
                      np.finfo(float).tiny)
         relative = float(np.linalg.norm(r)) / norm_b
         if relative <= rtol:
+            return True, it
+        history.append(relative)
+        if relative <= _STALL_RTOL and len(history) > 10 and relative > 0.5 * history[-11]:
+            # Newton has reached the rounding of the directions with the least curvature
             return True, it
         step = _newton_direction(cols, coords.slope(), r, min(0.1, max(np.sqrt(relative), 1e-10)))
         if step is None or not np.all(np.isfinite(step)):
