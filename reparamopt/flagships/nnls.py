@@ -11,6 +11,7 @@ identify, and every result is checked on the data before it is called a success.
 """
 
 import time
+import warnings
 
 import numpy as np
 import scipy.linalg as sla
@@ -138,7 +139,8 @@ def _check_options(options, method):
 
 
 def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=None, x0=None,
-         polish=True, gram=None, callback=None, progress=False, history=False, options=None):
+         polish=True, gram=None, callback=None, progress=False, history=False, options=None,
+         maxiter=None, atol=None):
     r"""Solve non-negative least squares by reparametrization.
 
     .. math::
@@ -197,6 +199,10 @@ def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=N
         Iteration limit of the dynamics (integrator steps for the flows): default 1000
         with polish (the finish is tried at the last one), 100000 without. Reaching it
         without meeting `tol` returns ``status=0`` and a ConvergenceWarning.
+    maxiter, atol : optional
+        scipy.optimize.nnls's names: `maxiter` is taken as `max_iter`; `atol` (deprecated
+        in scipy, without effect there) is accepted with scipy's DeprecationWarning. For
+        scipy's return value ``(x, rnorm)`` use :func:`reparamopt.compat.nnls`.
     x0 : array_like, optional
         Non-negative warm start (zeros allowed: zero coordinates of the dynamics start
         at the tiny value ``1e-12 max(x0)``, since ``u = 0`` is a fixed point). The
@@ -280,6 +286,14 @@ def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=N
     >>> bool(res.success)
     True
     """
+    if maxiter is not None:
+        if max_iter is not None:
+            raise InvalidArgumentError("give `max_iter` or its scipy name `maxiter`, not both; "
+                                       f"got max_iter={max_iter!r}, maxiter={maxiter!r}")
+        max_iter = maxiter
+    if atol is not None:
+        warnings.warn("{'atol'} is deprecated in scipy.optimize.nnls and has no effect",
+                      DeprecationWarning, stacklevel=2)
     backend = backend_for(A, b)
     if backend is not None:
         return backend.nnls(A, b, method=method, power=power, init_scale=init_scale, tol=tol,

@@ -1,0 +1,77 @@
+"""Drop-in replacements with scipy's signatures and return values.
+
+The one-line switch from scipy::
+
+    from reparamopt.compat import nnls      # instead of: from scipy.optimize import nnls
+    x, rnorm = nnls(A, b)
+"""
+
+import warnings
+
+import numpy as np
+
+__all__ = ["nnls"]
+
+
+def nnls(A, b, *, maxiter=None, atol=None):
+    """``scipy.optimize.nnls`` with reparamopt's solver: ``(x, rnorm)``.
+
+    Parameters
+    ----------
+    A : (m, n) array_like
+        Coefficient matrix.
+    b : (m,) array_like
+        Right-hand side; a column ``(m, 1)`` is accepted, other 2-D shapes are refused as
+        scipy does.
+    maxiter : int, optional
+        scipy's iteration limit (default ``3 * n``). It bounds the least-squares solves
+        of the exact finish, and, as in Lawson-Hanson, where each iteration adds one
+        index to the positive set, a solution with more than `maxiter` positive entries
+        counts as not reached: RuntimeError, as scipy raises.
+    atol : float, optional
+        Deprecated in scipy and without effect there; accepted with the same
+        DeprecationWarning.
+
+    Returns
+    -------
+    x : (n,) ndarray
+        Solution vector.
+    rnorm : float
+        ``||A x - b||_2``.
+
+    Raises
+    ------
+    ValueError
+        `b` two-dimensional and not a single column.
+    RuntimeError
+        `maxiter` reached before the solution was certified.
+
+    Examples
+    --------
+    >>> from reparamopt.compat import nnls
+    >>> A = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    >>> x, rnorm = nnls(A, np.array([2.0, 1.0, 1.0]))
+    >>> np.round(x, 12), round(rnorm, 12)
+    (array([1.5, 1. ]), 0.707106781187)
+    """
+    from ..flagships.nnls import nnls as _nnls
+
+    if atol is not None:
+        warnings.warn("{'atol'} is deprecated in scipy.optimize.nnls and has no effect",
+                      DeprecationWarning, stacklevel=2)
+    A = np.asarray(A)
+    b = np.asarray(b)
+    if b.ndim == 2:
+        if b.shape[1] != 1:
+            raise ValueError(f"Expected a 1D array (or a single column) for `b`; got shape {b.shape}")
+        b = b[:, 0]
+    n = A.shape[1] if A.ndim == 2 else 0
+    max_solves = 3 * n if maxiter is None else int(maxiter)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = _nnls(A, b, options={"max_solves": max(max_solves, 1)})
+    if maxiter is not None and (not res.success or np.count_nonzero(res.x) > maxiter):
+        raise RuntimeError("Maximum number of iterations reached.")
+    if not res.success:
+        res = _nnls(A, b)  # the default budget was too small: the solver's own limits
+    return np.asarray(res.x, dtype=float), float(res.rnorm)

@@ -1,0 +1,51 @@
+"""The scipy drop-in: scipy's own test_nnls.py with only its import changed."""
+
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import scipy
+import scipy.optimize
+
+import reparamopt as ro
+from reparamopt.compat import nnls
+
+SCIPY_TESTS = os.path.join(os.path.dirname(scipy.__file__), "optimize", "tests", "test_nnls.py")
+
+
+@pytest.mark.skipif(not os.path.exists(SCIPY_TESTS), reason="scipy installed without its tests")
+def test_scipy_test_nnls_passes_with_the_import_changed(tmp_path):
+    with open(SCIPY_TESTS) as source:
+        text = source.read()
+    assert "from scipy.optimize import nnls" in text
+    path = tmp_path / "test_scipy_nnls.py"
+    path.write_text(text.replace("from scipy.optimize import nnls",
+                                 "from reparamopt.compat import nnls"))
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           str(path)], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_compat_matches_scipy_on_random_problems():
+    rng = np.random.default_rng(0)
+    for m, n in [(30, 10), (10, 30), (25, 25)]:
+        A, b = rng.standard_normal((m, n)), rng.standard_normal(m)
+        x, rnorm = nnls(A, b)
+        x_ref, r_ref = scipy.optimize.nnls(A, b)
+        assert rnorm == pytest.approx(r_ref, rel=1e-10, abs=1e-12)
+        assert x.shape == (n,) and np.all(x >= 0)
+
+
+def test_nnls_takes_scipy_names():
+    rng = np.random.default_rng(1)
+    A, b = rng.standard_normal((20, 8)), rng.standard_normal(20)
+    assert ro.nnls(A, b, maxiter=50).success
+    with pytest.raises(ro.exceptions.InvalidArgumentError, match="maxiter"):
+        ro.nnls(A, b, maxiter=5, max_iter=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        with pytest.raises(DeprecationWarning, match="atol"):
+            ro.nnls(A, b, atol=1e-8)
