@@ -585,3 +585,63 @@ def test_bench_all_runs_the_suites_present(tmp_path):
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "results" / "nmf.csv").is_file()
     assert not (tmp_path / "results" / "nnls.csv").exists()
+
+
+def _failing_after(original, calls_ok):
+    """A writer that works `calls_ok` times, then writes a few bytes and fails (a full
+    disk)."""
+    count = {"n": 0}
+
+    def writer(stream, *args, **kwargs):
+        count["n"] += 1
+        if count["n"] > calls_ok:
+            stream.write(b"partial")
+            raise OSError(28, "No space left on device")
+        return original(stream, *args, **kwargs)
+
+    return writer
+
+
+@pytest.mark.parametrize("ext", ["npy", "csv"])
+def test_failed_write_keeps_the_previous_file(tmp_path, monkeypatch, capsys, ext):
+    rng = np.random.default_rng(0)
+    write(tmp_path / "A.npy", rng.standard_normal((12, 5)))
+    write(tmp_path / "b.npy", rng.standard_normal(12))
+    target = tmp_path / f"x.{ext}"
+    target.write_text("previous result")
+    name = "save" if ext == "npy" else "savetxt"
+    monkeypatch.setattr(np, name, _failing_after(getattr(np, name), 0))
+    done = run_in_process("solve", "A.npy", "b.npy", "-o", target.name, cwd=tmp_path,
+                          monkeypatch=monkeypatch, capsys=capsys)
+    line = assert_one_line_error(done)
+    assert "No space left" in line and "written to" not in done.stdout
+    assert target.read_text() == "previous result"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["A.npy", "b.npy", target.name])
+
+
+def test_nmf_writes_both_factors_or_neither(tmp_path, monkeypatch, capsys):
+    write(tmp_path / "X.npy", np.random.default_rng(1).random((20, 8)))
+    for name in ("out_W.npy", "out_H.npy"):
+        (tmp_path / name).write_text("old")
+    monkeypatch.setattr(np, "save", _failing_after(np.save, 1))  # W succeeds, H fails
+    done = run_in_process("nmf", "X.npy", "-k", "2", "-o", "out", "--max-iter", "20",
+                          cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys)
+    assert_one_line_error(done)
+    assert (tmp_path / "out_W.npy").read_text() == "old"
+    assert (tmp_path / "out_H.npy").read_text() == "old"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+def test_solve_prints_x_and_exits_3_when_not_converged(tmp_path, monkeypatch, capsys):
+    rng = np.random.default_rng(2)
+    write(tmp_path / "A.npy", rng.standard_normal((30, 10)))
+    write(tmp_path / "b.npy", rng.standard_normal(30))
+    done = run_in_process("solve", "A.npy", "b.npy", cwd=tmp_path, monkeypatch=monkeypatch,
+                          capsys=capsys)
+    assert done.returncode == 0
+    x_line = next(line for line in done.stdout.splitlines() if line.startswith("x "))
+    assert "[" in x_line and "-o FILE" in x_line
+    done = run_in_process("solve", "A.npy", "b.npy", "--method", "gd", "--max-iter", "2",
+                          "--no-polish", cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys)
+    assert done.returncode == 3
+    assert "not converged" in done.stderr

@@ -39,7 +39,7 @@ def main(argv=None):
     -------
     int
         The exit status: 0 on success, 1 when a command fails (after a one-line message
-        on stderr), 2 for a usage error.
+        on stderr), 2 for a usage error, 3 when ``solve`` did not converge, 130 on Ctrl-C.
     """
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -9,6 +9,8 @@ PROG = "reparamopt"
 READABLE = (".npy", ".npz", ".mtx", ".csv")
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+# the command ran, but the solver did not certify its result (status 0, -1, 3, 4)
+EXIT_NOT_CONVERGED = 3
 
 
 class CommandError(Exception):

@@ -1,5 +1,7 @@
 """Reading and writing arrays: .npy, .npz (dense or sparse), .mtx and .csv."""
 
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -132,14 +134,45 @@ def _output_path(path, allowed, what):
     return path
 
 
-def save_array(path, value):
-    """Write `value` to .npy, or as text to .csv / .txt."""
-    path = Path(path)
+def _write_temporary(path, value):
+    """`value` written and synced to a new file beside `path`; its path."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
-        if path.suffix.lower() == ".npy":
-            np.save(path, value)
-        else:
-            np.savetxt(path, np.atleast_1d(value), delimiter="," if path.suffix.lower() == ".csv" else " ",
-                       fmt="%.17g")
-    except OSError as exc:
-        raise CommandError(f"cannot write {path}: {_first_line(exc)}") from None
+        with os.fdopen(handle, "wb") as stream:
+            if path.suffix.lower() == ".npy":
+                np.save(stream, value)
+            else:
+                np.savetxt(stream, np.atleast_1d(value), fmt="%.17g",
+                           delimiter="," if path.suffix.lower() == ".csv" else " ")
+            stream.flush()
+            os.fsync(stream.fileno())
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return temporary
+
+
+def save_arrays(items):
+    """Write every ``(path, value)`` of `items` (.npy, or text for .csv / .txt), all or
+    none: each goes to a file beside its target first, and the targets are replaced
+    only once every write has succeeded (an existing file is never left truncated)."""
+    written = []
+    try:
+        for path, value in items:
+            path = Path(path)
+            try:
+                written.append((_write_temporary(path, value), path))
+            except OSError as exc:
+                raise CommandError(f"cannot write {path}: {_first_line(exc)}") from None
+        for temporary, path in written:
+            os.replace(temporary, path)
+        written = []
+    finally:
+        for temporary, _ in written:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+
+
+def save_array(path, value):
+    """Write `value` to .npy, or as text to .csv / .txt, atomically."""
+    save_arrays([(path, value)])

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from .common import CommandError, _flagship, _residual_norm
-from .io import _output_path, load_matrix, load_vector, save_array
+from .common import EXIT_NOT_CONVERGED, PROG, CommandError, _flagship, _residual_norm
+from .io import _output_path, load_matrix, load_vector, save_array, save_arrays
 
 
 def _given(args, names):
@@ -55,9 +55,16 @@ def _cmd_solve(args):
     if output is not None:
         save_array(output, x)
         rows.append(("x written to", str(output)))
+    else:
+        rows.append(("x", np.array2string(x, precision=6, threshold=12, edgeitems=4,
+                                          max_line_width=10 ** 6) + "  (-o FILE saves it)"))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key.ljust(width)} : {value}")
+    if result.status not in (1, 2):
+        print(f"{PROG} solve: not converged (status {result.status}): {result.message}",
+              file=sys.stderr)
+        return EXIT_NOT_CONVERGED
     return 0
 
 
@@ -80,8 +87,7 @@ def _cmd_nmf(args):
     for warning in {str(w.message).splitlines()[0] for w in caught}:
         print(f"warning: {warning}", file=sys.stderr)
     H = model.components_
-    save_array(paths["W"], W)
-    save_array(paths["H"], H)
+    save_arrays([(paths["W"], W), (paths["H"], H)])
     norm = float(sp.linalg.norm(X)) if sp.issparse(X) else float(np.linalg.norm(X))
     err = float(model.reconstruction_err_)
     rows = [
