@@ -156,3 +156,39 @@ def test_errors_are_standard_exceptions():
     assert issubclass(ex.InvalidArgumentError, ValueError)
     assert issubclass(ex.InvalidTypeError, TypeError)
     assert issubclass(ex.UnknownNameError, KeyError)
+
+
+def test_matrix_factors_do_not_stall_at_the_symmetric_saddle():
+    # W and H from the identical start stay with identical columns (a saddle, f = 7.48
+    # here with status 1 before the start was perturbed); the perturbed start reaches
+    # the exact factorization, as a random start does
+    import autograd.numpy as anp
+
+    rng = np.random.default_rng(0)
+    X = rng.random((30, 4)) @ rng.random((4, 20))
+    problem = ro.Problem(lambda W, H: 0.5 * anp.sum((W @ H - X) ** 2),
+                         W=ro.NonNegative((30, 4)), H=ro.NonNegative((4, 20)))
+    for seed in (None, 1):
+        res = ro.solve(problem, engine="gd", max_iter=5000, init_scale=0.3, random_state=seed)
+        assert res.success
+        assert res.fun < 1e-10 * 0.5 * np.sum(X ** 2)
+        assert np.ptp(res.x["W"], axis=1).max() > 0.1  # columns differ
+
+
+def test_random_state_perturbs_and_vectors_start_identical_by_default():
+    problem = ro.Problem(lambda x: ((x - 1.0) ** 2).sum(), x=ro.NonNegative(5))
+    start = ro.solve(problem, max_iter=0, init_scale=0.1)
+    np.testing.assert_array_equal(start.u, np.full(5, 0.1))  # identical: the implicit-bias start
+    perturbed = ro.solve(problem, max_iter=0, init_scale=0.1, random_state=3)
+    assert np.ptp(perturbed.u) > 0
+    u_a = problem.init(0.1, np.random.default_rng(3))
+    u_b = problem.init(0.1, np.random.default_rng(3))
+    np.testing.assert_array_equal(u_a, u_b)
+    assert np.ptp(u_a) > 0 and np.all(u_a > 0)
+
+
+@pytest.mark.parametrize("scale", [0.0, -1.0, np.inf])
+def test_solve_rejects_a_non_positive_init_scale(scale):
+    problem = ro.Problem(lambda x: ((x - 1.0) ** 2).sum(), x=ro.NonNegative(3))
+    with pytest.raises(ro.exceptions.InvalidArgumentError, match="init_scale"):
+        ro.solve(problem, init_scale=scale)

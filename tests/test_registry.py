@@ -107,8 +107,18 @@ def test_user_edge_extends_existing_compositions():
 
 def test_costs_choose_the_cheapest_path():
     reg = Registry.default()
-    reg.register_map("sphere", "simplex", ro.maps.SquareToSimplex, cost=0.1)
+    reg.register_map("sphere", "simplex", ro.maps.SquareToSimplex, cost=0.1, replace=True)
     assert reg.path("simplex") == ["real", "sphere", "simplex"]
+
+
+def test_replacing_an_existing_edge_needs_replace_true():
+    reg = Registry.default()
+    with pytest.raises(InvalidArgumentError, match="replace=True"):
+        reg.register_map("real", "nonnegative", ro.maps.SineBox)
+    # nnls's edge is untouched, and an explicit replacement is honoured
+    assert type(reg.resolve("nonnegative", 3).maps[0]) is ro.maps.HadamardPower
+    reg.register_map("real", "nonnegative", ro.maps.HadamardPower, cost=2.0, replace=True)
+    assert reg.path("nonnegative") == ["real", "nonnegative"]
 
 
 def test_unknown_names_list_the_valid_ones():

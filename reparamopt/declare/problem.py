@@ -166,9 +166,14 @@ class Problem:
             blocks[n] = m.inverse(m.project(value))
         return self._pack(blocks)
 
-    def init(self, scale=None, rng=None):
-        """The identical initialization of every variable's map, as one flat vector."""
-        return self._pack({n: self.maps[n].init(scale, rng) for n in self.names})
+    def init(self, scale=None, rng=None, perturb=None):
+        """The identical initialization of every variable's map, as one flat vector.
+
+        With a Generator `rng`, the variables named in `perturb` (all when None) start
+        perturbed (see :meth:`reparamopt.maps.Map.init`)."""
+        chosen = set(self.names) if perturb is None else set(perturb)
+        return self._pack({n: self.maps[n].init(scale, rng if n in chosen else None)
+                           for n in self.names})
 
     # -- evaluation ---------------------------------------------------------------
     def _x_value_and_grad(self, x):

@@ -1,9 +1,11 @@
 """`solve`: run an engine on a Problem and return a feasible result."""
 
-from .._utils.validation import check_random_state, describe
+import numpy as np
+
+from .._utils.validation import check_random_state, check_scalar, describe
 from ..declare.problem import Problem
 from ..engines import get_engine, run
-from ..exceptions import InvalidTypeError
+from ..exceptions import InvalidArgumentError, InvalidTypeError
 
 __all__ = ["solve"]
 
@@ -33,7 +35,12 @@ def solve(problem, engine="accelerated", *, x0=None, init_scale=None, tol=1e-8, 
     ftol, max_iter, time_limit, callback, history, progress
         As in :func:`reparamopt.engines.run`. Reaching `max_iter` returns ``status=0``.
     random_state : int or Generator, optional
-        Seed passed to the maps' initializations.
+        Seed of a perturbed start: every latent entry of the identical initialization
+        times ``exp(0.1 z)``, ``z ~ N(0, 1)``. The identical start ``u0 = alpha 1`` is a
+        saddle of symmetric objectives (``W @ H`` with identical columns stays so under
+        every engine), so matrix-shaped variables start perturbed even when
+        `random_state` is None (seed 0); vectors start identical unless a seed is given
+        (the implicit bias of Hadamard maps is a property of that identical start).
 
     Returns
     -------
@@ -55,8 +62,19 @@ def solve(problem, engine="accelerated", *, x0=None, init_scale=None, tol=1e-8, 
     if not isinstance(problem, Problem):
         raise InvalidTypeError(f"`problem` must be a reparamopt.Problem; got {describe(problem)}")
     engine = get_engine(engine, **engine_settings)
-    rng = check_random_state(random_state)
-    u0 = problem.to_latent(x0) if x0 is not None else problem.init(init_scale, rng)
+    if init_scale is not None:
+        init_scale = check_scalar(init_scale, "init_scale", lower=0, lower_inclusive=False)
+        if not np.isfinite(init_scale):
+            raise InvalidArgumentError(f"`init_scale` must be a finite number > 0; got {init_scale!r}")
+    if x0 is not None:
+        u0 = problem.to_latent(x0)
+    elif random_state is None:
+        # matrix-shaped variables (factors, low-rank maps): the identical start is a
+        # saddle of products such as W @ H; start them perturbed, reproducibly
+        matrices = [n for n in problem.names if len(problem.maps[n].shape) >= 2]
+        u0 = problem.init(init_scale, np.random.default_rng(0) if matrices else None, matrices)
+    else:
+        u0 = problem.init(init_scale, check_random_state(random_state))
     result = run(engine, problem, u0, tol=tol, ftol=ftol, max_iter=max_iter, time_limit=time_limit,
                  callback=callback, history=history, progress=progress)
     result["engine"] = type(engine).__name__

@@ -17,6 +17,9 @@ def check_power(power):
     return power
 
 
+# relative spread of a perturbed initialization (log-normal factor exp(0.1 z))
+_INIT_SPREAD = 0.1
+
 class Map:
     """A smooth map ``x = forward(u)`` from a source set onto a target set.
 
@@ -79,10 +82,17 @@ class Map:
         """Latent starting point: the identical initialization ``u0 = scale * 1``.
 
         For Hadamard maps `scale` is the implicit-bias knob: a small scale starts next to
-        0 and biases the dynamics to sparse (minimum-l1) solutions.
+        0 and biases the dynamics to sparse (minimum-l1) solutions. With a Generator
+        `rng`, every entry is multiplied by ``exp(0.1 z)``, ``z ~ N(0, 1)``: the same
+        scale, without the symmetry of the identical start.
         """
         scale = self.default_scale if scale is None else check_scalar(scale, "init_scale")
-        return np.full(self.latent_shape, scale, dtype=float)
+        u = np.full(self.latent_shape, scale, dtype=float)
+        if rng is not None and scale != 0:
+            # break the symmetry of the identical start (a saddle for matrix factors):
+            # each entry times exp(0.1 N(0, 1)), same sign, same order of magnitude
+            u = u * np.exp(_INIT_SPREAD * rng.standard_normal(u.shape))
+        return u
 
     def __repr__(self):
         return f"{type(self).__name__}(shape={self.shape})"

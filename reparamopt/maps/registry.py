@@ -147,7 +147,7 @@ class Registry:
         for alias, preset in (aliases or {}).items():
             self._aliases[alias] = (name, dict(preset))
 
-    def register_map(self, source, target, factory, *, cost=1.0):
+    def register_map(self, source, target, factory, *, cost=1.0, replace=False):
         """Add an edge ``source -> target`` carrying maps built by ``factory(shape, **params)``.
 
         Every composition through the new edge becomes available at once: a target that
@@ -162,6 +162,10 @@ class Registry:
             subclass.
         cost : float, default 1
             Edge weight; resolution takes the cheapest path.
+        replace : bool, default False
+            An edge ``source -> target`` that exists already (a built-in one such as
+            ``"real" -> "nonnegative"``, which ``nnls`` relies on) is replaced only when
+            this is True; otherwise registering it again raises.
 
         Examples
         --------
@@ -182,6 +186,11 @@ class Registry:
         cost = float(cost)
         if not np.isfinite(cost) or cost <= 0:
             raise InvalidArgumentError(f"`cost` must be a positive finite number; got {cost!r}")
+        if self._graph.has_edge(source, target) and not replace:
+            current = self._graph.edges[source, target]["factory"]
+            raise InvalidArgumentError(
+                f"an edge {source!r} -> {target!r} exists already ({getattr(current, '__name__', current)}); "
+                "pass replace=True to replace it")
         self._graph.add_edge(source, target, factory=factory, cost=cost)
 
     # -- queries ------------------------------------------------------------------
@@ -287,7 +296,7 @@ class Registry:
 default_registry = Registry.default()
 
 
-def register_map(source, target, factory, *, cost=1.0):
+def register_map(source, target, factory, *, cost=1.0, replace=False):
     """Add an edge to the default registry; see :meth:`Registry.register_map`.
 
     Every composition through the new edge is available at once, to every
@@ -310,7 +319,7 @@ def register_map(source, target, factory, *, cost=1.0):
     >>> resolve("positive", shape=2).forward(np.zeros(2))
     array([1., 1.])
     """
-    default_registry.register_map(source, target, factory, cost=cost)
+    default_registry.register_map(source, target, factory, cost=cost, replace=replace)
 
 
 def register_set(name, set_class, *, description="", aliases=None):
