@@ -38,6 +38,8 @@ _LSODA_MAX_N = 2000
 _SCALE_RANGE = (1e-6, 1e6)
 # the polish of the limit may move x by this much (relative 2-norm) and ||x||_1 by that
 _POLISH_MOVE, _POLISH_L1 = 1e-4, 1e-5
+# Newton steps tried on b itself before the least-squares solve that finds b_hat
+_OPTIMISTIC_NEWTON = 60
 
 
 def _engine(method, init_scale, A):
@@ -352,6 +354,14 @@ def _limit(A, b, full, nonnegative, power, init_scale, tol, polish):
     n = A.shape[1]
     norm_b = float(np.linalg.norm(b))
     all_columns = np.arange(n)
+    amax = _largest(A)
+    if not isinstance(A, LinearOperator) and A.shape[0] <= n:
+        # wide data: b is usually attainable, and a converged Newton proves it; the
+        # least-squares (NNLS) solve is needed only otherwise
+        out = flow_limit(A, b, all_columns, power=power, init_scale=init_scale,
+                         nonnegative=nonnegative, amax=amax, max_iter=_OPTIMISTIC_NEWTON)
+        if out is not None:
+            return _limit_result(A, full, *out, 0, nonnegative, tol, polish)
     if isinstance(A, LinearOperator):
         b_hat, candidates, unique = b, all_columns, None
         nfev = 0
@@ -383,10 +393,16 @@ def _limit(A, b, full, nonnegative, power, init_scale, tol, polish):
         u = _latent(x, power, nonnegative)
     else:
         out = flow_limit(A, b_hat, candidates, power=power, init_scale=init_scale,
-                         nonnegative=nonnegative, amax=_largest(A))
+                         nonnegative=nonnegative, amax=amax)
         if out is None:
             return None
         x, u, nit = out
+    return _limit_result(A, full, x, u, nit, nfev, nonnegative, tol, polish)
+
+
+def _limit_result(A, full, x, u, nit, nfev, nonnegative, tol, polish):
+    """The limit as a result: polished when allowed, its KKT residual checked on the data."""
+    b = full.b
     status = 1
     if polish:
         x = _polish_limit(A, full, x, nonnegative, tol)
