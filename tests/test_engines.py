@@ -230,7 +230,7 @@ def test_engine_by_name_and_object():
 def test_progress_bar(capsys):
     problem = ro.Problem(lambda x: anp.sum((x - 1.0) ** 2), x=ro.NonNegative(3))
     ro.solve(problem, tol=1e-10, progress=True)
-    assert "AcceleratedGradientDescent" in capsys.readouterr().err
+    assert "LBFGS" in capsys.readouterr().err
     ro.solve(problem, tol=1e-10)
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out == ""

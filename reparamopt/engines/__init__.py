@@ -7,6 +7,7 @@ from .alternating import AlternatingBlocks, BlockState
 from .base import Engine, State, estimate_step
 from .flow import ODE_METHODS, FlowState, GradientFlow
 from .gradient_descent import DescentState, GradientDescent
+from .lbfgs import LBFGS, LBFGSState
 from .mirror import AcceleratedMirrorDescent, MirrorState
 from .riemannian import RiemannianGradientDescent, RiemannianState
 from .run import run
@@ -17,12 +18,13 @@ __all__ = [
     "Engine", "State", "DescentState", "AcceleratedState", "FlowState", "run", "estimate_step",
     "GradientDescent", "AcceleratedGradientDescent", "GradientFlow", "AcceleratedFlow",
     "RiemannianGradientDescent", "AcceleratedMirrorDescent", "RiemannianState", "MirrorState",
-    "AlternatingBlocks", "BlockState",
+    "AlternatingBlocks", "BlockState", "LBFGS", "LBFGSState",
     "ODE_METHODS", "LocalLipschitz", "get_engine", "engine_names", "constant",
     "polynomial_decay",
 ]
 
 ENGINES = NameRegistry("engine", base=Engine)
+ENGINES.register("lbfgs", LBFGS, aliases=("l-bfgs", "quasi-newton"))
 ENGINES.register("gd", GradientDescent, aliases=("gradient-descent",))
 ENGINES.register("accelerated", AcceleratedGradientDescent, aliases=("nesterov", "agd"))
 ENGINES.register("flow", GradientFlow, aliases=("gradient-flow",))

@@ -10,7 +10,7 @@ from ..exceptions import InvalidArgumentError, InvalidTypeError
 __all__ = ["solve"]
 
 
-def solve(problem, engine="accelerated", *, x0=None, init_scale=None, tol=1e-8, ftol=0.0,
+def solve(problem, engine="auto", *, x0=None, init_scale=None, tol=1e-8, ftol=0.0,
           max_iter=1000, time_limit=None, callback=None, history=False, progress=False,
           random_state=None, **engine_settings):
     r"""Solve a constrained :class:`~reparamopt.declare.problem.Problem` through its latent form.
@@ -21,9 +21,13 @@ def solve(problem, engine="accelerated", *, x0=None, init_scale=None, tol=1e-8, 
     ----------
     problem : Problem
         The problem.
-    engine : str or Engine, default "accelerated"
-        "gd", "accelerated" (alias "nesterov"), "flow", "accelerated-flow", or an engine
-        object. `engine_settings` replace its fields.
+    engine : str or Engine, default "auto"
+        "lbfgs" (quasi-Newton on the latent variables), "gd" (Barzilai-Borwein steps),
+        "accelerated" (alias "nesterov"), "flow", "accelerated-flow", or an engine
+        object; `engine_settings` replace its fields. "auto" is "lbfgs" (the fewest
+        evaluations on smooth objectives), "gd" for a batched problem. Pick "gd" when
+        evaluations are very cheap and the problem well conditioned, the flows to study
+        the continuous dynamics (implicit bias).
     x0 : array or dict, optional
         Feasible starting point; otherwise every map's identical initialization.
     init_scale : float, optional
@@ -61,6 +65,8 @@ def solve(problem, engine="accelerated", *, x0=None, init_scale=None, tol=1e-8, 
     """
     if not isinstance(problem, Problem):
         raise InvalidTypeError(f"`problem` must be a reparamopt.Problem; got {describe(problem)}")
+    if isinstance(engine, str) and engine == "auto":
+        engine = "gd" if getattr(problem, "batch", False) else "lbfgs"
     engine = get_engine(engine, **engine_settings)
     if init_scale is not None:
         init_scale = check_scalar(init_scale, "init_scale", lower=0, lower_inclusive=False)

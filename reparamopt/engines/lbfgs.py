@@ -1,0 +1,136 @@
+"""Limited-memory BFGS on the latent variables, built on scipy.optimize's pieces."""
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.optimize import LbfgsInvHessProduct, line_search
+from scipy.optimize._linesearch import LineSearchWarning
+
+from .._utils.validation import check_scalar
+from .base import Engine, State
+
+__all__ = ["LBFGS", "LBFGSState"]
+
+
+@dataclass(frozen=True)
+class LBFGSState(State):
+    """State of :class:`LBFGS`: the last ``memory`` pairs ``(s, y)`` of steps and
+    gradient changes (newest last)."""
+
+    takes_columns = False
+
+    pairs: Any = ()
+
+
+class _Cached:
+    """``value_and_grad`` with the points already evaluated remembered: the Wolfe line
+    search asks for the value and the gradient of a point separately."""
+
+    def __init__(self, problem, shape):
+        self.problem, self.shape, self.seen, self.nfev = problem, shape, {}, 0
+
+    def __call__(self, v):
+        key = v.tobytes()
+        if key not in self.seen:
+            fun, grad = self.problem.value_and_grad(v.reshape(self.shape))
+            self.seen[key] = (float(np.sum(fun)), np.ravel(np.asarray(grad, dtype=float)))
+            self.nfev += 1
+        return self.seen[key]
+
+
+def _direction(pairs, g):
+    """``-H g`` with H the L-BFGS inverse Hessian of `pairs`, its initial matrix scaled by
+    ``gamma = s.y / y.y`` of the newest pair (scipy's product has ``H0 = I``: it is
+    applied in the variables ``u / sqrt(gamma)``)."""
+    s, y = pairs[-1]
+    root = np.sqrt(float(s @ y) / float(y @ y))
+    S = np.array([p[0] for p in pairs]) / root
+    Y = np.array([p[1] for p in pairs]) * root
+    return -root * LbfgsInvHessProduct(S, Y).matvec(root * g)
+
+
+@dataclass(frozen=True)
+class LBFGS(Engine):
+    r"""L-BFGS on the latent problem ``min_u F(u) = f(phi(u))``.
+
+    The direction is the limited-memory inverse-Hessian product of
+    :class:`scipy.optimize.LbfgsInvHessProduct` over the last `memory` pairs (with the
+    usual scaling ``s.y / y.y`` of the initial matrix), the step the strong-Wolfe line
+    search of :func:`scipy.optimize.line_search`. Near the minimum, where changes of F
+    fall below its rounding and the line search cannot decide, the full step is taken
+    when F does not rise beyond that rounding; otherwise the memory is dropped and a
+    backtracking steepest-descent step is taken. Needs a scalar objective (no batch).
+
+    Parameters
+    ----------
+    memory : int, default 10
+        Number of ``(s, y)`` pairs kept.
+    c1, c2 : float, default 1e-4 and 0.9
+        Wolfe constants.
+
+    Examples
+    --------
+    >>> import reparamopt as ro
+    >>> c = np.array([1.0, -1.0])
+    >>> problem = ro.Problem(value_and_grad=lambda x: (((x - c) ** 2).sum(), 2 * (x - c)),
+    ...                      x=ro.NonNegative(2))
+    >>> res = ro.solve(problem, engine=LBFGS(), tol=1e-10)
+    >>> res.success, np.round(res.x, 6)
+    (True, array([1., 0.]))
+    """
+
+    memory: int = 10
+    c1: float = 1e-4
+    c2: float = 0.9
+
+    def __post_init__(self):
+        check_scalar(self.memory, "memory", lower=1, integer=True)
+        check_scalar(self.c1, "c1", lower=0, upper=1, lower_inclusive=False, upper_inclusive=False)
+        check_scalar(self.c2, "c2", lower=self.c1, upper=1, lower_inclusive=False,
+                     upper_inclusive=False)
+
+    def init_state(self, problem, u0):
+        state = super().init_state(problem, u0)
+        if np.ndim(state.fun) != 0:
+            from ..exceptions import InvalidArgumentError
+
+            raise InvalidArgumentError("the L-BFGS engine needs a scalar objective; got a "
+                                       "batch of columns (use 'gd' or 'accelerated')")
+        return LBFGSState(u=state.u, fun=state.fun, grad=state.grad, nfev=state.nfev)
+
+    def step(self, problem, state):
+        shape = state.u.shape
+        u, g, f = state.u.ravel(), state.grad.ravel(), float(state.fun)
+        cached = _Cached(problem, shape)
+        pairs = state.pairs
+        gnorm = max(float(np.linalg.norm(g)), np.finfo(float).tiny)
+        direction = _direction(pairs, g) if pairs else -g / gnorm * min(1.0, 1.0 / gnorm)
+        if not float(direction @ g) < 0:
+            pairs, direction = (), -g / gnorm * min(1.0, 1.0 / gnorm)
+        slack = 16 * np.finfo(float).eps * abs(f)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", LineSearchWarning)
+            alpha = line_search(lambda v: cached(v)[0], lambda v: cached(v)[1], u, direction,
+                                gfk=g, old_fval=f, c1=self.c1, c2=self.c2, maxiter=20)[0]
+        if alpha is None or not np.isfinite(alpha) or alpha <= 0:
+            alpha = 1.0 if cached(u + direction)[0] <= f + slack else None
+        if alpha is None:
+            # steepest descent with backtracking, memory dropped
+            pairs, direction, alpha = (), -g, 1.0 / gnorm
+            for _ in range(40):
+                if cached(u + alpha * direction)[0] <= f - 1e-4 * alpha * gnorm ** 2 + slack:
+                    break
+                alpha *= 0.5
+            else:
+                return state.replace(k=state.k + 1, nfev=state.nfev + cached.nfev, pairs=())
+        u_new = u + alpha * direction
+        f_new, g_new = cached(u_new)
+        if not (np.isfinite(f_new) and f_new <= f + slack):
+            return state.replace(k=state.k + 1, nfev=state.nfev + cached.nfev, pairs=())
+        s, y = u_new - u, g_new - g
+        if float(s @ y) > 1e-12 * float(np.linalg.norm(s) * np.linalg.norm(y)):
+            pairs = (tuple(pairs) + ((s, y),))[-self.memory:]
+        return state.replace(u=u_new.reshape(shape), fun=f_new, grad=g_new.reshape(shape),
+                             k=state.k + 1, nfev=state.nfev + cached.nfev, pairs=pairs)
