@@ -45,3 +45,8 @@ class OptimizeResult(scipy.optimize.OptimizeResult):
 
     def __dir__(self):
         return list(self.keys())
+
+
+class LimitReached(str):
+    """An engine's failure message that is one of its limits (a flow's ``t_max``), not
+    an error: the run loop ends with ``status=0`` and this message."""

@@ -192,3 +192,17 @@ def test_solve_rejects_a_non_positive_init_scale(scale):
     problem = ro.Problem(lambda x: ((x - 1.0) ** 2).sum(), x=ro.NonNegative(3))
     with pytest.raises(ro.exceptions.InvalidArgumentError, match="init_scale"):
         ro.solve(problem, init_scale=scale)
+
+
+def test_solve_limits_end_with_status_0_and_a_convergence_warning():
+    import autograd.numpy as anp
+
+    problem = ro.Problem(lambda x: anp.sum((x - 2.0) ** 2), x=ro.NonNegative(3))
+    with pytest.warns(ro.exceptions.ConvergenceWarning, match="max_iter"):
+        res = ro.solve(problem, max_iter=2)
+    assert res.status == 0 and not res.success
+    # the flow's t_max is a limit, not a failure: every value is finite
+    with pytest.warns(ro.exceptions.ConvergenceWarning, match="t_max"):
+        res = ro.solve(problem, engine="flow", t_max=0.1)
+    assert res.status == 0 and "t_max" in res.message and "Non-finite" not in res.message
+    assert np.all(np.isfinite(res.x)) and res.t == pytest.approx(0.1)

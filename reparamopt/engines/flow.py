@@ -7,6 +7,7 @@ import numpy as np
 import scipy.integrate
 
 from .._utils.validation import check_choice, check_scalar
+from ..result import LimitReached
 from .base import Engine, State, fail
 
 __all__ = ["GradientFlow", "ODE_METHODS", "FlowState"]
@@ -43,7 +44,10 @@ def _make_solver(engine, rhs, t0, y0, max_step=None):
 def _advance(solver):
     """One integrator step; returns an error message or None."""
     if solver.status != "running":
-        return "The integrator reached `t_max`." if solver.status == "finished" else "The integrator stopped."
+        if solver.status == "finished":
+            return LimitReached("The flow reached `t_max` before `tol` was met; raise `t_max` "
+                                "(flow time) or loosen `tol`.")
+        return "The integrator stopped."
     message = solver.step()
     if solver.status == "failed":
         return f"The ODE integrator failed: {message}"

@@ -8,7 +8,7 @@ import numpy as np
 from .._utils.progress import progress_bar
 from .._utils.validation import check_scalar, describe
 from ..exceptions import InvalidTypeError
-from ..result import STATUS_MESSAGES, OptimizeResult
+from ..result import STATUS_MESSAGES, LimitReached, OptimizeResult
 
 __all__ = ["run"]
 
@@ -218,7 +218,8 @@ class _Loop:
                         abs(after), np.finfo(float).tiny)
                 if state.failure:
                     message = state.failure
-                    status, state = -1, previous
+                    status = 0 if isinstance(message, LimitReached) else -1
+                    state = previous
                     opt = self.optimality(state.u)
                     break
                 if checkpoint is not None and state.k % checkpoint_every == 0:
@@ -274,7 +275,9 @@ class _Loop:
 
     def result(self, state, opt, status, message, tol):
         text = STATUS_MESSAGES[status]
-        if message:
+        if isinstance(message, LimitReached):
+            text = str(message)
+        elif message:
             text = f"{text} {message}"
         u = state.u
         extra = {}

@@ -5,7 +5,7 @@ import numpy as np
 from .._utils.validation import check_random_state, check_scalar, describe
 from ..declare.problem import Problem
 from ..engines import get_engine, run
-from ..exceptions import InvalidArgumentError, InvalidTypeError
+from ..exceptions import InvalidArgumentError, InvalidTypeError, warn_not_converged
 
 __all__ = ["solve"]
 
@@ -84,4 +84,10 @@ def solve(problem, engine="auto", *, x0=None, init_scale=None, tol=1e-8, ftol=0.
     result = run(engine, problem, u0, tol=tol, ftol=ftol, max_iter=max_iter, time_limit=time_limit,
                  callback=callback, history=history, progress=progress)
     result["engine"] = type(engine).__name__
+    if result.status == 0:
+        warn_not_converged(
+            f"Not converged: {result.message} The optimality residual is "
+            f"{float(np.max(result.optimality)):.2e} against `tol` = {tol:g}. Try a larger "
+            "`max_iter`, a looser `tol` (it is absolute: scale it to the size of the "
+            "gradient), or engine='lbfgs'/'gd'.")
     return result
