@@ -321,3 +321,16 @@ def test_infeasible_custom_factors():
         NMF(2, init="custom").fit(X, W=-W, H=np.ones((2, 5)))
     with pytest.raises(ShapeError):
         NMF(2, init="custom").fit(X, W=W, H=np.ones((3, 5)))
+
+
+def test_sklearn_names_mu_and_shuffle():
+    # scikit-learn's "mu" is the multiplicative (mirror) update here; shuffle is accepted
+    rng = np.random.default_rng(0)
+    X = rng.random((30, 4)) @ rng.random((4, 20))
+    mu = NMF(4, solver="mu", max_iter=300, random_state=0).fit(X)
+    mirror = NMF(4, solver="mirror", max_iter=300, random_state=0).fit(X)
+    np.testing.assert_allclose(mu.components_, mirror.components_)
+    assert mu.get_params()["solver"] == "mu"
+    cd = NMF(4, solver="cd", shuffle=True, max_iter=300, random_state=0).fit(X)
+    assert cd.get_params()["shuffle"] is True
+    assert cd.reconstruction_err_ < 1e-2 * np.linalg.norm(X)

@@ -33,7 +33,8 @@ from ..models.nmf_init import INITS, initialize, mean_of
 __all__ = ["NMF"]
 
 _BETA_NAMES = {"frobenius": 2.0, "kullback-leibler": 1.0, "itakura-saito": 0.0}
-_SOLVER_CHOICES = ("auto",) + solvers.SOLVERS
+# "mu": scikit-learn's name of the multiplicative update, which is "mirror" here
+_SOLVER_CHOICES = ("auto",) + solvers.SOLVERS + ("mu",)
 
 
 class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -65,8 +66,9 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Starting factors. None: "nndsvda" when ``k <= min(n_samples, n_features)``, else
         "random". "custom": the `W` and `H` passed to :meth:`fit_transform`. NNDSVD inits
         need ``k <= min(n_samples, n_features)``.
-    solver : {"auto", "cd", "mirror", "gd", "nesterov"}, default "auto"
-        How the latent factors are updated, alternating between W and H:
+    solver : {"auto", "cd", "mirror", "mu", "gd", "nesterov"}, default "auto"
+        How the latent factors are updated, alternating between W and H ("mu",
+        scikit-learn's name of the multiplicative update, is "mirror"):
 
         - "cd" (the default for the Frobenius loss): exact latent block-coordinate
           minimization. With all but one component's latent column fixed the objective
@@ -121,6 +123,10 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Latent steps per block and iteration for "gd" and "nesterov".
     progress : bool or dict, default False
         Show a tqdm progress bar (a dict is passed to tqdm).
+    shuffle : bool, default False
+        Accepted for scikit-learn compatibility and without effect: "cd" minimizes each
+        block exactly in closed form, so the order of the components within a sweep does
+        not randomize anything here.
 
     Attributes
     ----------
@@ -172,7 +178,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                  beta_loss="frobenius", tol=1e-4, max_iter=200, random_state=None,
                  alpha_W=0.0, alpha_H="same", l1_ratio=0.0, verbose=0,
                  W_constraint="nonnegative", H_constraint="nonnegative", graph_weight=1.0,
-                 inner_steps=10, progress=False):
+                 inner_steps=10, progress=False, shuffle=False):
         self.n_components = n_components
         self.init = init
         self.solver = solver
@@ -190,6 +196,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.graph_weight = graph_weight
         self.inner_steps = inner_steps
         self.progress = progress
+        self.shuffle = shuffle
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -378,6 +385,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return _feasible(problem.W_map, W), _feasible(problem.H_map, H.T).T
 
     def _pick_solver(self, solver, problem):
+        solver = "mirror" if solver == "mu" else solver
         frobenius = problem.beta == 2
         weighted = problem.mask is not None or problem.has_graph
         check = solvers.is_entrywise if weighted else solvers.is_columnwise
