@@ -334,3 +334,14 @@ def test_sklearn_names_mu_and_shuffle():
     cd = NMF(4, solver="cd", shuffle=True, max_iter=300, random_state=0).fit(X)
     assert cd.get_params()["shuffle"] is True
     assert cd.reconstruction_err_ < 1e-2 * np.linalg.norm(X)
+
+
+@pytest.mark.parametrize("which", ["W", "H"])
+def test_all_zero_custom_factor_is_refused(which):
+    rng = np.random.default_rng(0)
+    X = rng.random((20, 10))
+    W, H = rng.random((20, 3)), rng.random((3, 10))
+    factors = {"W": W, "H": H}
+    factors[which] = np.zeros_like(factors[which])
+    with pytest.raises(InvalidArgumentError, match=f"`{which}"):
+        NMF(3, init="custom", solver="mirror").fit_transform(X, **factors)

@@ -507,6 +507,10 @@ def _factor(value, name, shape, cmap):
     if not cmap.contains(arr):
         raise InfeasibleError(f"`{name}` must lie in its constraint set ({cmap.target}); got "
                               f"an infeasible starting factor (e.g. negative entries)")
+    if not np.any(arr):
+        # W = 0 (or H = 0) is a stationary point of every solver: it would never move
+        raise InvalidArgumentError(f"`{name}` must not be all zero (a stationary point the "
+                                   "solvers cannot leave); give a non-zero starting factor")
     return arr
 
 
