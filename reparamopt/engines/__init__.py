@@ -51,6 +51,6 @@ def engine_names():
     Examples
     --------
     >>> engine_names()
-    ['accelerated', 'accelerated-flow', 'flow', 'gd', 'mirror-nesterov', 'riemannian-gd']
+    ['accelerated', 'accelerated-flow', 'flow', 'gd', 'lbfgs', 'mirror-nesterov', 'riemannian-gd']
     """
     return ENGINES.names()
