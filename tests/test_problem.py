@@ -206,3 +206,8 @@ def test_solve_limits_end_with_status_0_and_a_convergence_warning():
         res = ro.solve(problem, engine="flow", t_max=0.1)
     assert res.status == 0 and "t_max" in res.message and "Non-finite" not in res.message
     assert np.all(np.isfinite(res.x)) and res.t == pytest.approx(0.1)
+
+
+def test_a_list_of_constraints_is_refused_with_a_hint():
+    with pytest.raises(ro.exceptions.InvalidTypeError, match="one constraint"):
+        ro.Problem(lambda x: (x ** 2).sum(), x=ro.NonNegative(3), constraints=[ro.Simplex(3)])

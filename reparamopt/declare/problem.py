@@ -78,6 +78,11 @@ class Problem:
         self._oracle = value_and_grad
         self.maps = {}
         for name, spec in variables.items():
+            if isinstance(spec, (list, tuple)):
+                raise InvalidTypeError(
+                    f"variable `{name}` must be one constraint (e.g. {name}=NonNegative(5)); "
+                    f"got {describe(spec)}. Variables are keyword arguments, one set each: "
+                    "there is no `constraints=` list")
             if getattr(spec, "shape", 0) is None:
                 raise ShapeError(f"variable `{name}` needs a shape; got {spec!r}")
             self.maps[name] = registry.resolve(spec)
