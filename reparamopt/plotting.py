@@ -84,7 +84,8 @@ def history_of(source):
 
 def plot_convergence(source, *, x="iteration", quantities=("optimality", "fun"), axes=None,
                      label=None, **line_kwargs):
-    r"""Plot optimality and objective against iterations or time, on log scales.
+    r"""Plot optimality and objective against iterations or time, on log scales (a
+    symmetric log scale for an objective that is negative or zero somewhere).
 
     Parameters
     ----------
@@ -147,11 +148,16 @@ def plot_convergence(source, *, x="iteration", quantities=("optimality", "fun"),
     xlabels = {"iteration": "iteration", "time": "time (s)", "t": "flow time t"}
     for ax, q in zip(axes, drawn):
         ys = records[q]
-        keep = ys > 0
+        signed = q == "fun" and np.any(ys <= 0)  # an objective may be negative or zero
+        keep = np.isfinite(ys) if signed else ys > 0
         if x != "iteration":
             keep &= xs > 0
         ax.plot(xs[keep], ys[keep], label=label, **line_kwargs)
-        ax.set_yscale("log")
+        if signed:
+            nonzero = np.abs(ys[keep & (ys != 0)])
+            ax.set_yscale("symlog", linthresh=float(nonzero.min()) if nonzero.size else 1.0)
+        else:
+            ax.set_yscale("log")
         if x != "iteration":
             ax.set_xscale("log")
         ax.set_xlabel(xlabels[x])

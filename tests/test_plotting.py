@@ -230,3 +230,15 @@ def test_progress_bar_when_asked(capsys, name):
     out, err = capsys.readouterr()
     assert out == ""
     assert "it/s]" in err or "s/it]" in err
+
+
+@pytest.mark.parametrize("x", ["iteration", "time"])
+def test_negative_objective_is_drawn(x):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    history = {"fun": np.array([1.0, -0.5, -2.0, -2.5]), "optimality": np.array([1.0, 0.1, 0.01, 1e-3]),
+               "time": np.array([0.001, 0.002, 0.003, 0.004]), "iteration": np.arange(4)}
+    axes = ro.plotting.plot_convergence(history, x=x)
+    line = axes[1].get_lines()[0]
+    assert len(line.get_ydata()) == 4 and axes[1].get_yscale() == "symlog"
