@@ -345,3 +345,15 @@ def test_all_zero_custom_factor_is_refused(which):
     factors[which] = np.zeros_like(factors[which])
     with pytest.raises(InvalidArgumentError, match=f"`{which}"):
         NMF(3, init="custom", solver="mirror").fit_transform(X, **factors)
+
+
+def test_reconstruction_error_at_an_exact_fit_is_finite():
+    rng = np.random.default_rng(5)
+    W, H = rng.random((40, 3)) * 1e3, rng.random((3, 30)) * 1e3
+    X = W @ H
+    for solver in ("cd", "mirror"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = NMF(3, init="custom", solver=solver, max_iter=3).fit(X, W=W.copy(), H=H.copy())
+        assert np.isfinite(model.reconstruction_err_) and model.reconstruction_err_ >= 0
+        assert model.reconstruction_err_ <= 1e-6 * np.linalg.norm(X)

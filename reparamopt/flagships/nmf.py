@@ -439,7 +439,8 @@ def store_fit(model, H, n_iter, history, times, solver, data_loss):
     model.loss_history_ = np.asarray(history)
     model.time_history_ = np.asarray(times)
     model.solver_ = solver
-    model.reconstruction_err_ = float(np.sqrt(2 * data_loss))
+    # an expanded Frobenius loss can round to a tiny negative number at an exact fit
+    model.reconstruction_err_ = float(np.sqrt(2 * max(float(data_loss), 0.0)))
 
 
 def fit_settings(model):
