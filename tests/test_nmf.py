@@ -351,7 +351,7 @@ def test_reconstruction_error_at_an_exact_fit_is_finite():
     rng = np.random.default_rng(5)
     W, H = rng.random((40, 3)) * 1e3, rng.random((3, 30)) * 1e3
     X = W @ H
-    for solver in ("cd", "mirror"):
+    for solver in ("cd", "mirror", "nesterov", "gd"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = NMF(3, init="custom", solver=solver, max_iter=3).fit(X, W=W.copy(), H=H.copy())

@@ -410,7 +410,11 @@ def _off_boundary(cmap, x):
     # A latent point mapped onto the boundary has a zero latent gradient there and
     # would never move: start a little inside the set instead.
     inside = cmap.project(np.full(x.shape, max(float(np.mean(x)), _EPS)))
-    return 0.99 * x + 0.01 * inside
+    nudged = 0.99 * x + 0.01 * inside
+    if is_nonnegative(cmap):
+        # only the entries on the boundary (zeros) move: a start inside stays exact
+        return np.where(x > 0, x, nudged)
+    return nudged
 
 
 # --- the blocks, for the alternating engine -------------------------------------
