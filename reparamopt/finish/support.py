@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
-__all__ = ["SUPPORT_THRESHOLD", "support_of", "SupportPolish"]
+__all__ = ["SUPPORT_THRESHOLD", "support_of", "support_least_squares", "SupportPolish"]
 
 # Entries above this fraction of the largest one form the support of an iterate: the
 # dynamics leave the others small (of the order of init_scale**power) but not zero.
@@ -38,6 +38,22 @@ def _columns(A, idx):
     if sp.issparse(A):
         return sp.csc_array(A)[:, idx].toarray()
     return A[:, idx]
+
+
+def support_least_squares(A, b, x, nonnegative):
+    """The least squares of ``A z = b`` on the support of `x` (:func:`support_of`), the
+    other entries zero; None when the support is empty, has more entries than rows,
+    its columns are rank deficient, or (`nonnegative`) the solution has a negative
+    entry."""
+    idx = np.flatnonzero(support_of(x))
+    if idx.size == 0 or idx.size > A.shape[0]:
+        return None
+    z, _, rank, _ = np.linalg.lstsq(_columns(A, idx), b, rcond=None)
+    if rank < idx.size or not np.all(np.isfinite(z)) or (nonnegative and np.any(z < 0)):
+        return None
+    x_new = np.zeros_like(x)
+    x_new[idx] = z
+    return x_new
 
 
 class SupportPolish:
@@ -71,14 +87,9 @@ class SupportPolish:
         if self.problem.optimality(u) > self.start:
             return None
         x = np.asarray(self.problem.to_feasible(u), dtype=float)
-        idx = np.flatnonzero(support_of(x))
-        if idx.size == 0 or idx.size > self.model.m:
+        x_new = support_least_squares(self.model.A, self.model.b, x, self.nonnegative)
+        if x_new is None:
             return None
-        z, _, rank, _ = np.linalg.lstsq(_columns(self.model.A, idx), self.model.b, rcond=None)
-        if rank < idx.size or not np.all(np.isfinite(z)) or (self.nonnegative and np.any(z < 0)):
-            return None
-        x_new = np.zeros_like(x)
-        x_new[idx] = z
         u_new = self.problem.to_latent(x_new)
         if self.problem.optimality(u_new) <= self.tol:
             return u_new, True

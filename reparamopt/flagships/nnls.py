@@ -42,6 +42,7 @@ from ..models.linear import (
     LeastSquaresOracle,
     LinearModel,
     check_nnls_input,
+    largest_entry,
     single_threaded,
 )
 from ..result import STATUS_MESSAGES, OptimizeResult
@@ -379,15 +380,7 @@ def _normalize_matrix(A):
     ``a`` is the largest absolute entry (an estimate of ``||A||_2`` for operators). Data
     of ordinary magnitude are left alone: dividing would copy a large matrix.
     """
-    if isinstance(A, LinearOperator):
-        v = np.random.default_rng(0).standard_normal(A.shape[1])
-        v /= max(np.linalg.norm(v), 1e-300)
-        a = float(np.max(np.abs(A.matvec(v)))) if A.shape[0] else 0.0
-    elif sp.issparse(A):
-        a = float(abs(A).max()) if A.nnz else 0.0
-    else:
-        # max and min read A without the temporary copy abs(A) would allocate
-        a = max(float(np.max(A)), -float(np.min(A))) if A.size else 0.0
+    a = largest_entry(A)
     if not (np.isfinite(a) and a > 0) or _SAFE_LOW <= a <= _SAFE_HIGH:
         return A, 1.0
     if isinstance(A, LinearOperator):

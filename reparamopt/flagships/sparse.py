@@ -20,9 +20,10 @@ from ..engines import (
 )
 from ..exceptions import InvalidArgumentError, InvalidTypeError, warn_not_converged
 from ..finish.kkt import kkt_residual
-from ..finish.support import SupportPolish, _columns, support_of
+from ..finish.support import SupportPolish, support_least_squares, support_of
 from ..maps.base import check_power
-from ..models.linear import LeastSquaresOracle, LinearModel, check_data
+from ..maps.registry import resolve
+from ..models.linear import LeastSquaresOracle, LinearModel, check_data, largest_entry
 from ..result import STATUS_MESSAGES, OptimizeResult
 from .early_stopping import parse_early_stopping
 from .implicit_bias import flow_limit
@@ -235,7 +236,7 @@ def sparse_recovery(A, b, *, nonnegative=True, power=2, init_scale=1e-4, method=
     A, b, c = _rescale(A, b)
     # the flow on (A, d b) from alpha is d times the flow on (A, b) from alpha d^(-1/L),
     # on another clock: bring b to unit size and move init_scale accordingly
-    d = _largest(b) if np.any(b) else 1.0
+    d = largest_entry(b) if np.any(b) else 1.0
     if _SCALE_RANGE[0] <= d <= _SCALE_RANGE[1]:
         d = 1.0
     b = b / d
@@ -253,7 +254,7 @@ def sparse_recovery(A, b, *, nonnegative=True, power=2, init_scale=1e-4, method=
         if rule is not None:
             raise InvalidArgumentError("`early_stopping` needs the dynamics; "
                                        "method='limit' has no iterates to stop")
-        result = _limit(A, b, full, nonnegative, power, alpha, tol, polish)
+        result = _limit(A, b, full, constraint, nonnegative, power, alpha, tol, polish)
         if result is not None:
             return _finish_result(result, full, scale, power, support_threshold, clock=clock)
         method = "flow"  # Newton on the dual did not converge: integrate the flow instead
@@ -285,19 +286,9 @@ def sparse_recovery(A, b, *, nonnegative=True, power=2, init_scale=1e-4, method=
                           nfev=oracle.nfev + 1)
 
 
-def _largest(A):
-    """The largest entry of A in magnitude (estimated for a LinearOperator)."""
-    if isinstance(A, LinearOperator):
-        v = np.random.default_rng(0).standard_normal(A.shape[1])
-        return float(np.max(np.abs(A.matvec(v / np.linalg.norm(v)))))
-    if sp.issparse(A):
-        return float(abs(A).max()) if A.nnz else 0.0
-    return max(float(np.max(A)), -float(np.min(A)))
-
-
 def _rescale(A, b):
     """``(A / c, b / c, c)`` with ``c`` the largest entry of A when it is extreme."""
-    c = _largest(A)
+    c = largest_entry(A)
     if not (np.isfinite(c) and c > 0) or _SCALE_RANGE[0] <= c <= _SCALE_RANGE[1]:
         return A, b, 1.0
     A = aslinearoperator(A) * (1.0 / c) if isinstance(A, LinearOperator) else A * (1.0 / c)
@@ -306,7 +297,7 @@ def _rescale(A, b):
 
 def _zero_result(constraint, n):
     """``b = 0``: ``x = 0`` solves it (the flow's limit is within ``init_scale**L``)."""
-    latent = n if isinstance(constraint, NonNegative) else 2 * n
+    latent = int(np.prod(resolve(constraint).latent_shape))
     return OptimizeResult(x=np.zeros(n), u=np.zeros(latent), nit=0, status=1, success=True,
                           optimality=0.0, message="b = 0: x = 0 is the solution.",
                           history=None, method="zero", stopped_early=False)
@@ -347,14 +338,14 @@ def _least_squares(A, b):
     return np.linalg.lstsq(A, b, rcond=None)[0]
 
 
-def _limit(A, b, full, nonnegative, power, init_scale, tol, polish):
+def _limit(A, b, full, constraint, nonnegative, power, init_scale, tol, polish):
     """The flow's limit by the dual Newton of :mod:`.implicit_bias`, or None."""
     from .nnls import nnls
 
     n = A.shape[1]
     norm_b = float(np.linalg.norm(b))
     all_columns = np.arange(n)
-    amax = _largest(A)
+    amax = largest_entry(A)
     if not isinstance(A, LinearOperator) and A.shape[0] <= n:
         # wide data: b is usually attainable, and a converged Newton proves it; the
         # least-squares (NNLS) solve is needed only otherwise
@@ -390,7 +381,7 @@ def _limit(A, b, full, nonnegative, power, init_scale, tol, polish):
     if unique is not None:
         # a single point in the set: the flow converges to it
         x, nit = unique, 0
-        u = _latent(x, power, nonnegative)
+        u = np.ravel(resolve(constraint).inverse(x))
     else:
         out = flow_limit(A, b_hat, candidates, power=power, init_scale=init_scale,
                          nonnegative=nonnegative, amax=amax)
@@ -422,24 +413,15 @@ def _limit_result(A, full, x, u, nit, nfev, nonnegative, tol, polish):
     return result
 
 
-def _latent(x, power, nonnegative):
-    if nonnegative:
-        return np.maximum(x, 0.0) ** (1.0 / power)
-    return np.concatenate([np.maximum(x, 0.0), np.maximum(-x, 0.0)]) ** (1.0 / power)
-
-
 def _polish_limit(A, full, x, nonnegative, tol):
     """The least squares on the support of `x`, kept when it moves x by at most 1e-4
     and ``||x||_1`` by at most 1e-5 (relative) and meets `tol`: an exactly sparse x
     within the stated distance of the limit."""
-    idx = np.flatnonzero(support_of(x))
-    if idx.size == 0 or idx.size > A.shape[0] or isinstance(A, LinearOperator):
+    if isinstance(A, LinearOperator):
         return x
-    z, _, rank, _ = np.linalg.lstsq(_columns(A, idx), full.b, rcond=None)
-    if rank < idx.size or not np.all(np.isfinite(z)) or (nonnegative and np.any(z < 0)):
+    x_new = support_least_squares(A, full.b, x, nonnegative)
+    if x_new is None:
         return x
-    x_new = np.zeros_like(x)
-    x_new[idx] = z
     l1 = np.abs(x).sum()
     if (np.linalg.norm(x_new - x) > _POLISH_MOVE * np.linalg.norm(x)
             or abs(np.abs(x_new).sum() - l1) > _POLISH_L1 * l1):
