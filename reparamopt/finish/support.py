@@ -44,7 +44,14 @@ def support_least_squares(A, b, x, nonnegative):
     """The least squares of ``A z = b`` on the support of `x` (:func:`support_of`), the
     other entries zero; None when the support is empty, has more entries than rows,
     its columns are rank deficient, or (`nonnegative`) the solution has a negative
-    entry."""
+    entry.
+
+    Examples
+    --------
+    >>> A = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+    >>> support_least_squares(A, np.array([2.0, 3.0]), np.array([1.0, 1e-9, 0.0]), True)
+    array([2., 0., 0.])
+    """
     idx = np.flatnonzero(support_of(x))
     if idx.size == 0 or idx.size > A.shape[0]:
         return None

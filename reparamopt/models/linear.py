@@ -276,7 +276,13 @@ def lipschitz_estimate(model, iters=12, rng=0):
 def largest_entry(A):
     """The largest entry of `A` in magnitude: read by max and min for dense data (no
     temporary ``abs(A)``), over the stored entries for sparse data, estimated from one
-    product with a random unit vector for a LinearOperator."""
+    product with a random unit vector for a LinearOperator.
+
+    Examples
+    --------
+    >>> largest_entry(np.array([[1.0, -3.0], [2.0, 0.5]]))
+    3.0
+    """
     if isinstance(A, LinearOperator):
         v = np.random.default_rng(0).standard_normal(A.shape[1])
         v /= max(np.linalg.norm(v), 1e-300)
