@@ -346,7 +346,7 @@ def _limit(A, b, full, constraint, nonnegative, power, init_scale, tol, polish):
     norm_b = float(np.linalg.norm(b))
     all_columns = np.arange(n)
     amax = largest_entry(A)
-    if not isinstance(A, LinearOperator) and A.shape[0] <= n:
+    if not isinstance(A, LinearOperator) and A.shape[0] < n:
         # wide data: b is usually attainable, and a converged Newton proves it; the
         # least-squares (NNLS) solve is needed only otherwise
         out = flow_limit(A, b, all_columns, power=power, init_scale=init_scale,
