@@ -75,3 +75,27 @@ def test_lbfgs_never_increases_the_objective_beyond_rounding():
     res = ro.solve(problem, engine="lbfgs", history=True, max_iter=200)
     fun = np.asarray(res.history["fun"])
     assert np.all(np.diff(fun) <= 1e-13 * np.abs(fun[:-1]))
+
+
+def test_two_loop_direction_matches_scipys_inverse_hessian_product():
+    # scipy's product has H0 = I; with H0 = gamma I it is the product in u / sqrt(gamma)
+    from scipy.optimize import LbfgsInvHessProduct
+
+    from reparamopt.engines.lbfgs import _direction
+
+    rng = np.random.default_rng(4)
+    n, m = 30, 6
+    M = rng.standard_normal((n, n))
+    H = M @ M.T + n * np.eye(n)
+    pairs = []
+    for _ in range(m):
+        s = rng.standard_normal(n)
+        pairs.append((s, H @ s))
+    g = rng.standard_normal(n)
+    s, y = pairs[-1]
+    gamma = (s @ y) / (y @ y)
+    root = np.sqrt(gamma)
+    S = np.array([p[0] for p in pairs]) / root
+    Y = np.array([p[1] for p in pairs]) * root
+    expected = -root * LbfgsInvHessProduct(S, Y).matvec(root * g)
+    np.testing.assert_allclose(_direction(pairs, g), expected, rtol=1e-10, atol=1e-12)

@@ -172,3 +172,16 @@ def test_column_simplex_alias(rng):
     m = REG.resolve("row-simplex", (5, 3), total=2.0)
     x = np.asarray(m.forward(rng.standard_normal(m.latent_shape)))
     np.testing.assert_allclose(x.sum(axis=1), np.full(5, 2.0))
+
+
+@pytest.mark.parametrize("n", [5000, 200000])
+def test_long_simplex_projection_by_pivots_matches_the_sort(n):
+    from reparamopt.maps import sets
+
+    rng = np.random.default_rng(n)
+    for y, total in ((rng.standard_normal(n), 1.0), (rng.exponential(size=n) * 1e-3, 7.0),
+                     (np.full(n, 0.5), 2.0)):
+        sorted_rows = sets.project_simplex(y.reshape(1, -1), total, axis=1).ravel()
+        fast = sets.project_simplex(y, total)
+        np.testing.assert_allclose(fast, sorted_rows, atol=1e-14, rtol=1e-12)
+        assert np.all(fast >= 0) and abs(fast.sum() - total) < 1e-9 * total

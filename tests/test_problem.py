@@ -211,3 +211,14 @@ def test_solve_limits_end_with_status_0_and_a_convergence_warning():
 def test_a_list_of_constraints_is_refused_with_a_hint():
     with pytest.raises(ro.exceptions.InvalidTypeError, match="one constraint"):
         ro.Problem(lambda x: (x ** 2).sum(), x=ro.NonNegative(3), constraints=[ro.Simplex(3)])
+
+
+def test_a_name_shape_pair_is_a_variable():
+    import autograd.numpy as anp
+
+    c = np.array([0.3, -1.0, 2.0])
+    problem = ro.Problem(lambda x: anp.sum((x - c) ** 2), x=("nonnegative", (3,)))
+    res = ro.solve(problem, tol=1e-10)
+    np.testing.assert_allclose(res.x, np.maximum(c, 0), atol=1e-8)
+    with pytest.raises(ro.exceptions.InvalidTypeError, match="one constraint"):
+        ro.Problem(lambda x: (x ** 2).sum(), x=("nonnegative", (3,), "extra"))

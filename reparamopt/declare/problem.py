@@ -16,6 +16,9 @@ from ..maps.registry import default_registry
 
 __all__ = ["Problem"]
 
+# evaluations kept by Problem.evaluate (a line search's last trial points)
+_CACHED = 4
+
 
 class Problem:
     r"""A constrained problem turned unconstrained by reparametrization.
@@ -78,7 +81,8 @@ class Problem:
         self._oracle = value_and_grad
         self.maps = {}
         for name, spec in variables.items():
-            if isinstance(spec, (list, tuple)):
+            pair = isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str)
+            if isinstance(spec, (list, tuple)) and not pair:
                 raise InvalidTypeError(
                     f"variable `{name}` must be one constraint (e.g. {name}=NonNegative(5)); "
                     f"got {describe(spec)}. Variables are keyword arguments, one set each: "
@@ -217,13 +221,15 @@ class Problem:
     def evaluate(self, u):
         """``(F(u), grad F(u), x, grad f(x))`` with x-space gradients pulled back to u.
 
-        The last evaluation is kept: the engines ask again for the point they have just
-        evaluated (its optimality, its step), and get it for free. The cache goes by
-        identity: the engines never modify an array they have passed on.
+        The last few evaluations are kept: the engines ask again for points they have
+        just evaluated (the optimality of the point a line search accepted, its step),
+        and get them for free. The cache goes by identity: the engines never modify an
+        array they have passed on.
         """
-        cache = self._cache
-        if cache is not None and cache[0] is u:
-            return cache[1]
+        for seen, out in self._cache or ():
+            if seen is u:
+                return out
+        key = u
         u = np.asarray(u, dtype=float)
         if len(self.names) == 1:
             name = self.names[0]
@@ -239,7 +245,7 @@ class Problem:
             value, gx = self._x_value_and_grad(x)
             gu = self._pack({n: self.maps[n].pullback(blocks[n], gx[n]) for n in self.names})
             out = (value, gu, x, gx)
-        self._cache = (u, out)
+        self._cache = ((key, out),) + tuple(self._cache or ())[:_CACHED - 1]
         return out
 
     def value_and_grad(self, u):

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.optimize import LbfgsInvHessProduct, line_search
+from scipy.optimize import line_search
 from scipy.optimize._linesearch import LineSearchWarning
 
 from .._utils.validation import check_scalar
@@ -26,39 +26,58 @@ class LBFGSState(State):
 
 class _Cached:
     """``value_and_grad`` with the points already evaluated remembered: the Wolfe line
-    search asks for the value and the gradient of a point separately."""
+    search asks for the value and the gradient of a point separately (as two equal
+    arrays: points are compared by value, O(n), not hashed)."""
 
     def __init__(self, problem, shape):
-        self.problem, self.shape, self.seen, self.nfev = problem, shape, {}, 0
+        self.problem, self.shape, self.seen, self.nfev = problem, shape, [], 0
+
+    def _find(self, v):
+        for entry in reversed(self.seen):
+            if np.array_equal(entry[0], v):
+                return entry
+        point = v.reshape(self.shape)
+        fun, grad = self.problem.value_and_grad(point)
+        entry = (v, float(np.sum(fun)), np.ravel(np.asarray(grad, dtype=float)), point)
+        self.seen.append(entry)
+        self.nfev += 1
+        return entry
 
     def __call__(self, v):
-        key = v.tobytes()
-        if key not in self.seen:
-            fun, grad = self.problem.value_and_grad(v.reshape(self.shape))
-            self.seen[key] = (float(np.sum(fun)), np.ravel(np.asarray(grad, dtype=float)))
-            self.nfev += 1
-        return self.seen[key]
+        return self._find(v)[1:3]
+
+    def point(self, v):
+        """The array `v` was evaluated as (the problem's cache knows it by identity)."""
+        return self._find(v)[3]
 
 
 def _direction(pairs, g):
-    """``-H g`` with H the L-BFGS inverse Hessian of `pairs`, its initial matrix scaled by
-    ``gamma = s.y / y.y`` of the newest pair (scipy's product has ``H0 = I``: it is
-    applied in the variables ``u / sqrt(gamma)``)."""
+    """``-H g`` with H the L-BFGS inverse Hessian of `pairs` (oldest first), by the
+    two-loop recursion, its initial matrix ``gamma I`` with ``gamma = s.y / y.y`` of the
+    newest pair (Nocedal and Wright, Algorithm 7.4). Written out rather than through
+    :class:`scipy.optimize.LbfgsInvHessProduct`, which needs the pairs stacked (a copy
+    of ``2 m n`` numbers each iteration) and has no initial scaling."""
+    q = np.array(g, dtype=float)
+    rhos = [1.0 / float(s @ y) for s, y in pairs]
+    alphas = []
+    for (s, y), rho in zip(reversed(pairs), reversed(rhos)):
+        a = rho * float(s @ q)
+        q -= a * y
+        alphas.append(a)
     s, y = pairs[-1]
-    root = np.sqrt(float(s @ y) / float(y @ y))
-    S = np.array([p[0] for p in pairs]) / root
-    Y = np.array([p[1] for p in pairs]) * root
-    return -root * LbfgsInvHessProduct(S, Y).matvec(root * g)
+    q *= float(s @ y) / float(y @ y)
+    for (s, y), rho, a in zip(pairs, rhos, reversed(alphas)):
+        q += (a - rho * float(y @ q)) * s
+    return -q
 
 
 @dataclass(frozen=True)
 class LBFGS(Engine):
     r"""L-BFGS on the latent problem ``min_u F(u) = f(phi(u))``.
 
-    The direction is the limited-memory inverse-Hessian product of
-    :class:`scipy.optimize.LbfgsInvHessProduct` over the last `memory` pairs (with the
-    usual scaling ``s.y / y.y`` of the initial matrix), the step the strong-Wolfe line
-    search of :func:`scipy.optimize.line_search`. Near the minimum, where changes of F
+    The direction is the limited-memory inverse-Hessian product over the last `memory`
+    pairs (the two-loop recursion, with the usual scaling ``s.y / y.y`` of the initial
+    matrix), the step the strong-Wolfe line search of :func:`scipy.optimize.line_search`. Near the minimum, where changes of F
     fall below its rounding and the line search cannot decide, the full step is taken
     when F does not rise beyond that rounding; otherwise the memory is dropped and a
     backtracking steepest-descent step is taken. Needs a scalar objective (no batch).
@@ -132,5 +151,5 @@ class LBFGS(Engine):
         s, y = u_new - u, g_new - g
         if float(s @ y) > 1e-12 * float(np.linalg.norm(s) * np.linalg.norm(y)):
             pairs = (tuple(pairs) + ((s, y),))[-self.memory:]
-        return state.replace(u=u_new.reshape(shape), fun=f_new, grad=g_new.reshape(shape),
+        return state.replace(u=cached.point(u_new), fun=f_new, grad=g_new.reshape(shape),
                              k=state.k + 1, nfev=state.nfev + cached.nfev, pairs=pairs)
