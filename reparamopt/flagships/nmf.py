@@ -128,19 +128,38 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         block exactly in closed form, so the order of the components within a sweep does
         not randomize anything here.
 
+    Notes
+    -----
+    As in scikit-learn, float32 data give float32 `components_` and W (every other dtype
+    gives float64); the solvers compute in float64. The fit runs on ``X / max(X)`` and
+    scales the factors back (the square root of ``max(X)`` on each, or all of it on the
+    factor whose set is a cone when the other's is not), so ``c * X`` fits like X for
+    every ``c > 0``, up to 1e-300 and 1e300. A numpy masked array's masked entries are
+    missing entries, like NaN and `mask`. :meth:`transform` solves each row of W on its
+    own against `components_` (exactly for the Frobenius loss and an entrywise W set,
+    by multiplicative steps that stop row by row for the other losses), so a row's W
+    does not depend on the other rows of the batch; :meth:`fit_transform` finishes its W
+    the same way against the final `components_`. A W set that ties the rows together
+    (``"column-simplex-matrix"`` for W, ...) is solved on the whole block instead.
+
     Attributes
     ----------
     components_ : ndarray of shape (n_components, n_features)
-        The factor H.
+        The factor H, in the dtype of the data of the fit.
     n_components_ : int
         The rank used.
     reconstruction_err_ : float
-        ``sqrt(2 * D_beta)`` over the observed entries at the end of the fit (the
-        Frobenius norm of the residual for the Frobenius loss), as in scikit-learn.
+        ``sqrt(2 * D_beta)`` over the observed entries (masked, NaN and `mask`-ed entries
+        excluded) at the returned factors (the Frobenius norm of the residual for the
+        Frobenius loss), as in scikit-learn. Never NaN (0 at an exact fit and for all-zero
+        data).
     n_iter_ : int
         Outer iterations run.
     loss_history_ : ndarray of shape (n_iter_ + 1,)
-        The objective (loss plus penalties) at the start and after each iteration.
+        The objective (loss plus penalties) at the start and after each iteration, in
+        the units of X (inf where it exceeds the float range, e.g. the squared
+        Frobenius loss of data near 1e300). The W finish of :meth:`fit_transform` comes
+        after the last entry and only lowers the objective.
     time_history_ : ndarray of shape (n_iter_ + 1,)
         Seconds from the call to fit (validation and init included) to each entry of
         `loss_history_`.
@@ -221,14 +240,17 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like or sparse matrix of shape (n_samples, n_features)
-            Non-negative data. NaN entries are missing. Sparse input is never densified
-            with the Frobenius or Kullback-Leibler loss and no mask.
+        X : array-like, masked array or sparse matrix of shape (n_samples, n_features)
+            Non-negative data. NaN entries and the masked entries of a numpy masked
+            array are missing (their values are never used). Sparse input is never
+            densified with the Frobenius or Kullback-Leibler loss and no mask. float32
+            stays float32 in the results.
         y : ignored
         W : array-like of shape (n_samples, n_components), optional
-            Starting W for ``init="custom"`` (or init=None).
+            Starting W for ``init="custom"`` (or init=None), of the dtype of X (float64
+            for integer X), as in scikit-learn: another dtype is a TypeError.
         H : array-like of shape (n_components, n_features), optional
-            Starting H for ``init="custom"`` (or init=None).
+            Starting H for ``init="custom"`` (or init=None), of the dtype of X.
         mask : array-like of bool of shape (n_samples, n_features), optional
             True where X is observed; the loss only counts observed entries.
         graph : networkx.Graph, optional
@@ -238,7 +260,8 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         W : ndarray of shape (n_samples, n_components)
-            A dask array when X is one (chunked by rows; see :mod:`reparamopt.dask`).
+            In the dtype of X (float32 or float64). A dask array when X is one (chunked
+            by rows; see :mod:`reparamopt.dask`).
         """
         backend = backend_for(X)
         if backend is not None:
@@ -272,12 +295,14 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return _times_exp2(W, e_W).astype(dtype, copy=False)
 
     def transform(self, X, mask=None):
-        """W for new data with the learned components fixed (NaN or `mask` as in fit).
+        """W for new data with the learned components fixed (NaN, masked arrays or
+        `mask` as in fit). Each row is solved on its own (see the class notes), so the
+        W of a row does not depend on the other rows.
 
         Returns
         -------
         W : ndarray of shape (n_samples, n_components)
-            Computed chunk by chunk when X is a dask array.
+            In the dtype of X. Computed chunk by chunk when X is a dask array.
         """
         backend = backend_for(X)
         if backend is not None:
@@ -408,8 +433,13 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         if init == "custom":
             if W is None or H is None:
                 raise InvalidArgumentError("`init`='custom' needs both `W` and `H`")
-            W = _factor(W, "W", (X.shape[0], k), problem.W_map, dtype)
-            H = _factor(H, "H", (k, X.shape[1]), problem.H_map, dtype, transposed=True)
+            W, H = np.asarray(W), np.asarray(H)
+            if W.dtype != dtype or H.dtype != dtype:  # as scikit-learn's _check_w_h
+                raise InvalidTypeError(
+                    f"`W` and `H` should have the same dtype as X ({np.dtype(dtype)}); got "
+                    f"W.dtype = {W.dtype} and H.dtype = {H.dtype} (pass them as .astype(X.dtype))")
+            W = _factor(W, "W", (X.shape[0], k), problem.W_map)
+            H = _factor(H, "H", (k, X.shape[1]), problem.H_map, transposed=True)
             return _times_exp2(W, -e_W), _times_exp2(H, -e_H)
         else:
             if W is not None or H is not None:
@@ -574,18 +604,13 @@ def factor_map(spec, shape, name, power):
         raise ShapeError(f"`{name}` does not fit a factor of shape {shape}: {exc}") from None
 
 
-def _factor(value, name, shape, cmap, dtype, transposed=False):
+def _factor(value, name, shape, cmap, transposed=False):
     """A custom starting factor, checked as scikit-learn's ``_check_init`` does (shape,
-    dtype that of X, non-negativity, here membership of its set) and made float64.
-    `transposed`: `cmap` acts on the transpose (H)."""
-    arr = np.asarray(value)
+    non-negativity, here membership of its set) and made float64. `transposed`: `cmap`
+    acts on the transpose (H)."""
+    arr = np.array(value, dtype=np.float64)
     if arr.shape != shape:
         raise ShapeError(f"`{name}` must have shape {shape}; got shape {arr.shape}")
-    if arr.dtype != dtype:
-        raise InvalidTypeError(
-            f"The dtype of W and H should be the same as the dtype of X: `{name}` has dtype "
-            f"{arr.dtype}, X has dtype {np.dtype(dtype)} (pass `{name}.astype(X.dtype)`)")
-    arr = np.array(arr, dtype=np.float64)
     if not np.all(np.isfinite(arr)):
         raise NonFiniteError(f"`{name}` must be finite; got NaN or inf")
     if not cmap.contains(arr.T if transposed else arr):
