@@ -28,7 +28,7 @@ from ..exceptions import (
 )
 from ..maps.registry import resolve
 from ..models import nmf as solvers
-from ..models.nmf_init import INITS, initialize, mean_of
+from ..models.nmf_init import INITS, initialize
 
 __all__ = ["NMF"]
 
@@ -128,19 +128,38 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         block exactly in closed form, so the order of the components within a sweep does
         not randomize anything here.
 
+    Notes
+    -----
+    As in scikit-learn, float32 data give float32 `components_` and W (every other dtype
+    gives float64); the solvers compute in float64. The fit runs on ``X / max(X)`` and
+    scales the factors back (the square root of ``max(X)`` on each, or all of it on the
+    factor whose set is a cone when the other's is not), so ``c * X`` fits like X for
+    every ``c > 0``, up to 1e-300 and 1e300. A numpy masked array's masked entries are
+    missing entries, like NaN and `mask`. :meth:`transform` solves each row of W on its
+    own against `components_` (exactly for the Frobenius loss and an entrywise W set,
+    by multiplicative steps that stop row by row for the other losses), so a row's W
+    does not depend on the other rows of the batch; :meth:`fit_transform` finishes its W
+    the same way against the final `components_`. A W set that ties the rows together
+    (``"column-simplex-matrix"`` for W, ...) is solved on the whole block instead.
+
     Attributes
     ----------
     components_ : ndarray of shape (n_components, n_features)
-        The factor H.
+        The factor H, in the dtype of the data of the fit.
     n_components_ : int
         The rank used.
     reconstruction_err_ : float
-        ``sqrt(2 * D_beta)`` over the observed entries at the end of the fit (the
-        Frobenius norm of the residual for the Frobenius loss), as in scikit-learn.
+        ``sqrt(2 * D_beta)`` over the observed entries (masked, NaN and `mask`-ed entries
+        excluded) at the returned factors (the Frobenius norm of the residual for the
+        Frobenius loss), as in scikit-learn. Never NaN (0 at an exact fit and for all-zero
+        data).
     n_iter_ : int
         Outer iterations run.
     loss_history_ : ndarray of shape (n_iter_ + 1,)
-        The objective (loss plus penalties) at the start and after each iteration.
+        The objective (loss plus penalties) at the start and after each iteration, in
+        the units of X (inf where it exceeds the float range, e.g. the squared
+        Frobenius loss of data near 1e300). The W finish of :meth:`fit_transform` comes
+        after the last entry and only lowers the objective.
     time_history_ : ndarray of shape (n_iter_ + 1,)
         Seconds from the call to fit (validation and init included) to each entry of
         `loss_history_`.
@@ -203,7 +222,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         tags.input_tags.positive_only = True
         tags.input_tags.sparse = True
         tags.input_tags.allow_nan = True
-        tags.transformer_tags.preserves_dtype = ["float64"]
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
     @property
@@ -221,14 +240,17 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like or sparse matrix of shape (n_samples, n_features)
-            Non-negative data. NaN entries are missing. Sparse input is never densified
-            with the Frobenius or Kullback-Leibler loss and no mask.
+        X : array-like, masked array or sparse matrix of shape (n_samples, n_features)
+            Non-negative data. NaN entries and the masked entries of a numpy masked
+            array are missing (their values are never used). Sparse input is never
+            densified with the Frobenius or Kullback-Leibler loss and no mask. float32
+            stays float32 in the results.
         y : ignored
         W : array-like of shape (n_samples, n_components), optional
-            Starting W for ``init="custom"`` (or init=None).
+            Starting W for ``init="custom"`` (or init=None), of the dtype of X (float64
+            for integer X), as in scikit-learn: another dtype is a TypeError.
         H : array-like of shape (n_components, n_features), optional
-            Starting H for ``init="custom"`` (or init=None).
+            Starting H for ``init="custom"`` (or init=None), of the dtype of X.
         mask : array-like of bool of shape (n_samples, n_features), optional
             True where X is observed; the loss only counts observed entries.
         graph : networkx.Graph, optional
@@ -238,61 +260,88 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         W : ndarray of shape (n_samples, n_components)
-            A dask array when X is one (chunked by rows; see :mod:`reparamopt.dask`).
+            In the dtype of X (float32 or float64). A dask array when X is one (chunked
+            by rows; see :mod:`reparamopt.dask`).
         """
         backend = backend_for(X)
         if backend is not None:
             return backend.fit_transform_nmf(self, X, W=W, H=H, mask=mask, graph=graph)
         start = time.perf_counter()
+        X, mask = _unmask(X, mask)
         X = self._validate_X(X, reset=True)
+        dtype = X.dtype
+        X = X.astype(np.float64, copy=False)  # the solvers compute in float64
         settings = fit_settings(self)
         X, observed = self._observed(X, mask, settings["beta"])
         n_samples, n_features = X.shape
         k = fit_rank(self, X, W, H)
         adjacency, degree = self._graph(graph, n_samples)
-        problem = self._problem(X, observed, settings, k, adjacency, degree)
-        W0, H0 = self._start(X, observed, W, H, k, problem)
+        W_map, H_map = self._maps(n_samples, n_features, k, settings["power"])
+        # the fit runs on X / max(X) and scales the factors back, so that data near the
+        # ends of the float range fit as well and c * X fits as X does for every c > 0
+        exponent = _log2_scale(X if observed is None else X[observed > 0])
+        e_W, e_H = _split_exponent(exponent, W_map, H_map)
+        problem = self._problem(X, observed, settings, W_map, H_map, e_W, e_H, adjacency, degree)
+        W0, H0 = self._start(problem.X, observed, W, H, k, problem, e_W, e_H, dtype)
         solver = self._pick_solver(settings["solver"], problem)
         W, H, n_iter, history, times = self._run(problem, W0, H0, solver, settings, True, start)
-        store_fit(self, H, n_iter, history, times, solver, problem.data_loss(W, H))
-        return W
+        if not problem.has_graph and _rows_apart(problem, solver):
+            # W finished row by row against the final H, as transform solves it, so that
+            # fit_transform(X) is fit(X).transform(X); this only lowers the objective
+            W = self._solve_rows(problem, H, solver, settings, W0=W)
+        self._log2_scale = e_W + e_H
+        store_fit(self, _times_exp2(H, e_H).astype(dtype, copy=False), n_iter, history, times,
+                  solver, problem.data_loss(W, H), loss_exponent=(e_W + e_H) * settings["beta"])
+        return _times_exp2(W, e_W).astype(dtype, copy=False)
 
     def transform(self, X, mask=None):
-        """W for new data with the learned components fixed (NaN or `mask` as in fit).
+        """W for new data with the learned components fixed (NaN, masked arrays or
+        `mask` as in fit). Each row is solved on its own (see the class notes), so the
+        W of a row does not depend on the other rows.
 
         Returns
         -------
         W : ndarray of shape (n_samples, n_components)
-            Computed chunk by chunk when X is a dask array.
+            In the dtype of X. Computed chunk by chunk when X is a dask array.
         """
         backend = backend_for(X)
         if backend is not None:
             return backend.transform_nmf(self, X, mask=mask)
         check_is_fitted(self)
+        X, mask = _unmask(X, mask)
         X = self._validate_X(X, reset=False)
+        dtype = X.dtype
+        X = X.astype(np.float64, copy=False)  # the solvers compute in float64
         settings = fit_settings(self)
         X, observed = self._observed(X, mask, settings["beta"])
+        n_samples, n_features = X.shape
         k = self.n_components_
-        problem = self._problem(X, observed, settings, k, None, None)
-        W0 = np.full((X.shape[0], k), np.sqrt(max(mean_of(X, observed), 0.0) / k))
-        W0 = _feasible(problem.W_map, W0)
+        W_map, H_map = self._maps(n_samples, n_features, k, settings["power"])
+        # the scale of the fit (not of this batch, so that no row depends on the others)
+        H = np.asarray(self.components_, dtype=np.float64)
+        e_H = _log2_scale(H)
+        e_W = getattr(self, "_log2_scale", 2 * e_H) - e_H if solvers.is_cone(W_map) else 0.0
+        problem = self._problem(X, observed, settings, W_map, H_map, e_W, e_H, None, None)
         solver = self._pick_solver(settings["solver"], problem)  # a mask may rule out "cd"
-        W = self._run(problem, W0, self.components_, solver, settings, False, None)[0]
-        return W
+        W = self._solve_rows(problem, _times_exp2(H, -e_H), solver, settings)
+        return _times_exp2(W, e_W).astype(dtype, copy=False)
 
     def inverse_transform(self, X):
         """Map W back to data space: ``X @ components_``."""
         check_is_fitted(self)
         if sp.issparse(X):
             return np.asarray(X @ self.components_)
-        W = np.asarray(X, dtype=float)
+        W = np.asarray(X)
+        if W.dtype not in (np.float32, np.float64):
+            W = W.astype(np.float64)
         if W.ndim != 2 or W.shape[1] != self.n_components_:
             raise ShapeError(f"`X` must have shape (n_samples, {self.n_components_}); got {describe(X)}")
         return W @ self.components_
 
     # -- helpers --------------------------------------------------------------------
     def _validate_X(self, X, reset):
-        X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=np.float64,
+        # float32 data stay float32 (as in scikit-learn), every other dtype becomes float64
+        X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=(np.float64, np.float32),
                           ensure_all_finite="allow-nan", reset=reset)
         values = X.data if sp.issparse(X) else X
         if values.size and np.nanmin(values) < 0:
@@ -321,6 +370,8 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             observed = None
         if sp.issparse(X) and (observed is not None or beta not in (1, 2)):
             X = X.toarray()  # only the Frobenius and KL fully observed paths work on sparse data
+        if observed is not None:  # values at unobserved entries never enter a computation
+            X = np.where(observed, X, 0.0)
         if beta <= 0:
             values = X if observed is None else X[observed]
             if values.size and values.min() == 0:
@@ -350,18 +401,31 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         adjacency = sp.csr_matrix(adjacency)
         return adjacency, np.asarray(adjacency.sum(axis=1)).ravel()
 
-    def _problem(self, X, observed, settings, k, adjacency, degree):
+    def _maps(self, n_samples, n_features, k, power):
+        return (factor_map(self.W_constraint, (n_samples, k), "W_constraint", power),
+                factor_map(self.H_constraint, (n_features, k), "H_constraint", power))
+
+    def _problem(self, X, observed, settings, W_map, H_map, e_W, e_H, adjacency, degree):
+        """The problem in the units ``X / 2**(e_W + e_H)``, ``W / 2**e_W``, ``H / 2**e_H``:
+        the objective is divided by ``2**(beta (e_W + e_H))``, and the penalties with it."""
         n_samples, n_features = X.shape
         l1, l2 = settings["l1_ratio"], 1.0 - settings["l1_ratio"]
-        return solvers.Problem(
-            X=X, mask=observed, beta=settings["beta"],
-            l1_W=settings["alpha_W"] * l1 * n_features, l2_W=settings["alpha_W"] * l2 * n_features,
-            l1_H=settings["alpha_H"] * l1 * n_samples, l2_H=settings["alpha_H"] * l2 * n_samples,
-            W_map=factor_map(self.W_constraint, (n_samples, k), "W_constraint", settings["power"]),
-            H_map=factor_map(self.H_constraint, (n_features, k), "H_constraint", settings["power"]),
-            graph_weight=settings["graph_weight"], adjacency=adjacency, degree=degree)
+        drop = settings["beta"] * (e_W + e_H)
 
-    def _start(self, X, observed, W, H, k, problem):
+        def scaled(value, exponent):
+            with np.errstate(over="ignore"):  # a penalty beyond the float range: cap it
+                return float(min(value * np.exp2(exponent - drop), _PENALTY_CAP)) if value else 0.0
+
+        aW, aH = settings["alpha_W"], settings["alpha_H"]
+        return solvers.Problem(
+            X=_times_exp2(X, -(e_W + e_H)), mask=observed, beta=settings["beta"],
+            l1_W=scaled(aW * l1 * n_features, e_W), l2_W=scaled(aW * l2 * n_features, 2 * e_W),
+            l1_H=scaled(aH * l1 * n_samples, e_H), l2_H=scaled(aH * l2 * n_samples, 2 * e_H),
+            W_map=W_map, H_map=H_map, graph_weight=scaled(settings["graph_weight"], 2 * e_W),
+            adjacency=adjacency, degree=degree)
+
+    def _start(self, X, observed, W, H, k, problem, e_W, e_H, dtype):
+        """The starting factors in the units of `problem` (X is its scaled data)."""
         init = self.init
         if init is None:
             init = "custom" if W is not None and H is not None else \
@@ -369,9 +433,14 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         if init == "custom":
             if W is None or H is None:
                 raise InvalidArgumentError("`init`='custom' needs both `W` and `H`")
+            W, H = np.asarray(W), np.asarray(H)
+            if W.dtype != dtype or H.dtype != dtype:  # as scikit-learn's _check_w_h
+                raise InvalidTypeError(
+                    f"`W` and `H` should have the same dtype as X ({np.dtype(dtype)}); got "
+                    f"W.dtype = {W.dtype} and H.dtype = {H.dtype} (pass them as .astype(X.dtype))")
             W = _factor(W, "W", (X.shape[0], k), problem.W_map)
-            H = _factor(H.T if hasattr(H, "T") else np.transpose(H), "H.T", (X.shape[1], k), problem.H_map).T
-            return W, H
+            H = _factor(H, "H", (k, X.shape[1]), problem.H_map, transposed=True)
+            return _times_exp2(W, -e_W), _times_exp2(H, -e_H)
         else:
             if W is not None or H is not None:
                 warnings.warn(f"`W` and `H` are ignored with init={init!r}; use init='custom'",
@@ -382,6 +451,10 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 means = (X * observed).sum(axis=0) / counts
                 filled = np.where(observed > 0, X, means)
             W, H = initialize(filled, k, init, check_random_state(self.random_state))
+            # the inits put the square root of the scale 2**(e_W + e_H) of X on each factor:
+            # move it to where the fit's units have it
+            half = (e_W + e_H) / 2
+            W, H = _times_exp2(W, half - e_W), _times_exp2(H, half - e_H)
         return _feasible(problem.W_map, W), _feasible(problem.H_map, H.T).T
 
     def _pick_solver(self, solver, problem):
@@ -405,6 +478,32 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             raise InvalidArgumentError(
                 "`solver`='mirror' needs 'nonnegative' W and H constraints; use 'nesterov'")
         return solver
+
+    def _solve_rows(self, problem, H, solver, settings, W0=None):
+        """W for fixed H (transform; W0: the fit's W, to finish). Every row is solved on
+        its own where the W set allows it (see :func:`_rows_apart`): exactly for the
+        Frobenius loss and an entrywise set, by multiplicative steps with a stopping rule
+        per row for the other losses; else by the solver on the whole block."""
+        if problem.beta == 2 and solvers.is_entrywise(problem.W_map):  # _rows_apart's first case
+            W, failed = solvers.exact_rows(problem, H)
+            if failed:
+                warn_not_converged(f"The exact solve of {failed} row(s) of W reached its "
+                                   "iteration limit; those rows may not be optimal.")
+            return W
+        if W0 is None:  # a start from each row's own mean, so that no row depends on the others
+            W0 = np.sqrt(np.maximum(_row_means(problem.X, problem.mask), 0.0) / H.shape[0])
+            W0 = _feasible(problem.W_map, np.repeat(W0[:, None], H.shape[0], axis=1))
+            finishing = False
+        else:
+            finishing = True  # the fit has warned already if it ran out of iterations
+        if solver == "mirror":
+            W, unconverged = solvers.rowwise_mirror(problem, W0, H, settings["tol"], settings["max_iter"])
+            if unconverged and settings["tol"] > 0 and not finishing:
+                warn_not_converged(f"Maximum number of iterations {settings['max_iter']} reached "
+                                   f"for {unconverged} row(s). Increase it to improve convergence.")
+            return W
+        # a W set that ties the rows together (a simplex or sphere per component, ...)
+        return self._run(problem, W0, H, solver, settings, False, None)[0]
 
     def _run(self, problem, W0, H0, solver, settings, update_H, start):
         """The alternating block engine in the shared loop, until the relative decrease
@@ -431,16 +530,22 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                                "to improve convergence.")
         return W, H, res.nit, history, times
 
-def store_fit(model, H, n_iter, history, times, solver, data_loss):
-    """Set the fitted attributes (shared by the in-memory and the dask fits)."""
+def store_fit(model, H, n_iter, history, times, solver, data_loss, loss_exponent=0.0):
+    """Set the fitted attributes (shared by the in-memory and the dask fits).
+
+    `history` and `data_loss` are in units of ``2**loss_exponent`` (a fit of scaled
+    data); the stored values are in the units of X.
+    """
     model.components_ = H
     model.n_components_ = H.shape[0]
     model.n_iter_ = n_iter
-    model.loss_history_ = np.asarray(history)
+    with np.errstate(over="ignore"):  # a loss beyond the float range is stored as inf
+        model.loss_history_ = np.asarray(history, dtype=float) * np.exp2(loss_exponent)
+        # an expanded Frobenius loss can round to a tiny negative number at an exact fit
+        error = np.sqrt(2 * max(float(data_loss), 0.0)) * np.exp2(loss_exponent / 2)
     model.time_history_ = np.asarray(times)
     model.solver_ = solver
-    # an expanded Frobenius loss can round to a tiny negative number at an exact fit
-    model.reconstruction_err_ = float(np.sqrt(2 * max(float(data_loss), 0.0)))
+    model.reconstruction_err_ = float(error)
 
 
 def fit_settings(model):
@@ -499,13 +604,16 @@ def factor_map(spec, shape, name, power):
         raise ShapeError(f"`{name}` does not fit a factor of shape {shape}: {exc}") from None
 
 
-def _factor(value, name, shape, cmap):
-    arr = np.array(value, dtype=float)
+def _factor(value, name, shape, cmap, transposed=False):
+    """A custom starting factor, checked as scikit-learn's ``_check_init`` does (shape,
+    non-negativity, here membership of its set) and made float64. `transposed`: `cmap`
+    acts on the transpose (H)."""
+    arr = np.array(value, dtype=np.float64)
     if arr.shape != shape:
-        raise ShapeError(f"`{name}` must have shape {shape}; got {describe(value)}")
+        raise ShapeError(f"`{name}` must have shape {shape}; got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise NonFiniteError(f"`{name}` must be finite; got NaN or inf")
-    if not cmap.contains(arr):
+    if not cmap.contains(arr.T if transposed else arr):
         raise InfeasibleError(f"`{name}` must lie in its constraint set ({cmap.target}); got "
                               f"an infeasible starting factor (e.g. negative entries)")
     if not np.any(arr):
@@ -515,5 +623,63 @@ def _factor(value, name, shape, cmap):
     return arr
 
 
+def _rows_apart(problem, solver):
+    """Whether W's rows are solved one by one for fixed H (see ``NMF._solve_rows``)."""
+    return (problem.beta == 2 and solvers.is_entrywise(problem.W_map)) or solver == "mirror"
+
+
 def _feasible(cmap, x):
     return x if cmap.contains(x) else cmap.project(x)
+
+
+# penalties of a fit rescaled far from 1 are capped here (such a penalty zeroes its factor)
+_PENALTY_CAP = 1e300
+
+
+def _unmask(X, mask):
+    """A numpy masked array as its data (masked entries filled with 0, never looked at)
+    and the mask of its observed entries, combined with `mask`."""
+    if not np.ma.isMaskedArray(X):
+        return X, mask
+    observed = ~np.ma.getmaskarray(X)
+    if mask is not None:
+        if np.shape(mask) != observed.shape:
+            raise ShapeError(f"`mask` must have the shape of X {observed.shape}; got {describe(mask)}")
+        observed &= np.asarray(mask).astype(bool)
+    return X.filled(0), observed
+
+
+def _log2_scale(values):
+    """``log2(max |values|)``, 0 for all-zero (or no) values."""
+    data = values.data if sp.issparse(values) else values
+    largest = float(np.max(np.abs(data), initial=0.0))
+    return float(np.log2(largest)) if largest > 0 else 0.0
+
+
+def _split_exponent(exponent, W_map, H_map):
+    """``(e_W, e_H)`` summing to `exponent`: half each, all on one factor if the other's
+    set is not a cone (a simplex does not scale), none if neither is."""
+    W_cone, H_cone = solvers.is_cone(W_map), solvers.is_cone(H_map)
+    if W_cone and H_cone:
+        return exponent / 2, exponent / 2
+    if W_cone or H_cone:
+        return (exponent, 0.0) if W_cone else (0.0, exponent)
+    return 0.0, 0.0
+
+
+def _times_exp2(X, exponent):
+    """``X * 2**exponent`` (dense or sparse)."""
+    if exponent == 0:
+        return X
+    if sp.issparse(X):
+        X = X.copy()
+        X.data = X.data * np.exp2(exponent)
+        return X
+    return X * np.exp2(exponent)
+
+
+def _row_means(X, observed):
+    """The mean entry of each row (over its observed entries)."""
+    if observed is None:
+        return np.asarray(X.mean(axis=1)).ravel()
+    return (X * observed).sum(axis=1) / np.maximum(observed.sum(axis=1), 1)

@@ -37,7 +37,8 @@ from ..maps.sets import (
 )
 
 __all__ = ["Problem", "SOLVERS", "BlockUpdates", "beta_divergence", "sweeps", "sweep_budget",
-           "column_projector", "is_entrywise", "is_columnwise", "is_nonnegative"]
+           "column_projector", "is_entrywise", "is_columnwise", "is_nonnegative", "is_cone",
+           "exact_rows", "rowwise_mirror"]
 
 SOLVERS = ("cd", "mirror", "gd", "nesterov")
 
@@ -60,6 +61,20 @@ def is_columnwise(cmap):
 
 def is_nonnegative(cmap):
     return type(getattr(cmap, "target_set", None)) is NonNegativeSet
+
+
+def is_cone(cmap):
+    """Whether the set is a cone (``c * x`` stays inside for ``c > 0``), so that the factor
+    can carry any scale: the non-negative orthant and the whole space."""
+    return type(getattr(cmap, "target_set", None)) in (NonNegativeSet, RealSet)
+
+
+def entry_bounds(cmap, shape):
+    """The entrywise bounds ``(lower, upper)`` of an entrywise set, broadcast to `shape`."""
+    target = cmap.target_set
+    lower = 0.0 if isinstance(target, NonNegativeSet) else getattr(target, "lower", -np.inf)
+    upper = getattr(target, "upper", np.inf)
+    return np.broadcast_to(lower, shape), np.broadcast_to(upper, shape)
 
 
 def column_projector(cmap):
@@ -145,17 +160,24 @@ def beta_divergence(X, Y, beta, mask=None):
         if mask is not None:
             R *= mask
         return 0.5 * float(np.vdot(R, R))
-    Y = np.maximum(Y, _EPS)
-    weight = 1.0 if mask is None else mask
-    if beta == 1:
-        positive = X > 0
-        terms = np.where(positive, X * np.log(np.where(positive, X, 1.0) / Y), 0.0) - X + Y
-    elif beta == 0:
-        ratio = np.maximum(X, _EPS) / Y
-        terms = ratio - np.log(ratio) - 1
+    return float(np.sum(_beta_terms(X, Y, beta, mask)))
+
+
+def _beta_terms(X, Y, beta, mask=None):
+    """The entries of ``D_beta(X || Y)`` (0 where `mask` is 0), dense X."""
+    if beta == 2:
+        terms = 0.5 * (X - Y) ** 2
     else:
-        terms = (X**beta + (beta - 1) * Y**beta - beta * X * Y ** (beta - 1)) / (beta * (beta - 1))
-    return float(np.sum(weight * terms))
+        Y = np.maximum(Y, _EPS)
+        if beta == 1:
+            positive = X > 0
+            terms = np.where(positive, X * np.log(np.where(positive, X, 1.0) / Y), 0.0) - X + Y
+        elif beta == 0:
+            ratio = np.maximum(X, _EPS) / Y
+            terms = ratio - np.log(ratio) - 1
+        else:
+            terms = (X**beta + (beta - 1) * Y**beta - beta * X * Y ** (beta - 1)) / (beta * (beta - 1))
+    return terms if mask is None else mask * terms
 
 
 def _at_nonzeros(Xo, F, G):
@@ -415,6 +437,110 @@ def _off_boundary(cmap, x):
         # only the entries on the boundary (zeros) move: a start inside stays exact
         return np.where(x > 0, x, nudged)
     return nudged
+
+
+# --- transform: every row of W on its own against fixed H -----------------------
+
+
+def exact_rows(problem, H):
+    r"""The exact W for fixed H, row by row (Frobenius loss, entrywise W set).
+
+    Each row w of W solves its own bounded least-squares problem
+    ``min 1/2 ||m * (x - w H)||^2 + l1 sum(w) + l2/2 ||w||^2`` over ``lower <= w <= upper``
+    (m the row of the mask), a quadratic ``1/2 w^T Q w - b^T w`` with a k x k matrix Q.
+    Written as ``1/2 ||R w - d||^2`` with ``Q = R^T R`` (eigenvalues below
+    ``k eps`` of the largest dropped), it goes to Lawson and Hanson's method (non-negative
+    rows) or bounded-variable least squares (other bounds), both exact up to rounding.
+    A row's answer depends on that row only. Components that are zero on a row's observed
+    entries get the bound nearest 0 there.
+
+    Returns ``(W, failed)``: the rows and the number of rows whose solve hit its
+    iteration limit (then left at the bounded least-squares point found so far).
+    """
+    import scipy.optimize
+
+    X, M = problem.X, problem.mask
+    n, k = X.shape[0], H.shape[0]
+    lower, upper = entry_bounds(problem.W_map, (n, k))
+    nonnegative = is_nonnegative(problem.W_map)
+    ridge = problem.l2_W * np.eye(k)
+    W = np.clip(0.0, lower, upper)
+    if M is None:
+        B = np.asarray(X @ H.T) - problem.l1_W
+        shared = _whiten(H @ H.T + ridge)
+    failed = 0
+    for i in range(n):
+        if M is None:
+            live, R, to_d = shared
+            b = B[i]
+        else:
+            live, R, to_d = _whiten((H * M[i]) @ H.T + ridge)
+            b = H @ (M[i] * X[i]) - problem.l1_W
+        if not live.any():
+            continue
+        d = to_d(b[live])
+        lo, hi = lower[i, live], upper[i, live]
+        if nonnegative:
+            try:
+                W[i, live] = scipy.optimize.nnls(R, d, maxiter=50 * k + 100)[0]
+                continue
+            except RuntimeError:
+                pass
+        res = scipy.optimize.lsq_linear(R, d, bounds=(lo, hi), method="bvls")
+        W[i, live] = res.x
+        failed += res.status < 1
+    return W, failed
+
+
+def _whiten(Q):
+    """``(live, R, to_d)`` with ``Q[live][:, live] = R^T R`` and ``to_d(b) = d`` such that
+    ``1/2 w^T Q w - b^T w = 1/2 ||R w - d||^2 + const`` on the live components (those
+    with a positive diagonal entry)."""
+    live = np.diag(Q) > 0
+    values, vectors = np.linalg.eigh(Q[np.ix_(live, live)])
+    keep = values > values.max(initial=0.0) * max(live.sum(), 1) * _EPS
+    root = np.sqrt(values[keep])
+    vectors = vectors[:, keep]
+    R = root[:, None] * vectors.T
+    return live, R, lambda b: (b @ vectors) / root
+
+
+def _row_objectives(problem, W, H, rows):
+    """The objective of each row of W (the W terms; H's are the same for every row)."""
+    X, M, beta = problem.X[rows], None if problem.mask is None else problem.mask[rows], problem.beta
+    if sp.issparse(X):  # Kullback-Leibler: sum(w H) needs no product
+        x, y, at, _ = _at_nonzeros(X, W, H.T)
+        data = np.bincount(at, weights=x * np.log(x / y) - x, minlength=W.shape[0]) + W @ H.sum(axis=1)
+    else:
+        data = _beta_terms(X, W @ H, beta, M).sum(axis=1)
+    return data + problem.l1_W * W.sum(axis=1) + 0.5 * problem.l2_W * np.einsum("ij,ij->i", W, W)
+
+
+def rowwise_mirror(problem, W, H, tol, max_iter):
+    """Multiplicative (mirror) steps on W for fixed H, each row stopping on its own.
+
+    A row stops once a step lowers its objective by less than `tol` times its value
+    (the rule of the fit, applied per row), so its answer does not depend on the other
+    rows. Returns ``(W, n_unconverged)``.
+    """
+    X, M = problem.X, problem.mask
+    product_free = M is None and (problem.beta == 2 or sp.issparse(X))
+    W = np.array(W, dtype=float)
+    active = np.arange(W.shape[0])
+    values = _row_objectives(problem, W, H, active)
+    for _ in range(max_iter):
+        if not active.size:
+            break
+        F = W[active]
+        Y = None if product_free else F @ H
+        F = _mirror_step(X[active], None if M is None else M[active], F, H.T, Y, problem.beta,
+                         problem.l1_W, problem.l2_W)
+        W[active] = F
+        new = _row_objectives(problem, F, H, active)
+        done = values[active] - new <= tol * np.maximum(np.abs(new), np.finfo(float).tiny)
+        values[active] = new
+        active = active[~done]
+    return W, active.size
 
 
 # --- the blocks, for the alternating engine -------------------------------------
