@@ -11,6 +11,8 @@ import warnings
 __all__ = [
     "ConvergenceWarning",
     "warn_not_converged",
+    "PerformanceWarning",
+    "warn_performance",
     "ReparamoptError",
     "InvalidArgumentError",
     "ShapeError",
@@ -55,6 +57,11 @@ class UnknownNameError(InvalidArgumentError, KeyError):
 
     def __str__(self):  # KeyError would otherwise quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class PerformanceWarning(UserWarning):
+    """The input works but takes a slow path (e.g. an objective autograd traces entry by
+    entry); the message says what to change."""
 
 
 def _make_convergence_warning():
@@ -103,3 +110,9 @@ def _caller_stacklevel():
 def warn_not_converged(message):
     """Emit the package's :class:`ConvergenceWarning`, attributed to the user's call."""
     warnings.warn(message, _convergence_warning(), stacklevel=_caller_stacklevel())
+
+
+def warn_performance(message):
+    """Emit a :class:`PerformanceWarning`, attributed to the user's call."""
+    warnings.warn(message, PerformanceWarning, stacklevel=_caller_stacklevel())
+

@@ -113,6 +113,6 @@ def test_concepts_doctests():
 
 
 def test_add_a_map_example_prints_the_projection(tmp_path):
-    (block,) = code_blocks("adding_a_map.rst")
+    block = code_blocks("adding_a_map.rst")[0]
     out = _run(block, tmp_path)
     assert out.split() == "[0.05 0.05 0.9 0.9 0.9 2. ]".split()

@@ -1,5 +1,7 @@
 """Problems: layout, maps, closed-form oracles and bad input."""
 
+import warnings
+
 import autograd.numpy as anp
 import numpy as np
 import pytest
@@ -222,3 +224,80 @@ def test_a_name_shape_pair_is_a_variable():
     np.testing.assert_allclose(res.x, np.maximum(c, 0), atol=1e-8)
     with pytest.raises(ro.exceptions.InvalidTypeError, match="one constraint"):
         ro.Problem(lambda x: (x ** 2).sum(), x=("nonnegative", (3,), "extra"))
+
+
+def test_plain_numpy_objective_warns_with_a_hint():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((30, 12))
+    b = A @ np.abs(rng.standard_normal(12))
+    problem = ro.Problem(lambda x: np.sum((np.dot(A, x) - b) ** 2), x=ro.NonNegative(12))
+    with pytest.warns(ro.exceptions.PerformanceWarning, match="autograd.numpy") as record:
+        res = ro.solve(problem, max_iter=5)
+    assert record[0].filename == __file__
+    assert np.isfinite(res.fun)
+    import autograd.numpy as anp
+
+    fine = ro.Problem(lambda x: anp.sum((anp.dot(A, x) - b) ** 2), x=ro.NonNegative(12))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ro.exceptions.PerformanceWarning)
+        ro.solve(fine, max_iter=5)
+
+
+def _in_place(x):
+    y = x * 2.0
+    y[0] = 0.0
+    return (y ** 2).sum()
+
+
+@pytest.mark.parametrize("objective, hint", [
+    (_in_place, "anp.concatenate"),
+    (lambda x: float((x ** 2).sum()), "float"),
+    (lambda x: __import__("scipy.special").special.expit(x).sum(), "autograd.scipy.special"),
+])
+def test_autograd_errors_come_with_a_hint(objective, hint):
+    problem = ro.Problem(objective, x=ro.NonNegative(3))
+    with pytest.raises(ro.exceptions.InvalidTypeError, match="cannot be differentiated") as info:
+        ro.solve(problem, max_iter=3)
+    assert hint in str(info.value)
+
+
+@pytest.mark.parametrize("engine", ["lbfgs", "gd", "accelerated", "flow", "accelerated-flow"])
+def test_default_settings_converge_for_every_engine(engine):
+    # the README's two-variable example (at a smaller size); the accelerated flow's
+    # default t0 included
+    import autograd.numpy as anp
+
+    rng = np.random.default_rng(0)
+    A, b = rng.standard_normal((60, 8)), rng.standard_normal(60)
+    problem = ro.Problem(lambda x, w: anp.sum((A[:, :5] @ x + A[:, 5:8] @ w - b) ** 2),
+                         x=ro.NonNegative(5), w=ro.Simplex(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ro.exceptions.ConvergenceWarning)
+        res = ro.solve(problem, engine=engine)
+    assert res.status == 1 and res.success
+    reference = ro.solve(problem, tol=1e-12)
+    assert res.fun <= reference.fun * (1 + 1e-6)
+
+
+def _stop(*args):
+    raise StopIteration
+
+
+@pytest.mark.parametrize("engine", ["lbfgs", "gd", "accelerated", "flow", "accelerated-flow"])
+def test_stopiteration_from_a_callback_gives_status_4(engine):
+    import autograd.numpy as anp
+
+    c = np.array([1.0, -2.0, 0.5, 3.0])
+    problem = ro.Problem(lambda x: anp.sum((x - c) ** 2) + anp.sum(x ** 4), x=ro.NonNegative(4))
+    res = ro.solve(problem, engine=engine, callback=_stop)
+    assert res.status == 4 and res.nit == 1 and np.all(res.x >= 0)
+
+
+@pytest.mark.parametrize("method", ["gd", "nesterov", "flow", "mirror-nesterov"])
+def test_stopiteration_in_the_flagships_gives_status_4(method):
+    rng = np.random.default_rng(1)
+    A, b = rng.standard_normal((30, 10)), rng.standard_normal(30)
+    assert ro.nnls(A, b, method=method, callback=_stop).status == 4
+    if method in ("gd", "flow"):
+        wide = A.T
+        assert ro.sparse_recovery(wide, wide @ np.ones(30), method=method, callback=_stop).status == 4

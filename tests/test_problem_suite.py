@@ -6,7 +6,6 @@ import importlib.util
 import pathlib
 import warnings
 
-import numpy as np
 import pytest
 
 import reparamopt as ro

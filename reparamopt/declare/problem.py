@@ -11,6 +11,7 @@ from ..exceptions import (
     InvalidArgumentError,
     InvalidTypeError,
     ShapeError,
+    warn_performance,
 )
 from ..maps.registry import default_registry
 
@@ -106,6 +107,7 @@ class Problem:
         self._latent_slices = {n: slice(bounds[i], bounds[i + 1]) for i, n in enumerate(self.names)}
         self.latent_size = int(bounds[-1])
         self._cache = None
+        self._graph_checked = False
 
     # -- layout -------------------------------------------------------------------
     def split_latent(self, u):
@@ -203,8 +205,18 @@ class Problem:
                                          for n in self.names})
 
             z = np.concatenate([np.ravel(x[n]) for n in self.names])
-            vjp, value = make_vjp(flat_objective)(z)
+            try:
+                vjp, value = make_vjp(flat_objective)(z)
+            except (TypeError, AttributeError, ValueError) as error:
+                hint = _autograd_hint(error)
+                if hint is None:
+                    raise
+                raise InvalidTypeError(f"the objective cannot be differentiated by autograd: "
+                                       f"{error}. {hint}") from error
             self._check_scalar(value)
+            if not self._graph_checked:
+                self._graph_checked = True
+                _warn_if_scalarized(flat_objective, z)
             gz = vjp(1.0)
             grad = {n: gz[flat_slices[n]].reshape(self.maps[n].shape) for n in self.names}
         self._check_scalar(value)
@@ -295,3 +307,46 @@ class Problem:
     def __repr__(self):
         items = ", ".join(f"{n}={self.maps[n]!r}" for n in self.names)
         return f"Problem({items})"
+
+
+_HINTS = (
+    ("item assignment", "In-place assignment (x[i] = ...) cannot be differentiated: build "
+     "arrays with anp.concatenate, anp.stack or anp.where instead."),
+    ("float() argument", "float() or int() of a traced value breaks the derivative: return "
+     "the autograd.numpy expression itself (a 0-d array is fine)."),
+    ("__array_ufunc__", "A function outside autograd got a traced value (scipy.special, "
+     "numba, a compiled routine): use its autograd counterpart (autograd.scipy.special, "
+     "autograd.numpy) or give the gradient yourself with Problem(value_and_grad=...)."),
+    ("ArrayBox", "The objective calls something autograd cannot trace: write it with "
+     "autograd.numpy (import autograd.numpy as anp) or give the gradient yourself with "
+     "Problem(value_and_grad=...)."),
+)
+
+
+def _autograd_hint(error):
+    """What to do about an error autograd raised inside the objective, or None when the
+    error is not autograd's."""
+    text = str(error)
+    if "ArrayBox" not in text and "item assignment" not in text:
+        return None
+    return next(hint for key, hint in _HINTS if key in text or key == "ArrayBox")
+
+
+def _warn_if_scalarized(fun, z):
+    """Warn when autograd traced the objective entry by entry (plain numpy functions on
+    traced values build object arrays: correct, but 10-100 times slower)."""
+    from autograd.core import VJPNode
+    from autograd.tracer import toposort, trace
+
+    _, end = trace(VJPNode.new_root(), fun, z)
+    if end is None:
+        return
+    nodes = sum(1 for _ in toposort(end))
+    if nodes > 2 * z.size + 200:
+        warn_performance(
+            f"autograd traced the objective through {nodes} operations for {z.size} "
+            "variables: it is probably written with plain numpy (np.dot, np.sum... on "
+            "the variables) or loops over entries, which autograd follows entry by entry, "
+            "10-100 times slower. Use autograd.numpy (import autograd.numpy as anp) and "
+            "whole-array operations.")
+
