@@ -13,6 +13,7 @@ __all__ = [
     "warn_not_converged",
     "PerformanceWarning",
     "warn_performance",
+    "warn_user",
     "ReparamoptError",
     "InvalidArgumentError",
     "ShapeError",
@@ -115,4 +116,9 @@ def warn_not_converged(message):
 def warn_performance(message):
     """Emit a :class:`PerformanceWarning`, attributed to the user's call."""
     warnings.warn(message, PerformanceWarning, stacklevel=_caller_stacklevel())
+
+
+def warn_user(message, category=UserWarning):
+    """Emit a warning of `category` attributed to the user's call."""
+    warnings.warn(message, category, stacklevel=_caller_stacklevel())
 

@@ -525,3 +525,11 @@ def test_convergence_warnings_name_the_users_line():
         relevant = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
         assert relevant, name
         assert all(w.filename == __file__ for w in relevant), (name, [w.filename for w in relevant])
+
+
+def test_ignored_custom_factors_warning_names_the_users_line():
+    X = np.abs(np.random.default_rng(0).standard_normal((12, 9)))
+    W, H = np.ones((12, 2)), np.ones((2, 9))
+    with pytest.warns(UserWarning, match="ignored") as record:
+        NMF(2, init="random", max_iter=5, random_state=0).fit_transform(X, W=W, H=H)
+    assert [w.filename for w in record if "ignored" in str(w.message)] == [__file__]

@@ -2,7 +2,6 @@ r"""Non-negative matrix factorization by reparametrized factors (scikit-learn es
 
 import numbers
 import time
-import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,6 +24,7 @@ from ..exceptions import (
     NonFiniteError,
     ShapeError,
     warn_not_converged,
+    warn_user,
 )
 from ..maps.registry import resolve
 from ..models import nmf as solvers
@@ -443,8 +443,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             return _times_exp2(W, -e_W), _times_exp2(H, -e_H)
         else:
             if W is not None or H is not None:
-                warnings.warn(f"`W` and `H` are ignored with init={init!r}; use init='custom'",
-                              UserWarning, stacklevel=3)
+                warn_user(f"`W` and `H` are ignored with init={init!r}; use init='custom'")
             filled = X
             if observed is not None:  # SVD-based inits see column means where X is missing
                 counts = np.maximum(observed.sum(axis=0), 1)
