@@ -6,8 +6,10 @@ itself can be compared; tolerance 1e-6 relative, far above the 1e-10 KKT toleran
 solvers stop at and far below any wrong active set.
 """
 
+import importlib
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -458,17 +460,70 @@ def test_bench_missing_suite(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize("suite", ["nnls", "nmf"])
 def test_bench_real_suites_are_runnable(suite):
-    """The suites shipped in benchmarks/ expose the main(argv) the command runs."""
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / f"bench_{suite}.py"
-    if not path.is_file():
-        pytest.skip(f"{path.name} is not in this tree")
-    spec = importlib.util.spec_from_file_location(f"bench_{suite}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert callable(module.main)
+    """The suites shipped in reparamopt.benchmarks expose the main(argv) the command runs,
+    and the wrappers of the source tree's benchmarks/ run the same main."""
+    from reparamopt.cli.bench import _suite_targets
+
+    module = importlib.import_module(_suite_targets([suite])[suite])
+    assert module.__name__ == f"reparamopt.benchmarks.{suite}"
     with pytest.raises(SystemExit) as info:
         module.main(["--help"])
     assert info.value.code == 0
+    wrapper = Path(__file__).resolve().parent.parent / "benchmarks" / f"bench_{suite}.py"
+    if wrapper.is_file():
+        spec = importlib.util.spec_from_file_location(f"bench_{suite}", wrapper)
+        loaded = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(loaded)
+        assert loaded.main is module.main
+
+
+def _copy_of_the_package(tmp_path):
+    """A folder holding only the reparamopt package, as an install lays it out: no
+    benchmarks/ or tutorials/ of a source tree beside it."""
+    site = tmp_path / "site-packages"
+    shutil.copytree(Path(reparamopt.__file__).parent, site / "reparamopt",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return site
+
+
+def test_bench_and_reproduce_find_their_resources_in_an_installed_package(tmp_path):
+    """The suites and tutorials ship inside the package: with only the package on the
+    path and the working folder elsewhere, they are found there."""
+    site = _copy_of_the_package(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {"PYTHONPATH": str(site), "REPARAMOPT_BENCHMARKS": "", "REPARAMOPT_TUTORIALS": ""}
+    done = run_cli("reproduce", "--list", cwd=elsewhere, env=env)
+    assert done.returncode == 0, done.stderr
+    assert [line.split()[0] for line in done.stdout.splitlines()] == [
+        "fft_recovery", "implicit_bias", "phase_transition", "rates", "sparsity_table", "stability"]
+    probe = ("import importlib, reparamopt.cli.bench as bench, reparamopt.cli.reproduce as rep\n"
+             "for target in bench._suite_targets(None).values():\n"
+             "    print(importlib.util.find_spec(target).origin)\n"
+             "for script in rep._tutorials().values():\n"
+             "    print(script)\n")
+    done = subprocess.run([sys.executable, "-c", "import importlib.util\n" + probe], cwd=elsewhere,
+                          env=dict(os.environ, **env), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    paths = [Path(line) for line in done.stdout.splitlines()]
+    assert len(paths) == 2 + 6
+    assert all(path.is_file() and path.is_relative_to(site / "reparamopt") for path in paths), paths
+    # the runner of `bench` imports a shipped suite by its module name
+    from reparamopt.cli.bench import _BENCH_RUNNER
+
+    done = subprocess.run([sys.executable, "-c", _BENCH_RUNNER, "reparamopt.benchmarks.nnls", "--help"],
+                          cwd=elsewhere, env=dict(os.environ, **env), capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and "--quick" in done.stdout, done.stderr
+
+
+@pytest.mark.parametrize("variable,command", [("REPARAMOPT_BENCHMARKS", ["bench", "nnls"]),
+                                              ("REPARAMOPT_TUTORIALS", ["reproduce", "--list"])])
+def test_override_that_is_not_a_folder(tmp_path, monkeypatch, capsys, variable, command):
+    monkeypatch.setenv(variable, str(tmp_path / "missing"))
+    line = assert_one_line_error(run_in_process(*command, cwd=tmp_path, monkeypatch=monkeypatch,
+                                                capsys=capsys))
+    assert variable in line and repr(str(tmp_path / "missing")) in line
 
 
 @pytest.mark.parametrize("source,words", [
@@ -543,14 +598,12 @@ def test_reproduce_unknown_name(tmp_path, monkeypatch, capsys, tutorials):
 
 
 def test_reproduce_lists_the_shipped_tutorials(tmp_path, monkeypatch, capsys):
-    folder = Path(__file__).resolve().parent.parent / "tutorials"
-    scripts = sorted(folder.glob("plot_*.py"))
-    if not scripts:
-        pytest.skip("no tutorials in this tree")
-    monkeypatch.setenv("REPARAMOPT_TUTORIALS", str(folder))
+    monkeypatch.delenv("REPARAMOPT_TUTORIALS", raising=False)
+    scripts = sorted((Path(reparamopt.__file__).parent / "tutorials").glob("plot_*.py"))
+    assert len(scripts) == 6
     done = run_in_process("reproduce", "--list", cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys)
     assert done.returncode == 0, done.stderr
-    assert len(done.stdout.splitlines()) == len(scripts)
+    assert [line.split()[1] for line in done.stdout.splitlines()] == [f"({s.name})" for s in scripts]
 
 
 # -- in-process helpers -------------------------------------------------------------

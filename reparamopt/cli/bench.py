@@ -10,29 +10,53 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import CommandError, _first_line, _locate
+from .. import benchmarks
+from ..benchmarks import SUITES
+from .common import CommandError, _first_line, _override
 
-SUITES = ("nnls", "nmf")
+OVERRIDE = "REPARAMOPT_BENCHMARKS"
 
 
-def _bench_path(name):
-    path = _locate("benchmarks") / f"bench_{name}.py"
-    if not path.is_file():
-        raise CommandError(f"the {name} benchmark suite is missing: no file {path}")
-    return path
+def _suite_targets(names):
+    """What the runner imports for each suite of `names` (None: every suite): the module
+    ``reparamopt.benchmarks.<name>`` shipped with the package, or ``bench_<name>.py`` of
+    the folder REPARAMOPT_BENCHMARKS names (suites of one's own, or of another tree).
+
+    Examples
+    --------
+    >>> _suite_targets(["nnls"])
+    {'nnls': 'reparamopt.benchmarks.nnls'}
+    """
+    folder = _override(OVERRIDE, "bench_<suite>.py scripts")
+    if folder is None:
+        return {name: f"{benchmarks.__name__}.{name}" for name in names or SUITES}
+    if names is None:
+        names = [name for name in SUITES if (folder / f"bench_{name}.py").is_file()]
+        if not names:
+            raise CommandError(f"no benchmark suite ({', '.join(f'bench_{s}.py' for s in SUITES)}) "
+                               f"in {folder} ({OVERRIDE})")
+    targets = {name: folder / f"bench_{name}.py" for name in names}
+    for name, path in targets.items():
+        if not path.is_file():
+            raise CommandError(f"the {name} benchmark suite is missing: no file {path} ({OVERRIDE})")
+    return {name: str(path) for name, path in targets.items()}
 
 
 # Each suite runs in a fresh interpreter: timings are not disturbed by what an earlier
 # suite left behind (thread pools, caches, memory), and a suite cannot change this
-# process (warning filters, working folder, sys.exit).
+# process (warning filters, working folder, sys.exit). The target is a module name or
+# the path of a script.
 _BENCH_RUNNER = r"""
-import importlib.util, sys
-path, argv = sys.argv[1], sys.argv[2:]
-spec = importlib.util.spec_from_file_location("bench_suite", path)
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
+import importlib, importlib.util, sys
+target, argv = sys.argv[1], sys.argv[2:]
+if target.endswith(".py"):
+    spec = importlib.util.spec_from_file_location("bench_suite", target)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+else:
+    module = importlib.import_module(target)
 if not callable(getattr(module, "main", None)):
-    sys.exit(f"{path} has no main(argv) function")
+    sys.exit(f"{target} has no main(argv) function")
 status = module.main(argv)
 sys.exit(status if isinstance(status, int) else 0)
 """
@@ -130,13 +154,13 @@ def _bench_plot(suite, rows, path):
     return path
 
 
-def _run_suite(name, quick, folder):
+def _run_suite(name, target, quick, folder):
     """Run one suite with `folder` as working folder (files it writes by a relative path
     land there); returns its printed output and the CSV files it wrote."""
     from .._utils.progress import progress_bar
 
     before = {p: p.stat().st_mtime for p in folder.glob("*.csv")}
-    command = [sys.executable, "-c", _BENCH_RUNNER, str(_bench_path(name))] + (["--quick"] if quick else [])
+    command = [sys.executable, "-c", _BENCH_RUNNER, target] + (["--quick"] if quick else [])
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
     lines = []
     bar = progress_bar({"desc": f"bench {name}", "unit": " lines", "leave": False}, total=None)
@@ -160,19 +184,11 @@ def _run_suite(name, quick, folder):
 
 
 def _cmd_bench(args):
-    if args.suite == "all":
-        source = _locate("benchmarks")
-        suites = [name for name in SUITES if (source / f"bench_{name}.py").is_file()]
-        if not suites:
-            raise CommandError(f"no benchmark suite (bench_nnls.py, bench_nmf.py) in {source}")
-    else:
-        suites = [args.suite]
-    for name in suites:
-        _bench_path(name)
+    targets = _suite_targets(None if args.suite == "all" else [args.suite])
     folder = Path(args.output).resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    for name in suites:
-        text, written = _run_suite(name, args.quick, folder)
+    for name, target in targets.items():
+        text, written = _run_suite(name, target, args.quick, folder)
         print(text.rstrip("\n"))
         tables = parse_tables(text)
         if tables:
