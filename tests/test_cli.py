@@ -6,6 +6,7 @@ itself can be compared; tolerance 1e-6 relative, far above the 1e-10 KKT toleran
 solvers stop at and far below any wrong active set.
 """
 
+import csv
 import importlib
 import importlib.util
 import os
@@ -524,6 +525,105 @@ def test_override_that_is_not_a_folder(tmp_path, monkeypatch, capsys, variable, 
     line = assert_one_line_error(run_in_process(*command, cwd=tmp_path, monkeypatch=monkeypatch,
                                                 capsys=capsys))
     assert variable in line and repr(str(tmp_path / "missing")) in line
+
+
+PROGRESS_BENCH = '''
+import time
+from reparamopt.benchmarks._harness import Progress
+
+def main(argv=None):
+    progress = Progress(3, "solver runs")
+    print("case one")
+    print("| solver | time (s) |")
+    print("| --- | --- |")
+    for name in ("a", "b", "c"):
+        time.sleep(0.2)  # past tqdm's refresh interval
+        progress.step(f"case one {name}")
+        print(f"| {name} | 0.5 |")
+'''
+
+
+def test_bench_progress_bar_counts_the_suite_steps(tmp_path):
+    benchmarks = tmp_path / "benchmarks"
+    benchmarks.mkdir()
+    (benchmarks / "bench_nnls.py").write_text(PROGRESS_BENCH)
+    done = run_cli("bench", "nnls", "-o", "results", cwd=tmp_path,
+                   env={"REPARAMOPT_BENCHMARKS": str(benchmarks)})
+    assert done.returncode == 0, done.stderr
+    assert "##reparamopt-progress" not in done.stdout  # the events never reach the tables
+    assert "| c | 0.5 |" in done.stdout
+    assert "3/3" in done.stderr and "solver runs" in done.stderr, done.stderr
+    assert " lines" not in done.stderr
+    assert (tmp_path / "results" / "nnls.csv").read_text().count("case one") == 3
+
+
+def test_time_solver_marks_a_capped_run():
+    from reparamopt.benchmarks.nnls import time_solver
+
+    def slow(A, b):
+        while True:
+            pass
+
+    seconds, x, runs, capped = time_solver(slow, None, None, repeats=3, budget=30.0, cap=0.05)
+    assert capped and x is None and runs == 1 and 0.05 <= seconds < 1.0
+    seconds, x, runs, capped = time_solver(lambda A, b: "x", None, None, repeats=1, budget=30.0, cap=0.5)
+    assert not capped and x == "x"
+
+
+def test_nnls_suite_marks_capped_rows_in_table_and_csv(tmp_path, capsys):
+    """A cap far below any solve stops every run: each row says so, with no KKT."""
+    from reparamopt.benchmarks import nnls
+
+    path = tmp_path / "out.csv"
+    assert nnls.main(["--quick", "--families", "9", "--time-cap", "1e-5", "--csv", str(path)]) == 0
+    table = [line for line in capsys.readouterr().out.splitlines() if line.startswith(("hilbert", "vander"))]
+    assert len(table) == 4 and all(line.endswith("capped at 1e-05 s") for line in table), table
+    rows = list(csv.DictReader(path.open()))
+    assert [r["capped"] for r in rows] == ["True"] * 4 and all(r["kkt"] == "nan" for r in rows)
+    assert nnls.main(["--quick", "--families", "9", "--time-cap", "0", "--csv", str(path)]) == 0
+    rows = list(csv.DictReader(path.open()))
+    assert [r["capped"] for r in rows] == ["False"] * 4 and all(float(r["kkt"]) < 1e-8 for r in rows)
+
+
+@pytest.mark.parametrize("argv,words", [(["--time-cap", "-1"], ["--time-cap", "'-1'"]),
+                                        (["--families", "17"], ["--families", "17"])])
+def test_nnls_suite_bad_option(argv, words, capsys):
+    from reparamopt.benchmarks import nnls
+
+    with pytest.raises(SystemExit) as info:
+        nnls.main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert all(word in err for word in words), err
+
+
+def test_bench_plot_log_time_axes_and_memory_panel():
+    """Every time panel is on a log axis labelled in seconds; the peak memory has a panel
+    and an axis of its own, and no memory is drawn among the times."""
+    pytest.importorskip("matplotlib")
+    from reparamopt.cli.bench import _bench_figure
+
+    rows = [dict(family="6", problem="fft", solver="auto", time="0.02", capped="False", peak_memory_mib="1.3"),
+            dict(family="6", problem="fft", solver="apg", time="2.0", capped="True", peak_memory_mib="nan"),
+            dict(family="1", problem="square", solver="auto", time="0.001", capped="False", peak_memory_mib="nan")]
+    fig = _bench_figure("nnls", rows)
+    *time_axes, memory_axis = fig.axes
+    assert len(time_axes) == 2
+    for ax in time_axes:
+        assert ax.get_xscale() == "log" and ax.get_xlabel() == "time (s)"
+        assert max(patch.get_x() + patch.get_width() for patch in ax.patches) <= 2.0 + 1e-12
+    assert [len(ax.patches) for ax in time_axes] == [2, 1]
+    assert memory_axis.get_xlabel() == "peak memory (MiB)"
+    assert memory_axis.get_shared_x_axes().get_siblings(memory_axis) == [memory_axis]
+    assert [t.get_text() for t in memory_axis.get_yticklabels()] == ["fft: auto"]
+    assert any(text.get_text().strip() == "capped" for text in time_axes[0].texts)
+    nmf = [{"case": "digits", "solver": "cd", "time to target (s)": "0.3", "error at cd's time": "684",
+            "final time (s)": "0.3"},
+           {"case": "digits", "solver": "mu", "time to target (s)": "not reached",
+            "error at cd's time": "731", "final time (s)": "0.2"}]
+    fig = _bench_figure("nmf", nmf)
+    assert [(ax.get_xscale(), ax.get_xlabel()) for ax in fig.axes] == [("log", "time to target (s)")]
+    assert [t.get_text().strip() for t in fig.axes[0].texts] == ["not reached"]
 
 
 @pytest.mark.parametrize("source,words", [

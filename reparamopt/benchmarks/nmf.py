@@ -32,6 +32,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from reparamopt.flagships.nmf import NMF
 
+from ._harness import Progress
+
 
 def synthetic(n_samples, n_features, rank, noise, seed=0):
     """Exact rank-`rank` non-negative matrix plus non-negative noise."""
@@ -79,22 +81,25 @@ def summarize(curve, target, budget):
     return reach, (min(within) if within else None), curve[-1]
 
 
-def run(name, X, k, args):
+def run(name, X, k, args, progress):
     repeats = args.repeats
     reference, budget = best_fit(
         lambda: SklearnNMF(k, solver="cd", init="nndsvda", random_state=0), X, repeats)
     target = reference.reconstruction_err_
     norm = np.linalg.norm(X)
     rows = [("scikit-learn cd (defaults)", budget, target, (budget, target))]
+    progress.step(f"{name}: scikit-learn cd")
     doublings = 6 if args.quick else 8
     iterations = [10 * 2**i for i in range(doublings)]
     mu = sklearn_curve(X, k, "mu", iterations, repeats)
     reach, within, last = summarize(mu, target, budget)
     rows.append((f"scikit-learn mu (max_iter up to {iterations[-1]})", reach, within, last))
+    progress.step(f"{name}: scikit-learn mu")
     for solver in args.solvers:
         curve = reparamopt_curve(X, k, solver, args.max_iter, repeats)
         reach, within, last = summarize(curve, target, budget)
         rows.append((f"reparamopt {solver} ({len(curve)} it)", reach, within, last))
+        progress.step(f"{name}: reparamopt {solver}")
     print(f"\n{name}: X {X.shape[0]} x {X.shape[1]}, k = {k}, ||X||_F = {norm:.4g}")
     print(f"target: scikit-learn cd error {target:.6g} (relative {target / norm:.5g}) in "
           f"{budget:.3f} s ({reference.n_iter_} iterations)")
@@ -117,9 +122,13 @@ def main(argv=None):
     if args.repeats is None:
         args.repeats = 1 if args.quick else 3
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
-    run("load_digits", load_digits().data, 16, args)
     shape = (500, 250) if args.quick else (2000, 1000)
-    run("synthetic rank 20 + noise 0.1", synthetic(*shape, rank=20, noise=0.1), 20, args)
+    data = [("load_digits", load_digits().data, 16),
+            ("synthetic rank 20 + noise 0.1", synthetic(*shape, rank=20, noise=0.1), 20)]
+    # per data set: the cd reference, the mu curve, each reparamopt solver
+    progress = Progress(len(data) * (2 + len(args.solvers)), "solvers")
+    for name, X, k in data:
+        run(name, X, k, args, progress)
     return 0
 
 

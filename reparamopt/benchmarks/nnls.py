@@ -11,6 +11,11 @@ reports the relative KKT residual, whether the objective reaches scipy's (within
 and the ratio of each solver's time to that of "auto".
 
 reparamopt is asked for KKT <= 1e-10; the peers for 1e-8 where they have a knob.
+With --quick every solver run is stopped after 1 s of wall-clock time (``--time-cap``):
+such a run is marked capped (no KKT, not reached) in the printed table and the CSV, and
+its time is where it was stopped (later than the cap when the run was inside one long
+compiled call, such as a LAPACK factorization, which no signal interrupts). The CSV also holds the peak traced memory of "auto"
+on the FFT family (``peak_memory_mib``).
 
 Families (sizes of the full run; --quick runs smaller ones):
 
@@ -42,8 +47,8 @@ Usage::
 
 import argparse
 import csv
+import importlib
 import sys
-import time
 import tracemalloc
 import warnings
 
@@ -57,8 +62,14 @@ from reparamopt.baselines import accelerated_projected_gradient
 from reparamopt.flagships.nnls import METHODS
 from reparamopt.models.operators import SubsampledFFT
 
+from ._harness import Progress, timed
+
 PEER_TOL = 1e-8
 GAUSSIAN = (1, 2, 3, 4, 5, 6)
+MEMORY_FAMILY = 6  # the matrix-free FFT: its peak memory is reported
+# seconds a solver run may take in --quick before it is stopped and marked capped
+QUICK_TIME_CAP = 1.0
+LASSO_MAX_ITER, LASSO_CHUNK = 20000, 500  # coordinate-descent sweeps: all, per fit
 
 
 def kkt(A, b, x):
@@ -101,14 +112,20 @@ def solve_lasso(A, b):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # Lasso's objective is (1 / 2m) ||Ax - b||^2 + alpha ||x||_1: alpha tiny keeps
-        # the l1 term below the KKT tolerance
+        # the l1 term below the KKT tolerance. Fitted in chunks of LASSO_CHUNK sweeps (a
+        # warm start continues the same cyclic sweeps), so that a time cap can stop it
+        # between chunks: one fit runs in compiled code that no signal interrupts.
         model = Lasso(alpha=1e-12, positive=True, fit_intercept=False, tol=1e-14,
-                      max_iter=20000, selection="cyclic")
-        model.fit(A, b)
+                      max_iter=LASSO_CHUNK, selection="cyclic", warm_start=True)
+        for _ in range(LASSO_MAX_ITER // LASSO_CHUNK):
+            model.fit(A, b)
+            if np.max(model.n_iter_) < LASSO_CHUNK:  # converged within this chunk
+                break
     return model.coef_.T if b.ndim == 2 else model.coef_
 
 
 solve_lasso.name = "sklearn-lasso"
+solve_lasso.imports = "sklearn.linear_model"  # imported before any timing
 
 
 def solve_apg(A, b):
@@ -142,7 +159,7 @@ def gaussian_families(quick, rng):
     k4 = 100 if quick else 500
     out[4] = [(f"batched 600x300 k={k4}",
                *datasets.make_gaussian(600, 300, zeros=0.3, noise=1e-2, k=k4, random_state=rng)[:2])]
-    m5, n5 = (10000, 1000) if quick else (50000, 5000)
+    m5, n5 = (5000, 500) if quick else (50000, 5000)
     A5 = sp.random(m5, n5, density=1e-3 if not quick else 5e-3, random_state=1, format="csr")
     x5 = np.abs(rng.standard_normal(n5)) * (rng.random(n5) > 0.3)
     out[5] = [(f"sparse {m5}x{n5}", A5, A5 @ x5 + 1e-2 * rng.standard_normal(m5))]
@@ -198,19 +215,25 @@ def peers_for(family, A, b):
     return peers
 
 
-def time_solver(solver, A, b, repeats, budget):
-    """Median time over at least `repeats` runs, and more (up to 7) while they fit in
-    half a second: single runs of millisecond solves are noise."""
+def time_solver(solver, A, b, repeats, budget, cap=None):
+    """``(time, x, runs, capped)``: the median time over at least `repeats` runs, and
+    more (up to 7) while they fit in half a second (single runs of millisecond solves are
+    noise). A first run stopped by the `cap` (seconds) gives its time, x None and capped
+    True; a later repeat stopped by it is dropped."""
     times, x = [], None
     while True:
-        start = time.perf_counter()
-        x = solver(A, b)
-        times.append(time.perf_counter() - start)
+        seconds, value, capped = timed(solver, A, b, cap=cap)
+        if capped:
+            if not times:
+                return seconds, None, 1, True
+            break
+        times.append(seconds)
+        x = value
         if times[-1] > budget or len(times) >= max(repeats, 7):
             break
         if len(times) >= repeats and sum(times) > 0.5:
             break
-    return float(np.median(times)), x, len(times)
+    return float(np.median(times)), x, len(times), False
 
 
 def peak_memory(solver, A, b):
@@ -221,51 +244,78 @@ def peak_memory(solver, A, b):
     return peak
 
 
+def _time_cap(text):
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0; got {text!r}")
+    return value
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, one run")
-    parser.add_argument("--families", type=int, nargs="*", default=list(range(1, 17)))
+    parser.add_argument("--families", type=int, nargs="*", default=list(range(1, 17)),
+                        choices=range(1, 17), metavar="FAMILY", help="families to run (1 to 16)")
     parser.add_argument("--repeats", type=int, default=None, help="least runs per solver (median)")
     parser.add_argument("--methods", nargs="*", default=None,
                         help="reparamopt methods besides auto on the Gaussian families "
                              "(default: all)")
     parser.add_argument("--budget", type=float, default=30.0,
                         help="stop repeating a solver after one run longer than this (s)")
+    parser.add_argument("--time-cap", type=_time_cap, default=None,
+                        help="stop any solver run after this many seconds; the table marks it "
+                             f"capped (default: {QUICK_TIME_CAP:g} with --quick, else none; 0: none)")
     parser.add_argument("--csv", default="bench_nnls.csv")
     args = parser.parse_args(argv)
     repeats = args.repeats or (1 if args.quick else 3)
+    cap = args.time_cap if args.time_cap is not None else (QUICK_TIME_CAP if args.quick else None)
     extra = [m for m in (args.methods if args.methods is not None else METHODS) if m != "auto"]
-    rows = []
-    header = f"{'problem':28s} {'solver':28s} {'time[s]':>9s} {'KKT':>9s} {'reached':>7s} " \
-             f"{'t/t_auto':>8s}"
-    print(header)
     all_families = families(args.quick)
+    plan = []
     for family in args.families:
         for name, A, b in all_families[family]:
             methods = ["auto"] + (extra if family in GAUSSIAN else [])
-            solvers = [solve_reparamopt(m) for m in methods] + peers_for(family, A, b)
-            results = []
-            for solver in solvers:
-                t, x, runs = time_solver(solver, A, b, repeats, args.budget)
-                results.append((solver.name, t, x, runs))
-            ref = next((x for s, _, x, _ in results if s == "scipy-nnls"), results[0][2])
-            dense_ref = isinstance(A, np.ndarray) or sp.issparse(A)
-            f_ref = objective(A, b, ref)
-            bb = np.sum(b * b, axis=0)
-            t_auto = results[0][1]
-            for solver_name, t, x, runs in results:
-                k = kkt(A, b, x)
-                reached = bool(np.all(objective(A, b, x) <= f_ref * (1 + 1e-9) + 1e-12 * bb)) \
-                    if dense_ref else k <= PEER_TOL
-                row = dict(family=family, problem=name, solver=solver_name, time=t, runs=runs,
-                           kkt=k, reached=reached, ratio=t / t_auto)
-                rows.append(row)
-                print(f"{name:28s} {solver_name:28s} {t:9.4f} {k:9.1e} "
-                      f"{'yes' if reached else 'no':>7s} {row['ratio']:8.2f}", flush=True)
-            if family == 6:
-                peak = peak_memory(solve_reparamopt("auto"), A, b)
+            plan.append((family, name, A, b, [solve_reparamopt(m) for m in methods] + peers_for(family, A, b)))
+    for module in {getattr(s, "imports", None) for *_, solvers in plan for s in solvers} - {None}:
+        importlib.import_module(module)  # no time includes an import
+    progress = Progress(sum(len(solvers) + (family == MEMORY_FAMILY) for family, *_, solvers in plan),
+                        "solver runs")
+    rows = []
+    print(f"{'problem':28s} {'solver':28s} {'time[s]':>9s} {'KKT':>9s} {'reached':>7s} "
+          f"{'t/t_auto':>8s}  note")
+    for family, name, A, b, solvers in plan:
+        results = []
+        for solver in solvers:
+            results.append((solver.name, *time_solver(solver, A, b, repeats, args.budget, cap)))
+            progress.step(f"{name} {solver.name}")
+        finished = [x for _, _, x, _, _ in results if x is not None]
+        ref = next((x for s, _, x, _, _ in results if s == "scipy-nnls" and x is not None),
+                   finished[0] if finished else None)
+        dense_ref = ref is not None and (isinstance(A, np.ndarray) or sp.issparse(A))
+        f_ref = objective(A, b, ref) if dense_ref else None
+        bb = np.sum(b * b, axis=0)
+        t_auto = results[0][1]
+        memory = {}
+        if family == MEMORY_FAMILY:
+            memory[results[0][0]] = peak_memory(solve_reparamopt("auto"), A, b)
+            progress.step(f"{name} peak memory")
+        for solver_name, t, x, runs, capped in results:
+            k = np.nan if capped else kkt(A, b, x)
+            reached = False if capped else bool(
+                np.all(objective(A, b, x) <= f_ref * (1 + 1e-9) + 1e-12 * bb)) if dense_ref \
+                else k <= PEER_TOL
+            peak = memory.get(solver_name)
+            row = dict(family=family, problem=name, solver=solver_name, time=t, runs=runs,
+                       kkt=k, reached=reached, ratio=t / t_auto, capped=capped,
+                       peak_memory_mib=np.nan if peak is None else peak / 2**20)
+            rows.append(row)
+            note = f"capped at {cap:g} s" if capped else ""
+            print(f"{name:28s} {solver_name:28s} {t:9.4f} {'-' if capped else f'{k:9.1e}':>9s} "
+                  f"{'-' if capped else 'yes' if reached else 'no':>7s} {row['ratio']:8.2f}  {note}".rstrip(),
+                  flush=True)
+            if peak is not None:
                 m, n = A.shape
-                print(f"{name:28s} peak traced memory of auto: {peak / 2**20:.1f} MiB "
+                print(f"{name:28s} peak traced memory of {solver_name}: {peak / 2**20:.1f} MiB "
                       f"= {peak / (8 * (m + n)):.1f} x 8(m+n) bytes", flush=True)
     with open(args.csv, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
