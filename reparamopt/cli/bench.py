@@ -241,16 +241,20 @@ def _run_suite(name, target, quick, folder):
         try:
             with subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=errors,
                                   text=True) as process:
-                for line in process.stdout:
-                    event = parse_progress(line)
-                    if event is None:
-                        lines.append(line)
-                    elif event[0] == "total":
-                        bar.unit = f" {event[2]}"
-                        bar.reset(total=event[1])
-                    else:
-                        bar.set_postfix_str(event[1], refresh=False)
-                        bar.update(1)
+                try:
+                    for line in process.stdout:
+                        event = parse_progress(line)
+                        if event is None:
+                            lines.append(line)
+                        elif event[0] == "total":
+                            bar.unit = f" {event[2]}"
+                            bar.reset(total=event[1])
+                        else:
+                            bar.set_postfix_str(event[1], refresh=False)
+                            bar.update(1)
+                except BaseException:  # Ctrl-C: Popen's exit would leave the suite running
+                    process.kill()
+                    raise
         finally:
             bar.close()
         if process.returncode != 0:

@@ -11,6 +11,7 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 # the command ran, but the solver did not certify its result (status 0, -1, 3, 4)
 EXIT_NOT_CONVERGED = 3
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
 class CommandError(Exception):
