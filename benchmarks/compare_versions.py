@@ -29,9 +29,6 @@ import warnings
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
 # --- worker ------------------------------------------------------------------------------
 
 def _load(path):
@@ -145,8 +142,9 @@ def _nnls_problems(args, folder):
 
 
 def _nmf_problems(args, folder):
-    from reparamopt.benchmarks import nmf as bench_nmf
     from sklearn.datasets import load_digits
+
+    from reparamopt.benchmarks import nmf as bench_nmf
 
     shape = (500, 250) if args.quick else (2000, 1000)
     data = [("digits k=16", load_digits().data, 16),

@@ -849,7 +849,7 @@ def test_ctrl_c_during_a_command_exits_130_without_traceback(tmp_path, command):
     assert started.exists(), process.communicate(timeout=10)
     time.sleep(0.2)
     process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=60)
+    _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr
     lines = [line for line in stderr.replace("\r", "\n").splitlines()
@@ -884,7 +884,7 @@ def test_ctrl_c_while_the_package_imports(monkeypatch, capsys):
 def test_ctrl_c_while_parsing_the_command_line(monkeypatch, capsys, stage):
     import argparse
 
-    import reparamopt.cli as cli
+    from reparamopt import cli
 
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt

@@ -13,7 +13,7 @@ import signal
 import time
 from contextlib import contextmanager
 
-__all__ = ["Capped", "time_cap", "timed", "Progress", "parse_progress", "PROGRESS_VARIABLE"]
+__all__ = ["PROGRESS_VARIABLE", "Capped", "Progress", "parse_progress", "time_cap", "timed"]
 
 PROGRESS_VARIABLE = "REPARAMOPT_BENCH_PROGRESS"
 _PREFIX = "##reparamopt-progress "
