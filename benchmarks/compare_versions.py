@@ -1,8 +1,8 @@
 """Two source trees of reparamopt side by side: nnls and NMF times and answers.
 
 Each tree runs in its own worker process (its folder first on ``sys.path``); the main
-process builds the problems once (the families of ``bench_nnls.py`` and the data of
-``bench_nmf.py``), sends them to both workers and alternates which one goes first, so
+process builds the problems once (the families of :mod:`reparamopt.benchmarks.nnls` and the data
+of :mod:`reparamopt.benchmarks.nmf`), sends them to both workers and alternates which one goes first, so
 that the machine's load falls on both alike. A time is the median of ``--repeats`` runs.
 Answers are compared by objective (NNLS: ``1/2 ||A x - b||^2``, relative to the better
 of the two plus ``1e-12 ||b||^2``; NMF: the final Frobenius error).
@@ -28,9 +28,6 @@ import time
 import warnings
 
 import numpy as np
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-
 
 # --- worker ------------------------------------------------------------------------------
 
@@ -124,9 +121,7 @@ def _dump(folder, name, obj):
 
 
 def _nnls_problems(args, folder):
-    sys.path.insert(0, HERE)
-    import bench_nnls
-
+    from reparamopt.benchmarks import nnls as bench_nnls
     from reparamopt.models.operators import SubsampledFFT
 
     problems = []
@@ -147,9 +142,9 @@ def _nnls_problems(args, folder):
 
 
 def _nmf_problems(args, folder):
-    sys.path.insert(0, HERE)
-    import bench_nmf
     from sklearn.datasets import load_digits
+
+    from reparamopt.benchmarks import nmf as bench_nmf
 
     shape = (500, 250) if args.quick else (2000, 1000)
     data = [("digits k=16", load_digits().data, 16),

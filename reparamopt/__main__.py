@@ -1,6 +1,6 @@
 """``python -m reparamopt``: the command line."""
 
-from .cli import main
+from _reparamopt_cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -6,8 +6,11 @@ itself can be compared; tolerance 1e-6 relative, far above the 1e-10 KKT toleran
 solvers stop at and far below any wrong active set.
 """
 
+import csv
+import importlib
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -458,17 +461,172 @@ def test_bench_missing_suite(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize("suite", ["nnls", "nmf"])
 def test_bench_real_suites_are_runnable(suite):
-    """The suites shipped in benchmarks/ expose the main(argv) the command runs."""
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / f"bench_{suite}.py"
-    if not path.is_file():
-        pytest.skip(f"{path.name} is not in this tree")
-    spec = importlib.util.spec_from_file_location(f"bench_{suite}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert callable(module.main)
+    """The suites shipped in reparamopt.benchmarks expose the main(argv) the command runs,
+    and the wrappers of the source tree's benchmarks/ run the same main."""
+    from reparamopt.cli.bench import _suite_targets
+
+    module = importlib.import_module(_suite_targets([suite])[suite])
+    assert module.__name__ == f"reparamopt.benchmarks.{suite}"
     with pytest.raises(SystemExit) as info:
         module.main(["--help"])
     assert info.value.code == 0
+    wrapper = Path(__file__).resolve().parent.parent / "benchmarks" / f"bench_{suite}.py"
+    if wrapper.is_file():
+        spec = importlib.util.spec_from_file_location(f"bench_{suite}", wrapper)
+        loaded = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(loaded)
+        assert loaded.main is module.main
+
+
+def _copy_of_the_package(tmp_path):
+    """A folder holding only the reparamopt package, as an install lays it out: no
+    benchmarks/ or tutorials/ of a source tree beside it."""
+    site = tmp_path / "site-packages"
+    shutil.copytree(Path(reparamopt.__file__).parent, site / "reparamopt",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    import _reparamopt_cli  # the entry point, installed beside the package
+
+    shutil.copy(_reparamopt_cli.__file__, site)
+    return site
+
+
+def test_bench_and_reproduce_find_their_resources_in_an_installed_package(tmp_path):
+    """The suites and tutorials ship inside the package: with only the package on the
+    path and the working folder elsewhere, they are found there."""
+    site = _copy_of_the_package(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {"PYTHONPATH": str(site), "REPARAMOPT_BENCHMARKS": "", "REPARAMOPT_TUTORIALS": ""}
+    done = run_cli("reproduce", "--list", cwd=elsewhere, env=env)
+    assert done.returncode == 0, done.stderr
+    assert [line.split()[0] for line in done.stdout.splitlines()] == [
+        "fft_recovery", "implicit_bias", "phase_transition", "rates", "sparsity_table", "stability"]
+    probe = ("import importlib, reparamopt.cli.bench as bench, reparamopt.cli.reproduce as rep\n"
+             "for target in bench._suite_targets(None).values():\n"
+             "    print(importlib.util.find_spec(target).origin)\n"
+             "for script in rep._tutorials().values():\n"
+             "    print(script)\n")
+    done = subprocess.run([sys.executable, "-c", "import importlib.util\n" + probe], cwd=elsewhere,
+                          env=dict(os.environ, **env), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    paths = [Path(line) for line in done.stdout.splitlines()]
+    assert len(paths) == 2 + 6
+    assert all(path.is_file() and path.is_relative_to(site / "reparamopt") for path in paths), paths
+    # the runner of `bench` imports a shipped suite by its module name
+    from reparamopt.cli.bench import _BENCH_RUNNER
+
+    done = subprocess.run([sys.executable, "-c", _BENCH_RUNNER, "reparamopt.benchmarks.nnls", "--help"],
+                          cwd=elsewhere, env=dict(os.environ, **env), capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and "--quick" in done.stdout, done.stderr
+
+
+@pytest.mark.parametrize("variable,command", [("REPARAMOPT_BENCHMARKS", ["bench", "nnls"]),
+                                              ("REPARAMOPT_TUTORIALS", ["reproduce", "--list"])])
+def test_override_that_is_not_a_folder(tmp_path, monkeypatch, capsys, variable, command):
+    monkeypatch.setenv(variable, str(tmp_path / "missing"))
+    line = assert_one_line_error(run_in_process(*command, cwd=tmp_path, monkeypatch=monkeypatch,
+                                                capsys=capsys))
+    assert variable in line and repr(str(tmp_path / "missing")) in line
+
+
+PROGRESS_BENCH = '''
+import time
+from reparamopt.benchmarks._harness import Progress
+
+def main(argv=None):
+    progress = Progress(3, "solver runs")
+    print("case one")
+    print("| solver | time (s) |")
+    print("| --- | --- |")
+    for name in ("a", "b", "c"):
+        time.sleep(0.2)  # past tqdm's refresh interval
+        progress.step(f"case one {name}")
+        print(f"| {name} | 0.5 |")
+'''
+
+
+def test_bench_progress_bar_counts_the_suite_steps(tmp_path):
+    benchmarks = tmp_path / "benchmarks"
+    benchmarks.mkdir()
+    (benchmarks / "bench_nnls.py").write_text(PROGRESS_BENCH)
+    done = run_cli("bench", "nnls", "-o", "results", cwd=tmp_path,
+                   env={"REPARAMOPT_BENCHMARKS": str(benchmarks)})
+    assert done.returncode == 0, done.stderr
+    assert "##reparamopt-progress" not in done.stdout  # the events never reach the tables
+    assert "| c | 0.5 |" in done.stdout
+    assert "3/3" in done.stderr and "solver runs" in done.stderr, done.stderr
+    assert " lines" not in done.stderr
+    assert (tmp_path / "results" / "nnls.csv").read_text().count("case one") == 3
+
+
+def test_time_solver_marks_a_capped_run():
+    from reparamopt.benchmarks.nnls import time_solver
+
+    def slow(A, b):
+        while True:
+            pass
+
+    seconds, x, runs, capped = time_solver(slow, None, None, repeats=3, budget=30.0, cap=0.05)
+    assert capped and x is None and runs == 1 and 0.05 <= seconds < 1.0
+    seconds, x, runs, capped = time_solver(lambda A, b: "x", None, None, repeats=1, budget=30.0, cap=0.5)
+    assert not capped and x == "x"
+
+
+def test_nnls_suite_marks_capped_rows_in_table_and_csv(tmp_path, capsys):
+    """A cap far below any solve stops every run: each row says so, with no KKT."""
+    from reparamopt.benchmarks import nnls
+
+    path = tmp_path / "out.csv"
+    assert nnls.main(["--quick", "--families", "9", "--time-cap", "1e-5", "--csv", str(path)]) == 0
+    table = [line for line in capsys.readouterr().out.splitlines() if line.startswith(("hilbert", "vander"))]
+    assert len(table) == 4 and all(line.endswith("capped at 1e-05 s") for line in table), table
+    rows = list(csv.DictReader(path.open()))
+    assert [r["capped"] for r in rows] == ["True"] * 4 and all(r["kkt"] == "nan" for r in rows)
+    assert nnls.main(["--quick", "--families", "9", "--time-cap", "0", "--csv", str(path)]) == 0
+    rows = list(csv.DictReader(path.open()))
+    assert [r["capped"] for r in rows] == ["False"] * 4 and all(float(r["kkt"]) < 1e-8 for r in rows)
+
+
+@pytest.mark.parametrize("argv,words", [(["--time-cap", "-1"], ["--time-cap", "'-1'"]),
+                                        (["--families", "17"], ["--families", "17"])])
+def test_nnls_suite_bad_option(argv, words, capsys):
+    from reparamopt.benchmarks import nnls
+
+    with pytest.raises(SystemExit) as info:
+        nnls.main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert all(word in err for word in words), err
+
+
+def test_bench_plot_log_time_axes_and_memory_panel():
+    """Every time panel is on a log axis labelled in seconds; the peak memory has a panel
+    and an axis of its own, and no memory is drawn among the times."""
+    pytest.importorskip("matplotlib")
+    from reparamopt.cli.bench import _bench_figure
+
+    rows = [dict(family="6", problem="fft", solver="auto", time="0.02", capped="False", peak_memory_mib="1.3"),
+            dict(family="6", problem="fft", solver="apg", time="2.0", capped="True", peak_memory_mib="nan"),
+            dict(family="1", problem="square", solver="auto", time="0.001", capped="False", peak_memory_mib="nan")]
+    fig = _bench_figure("nnls", rows)
+    *time_axes, memory_axis = fig.axes
+    assert len(time_axes) == 2
+    for ax in time_axes:
+        assert ax.get_xscale() == "log" and ax.get_xlabel() == "time (s)"
+        assert max(patch.get_x() + patch.get_width() for patch in ax.patches) <= 2.0 + 1e-12
+    assert [len(ax.patches) for ax in time_axes] == [2, 1]
+    assert memory_axis.get_xlabel() == "peak memory (MiB)"
+    assert memory_axis.get_shared_x_axes().get_siblings(memory_axis) == [memory_axis]
+    assert [t.get_text() for t in memory_axis.get_yticklabels()] == ["fft: auto"]
+    assert any(text.get_text().strip() == "capped" for text in time_axes[0].texts)
+    nmf = [{"case": "digits", "solver": "cd", "time to target (s)": "0.3", "error at cd's time": "684",
+            "final time (s)": "0.3"},
+           {"case": "digits", "solver": "mu", "time to target (s)": "not reached",
+            "error at cd's time": "731", "final time (s)": "0.2"}]
+    fig = _bench_figure("nmf", nmf)
+    assert [(ax.get_xscale(), ax.get_xlabel()) for ax in fig.axes] == [("log", "time to target (s)")]
+    assert [t.get_text().strip() for t in fig.axes[0].texts] == ["not reached"]
 
 
 @pytest.mark.parametrize("source,words", [
@@ -543,14 +701,12 @@ def test_reproduce_unknown_name(tmp_path, monkeypatch, capsys, tutorials):
 
 
 def test_reproduce_lists_the_shipped_tutorials(tmp_path, monkeypatch, capsys):
-    folder = Path(__file__).resolve().parent.parent / "tutorials"
-    scripts = sorted(folder.glob("plot_*.py"))
-    if not scripts:
-        pytest.skip("no tutorials in this tree")
-    monkeypatch.setenv("REPARAMOPT_TUTORIALS", str(folder))
+    monkeypatch.delenv("REPARAMOPT_TUTORIALS", raising=False)
+    scripts = sorted((Path(reparamopt.__file__).parent / "tutorials").glob("plot_*.py"))
+    assert len(scripts) == 6
     done = run_in_process("reproduce", "--list", cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys)
     assert done.returncode == 0, done.stderr
-    assert len(done.stdout.splitlines()) == len(scripts)
+    assert [line.split()[1] for line in done.stdout.splitlines()] == [f"({s.name})" for s in scripts]
 
 
 # -- in-process helpers -------------------------------------------------------------
@@ -645,3 +801,107 @@ def test_solve_prints_x_and_exits_3_when_not_converged(tmp_path, monkeypatch, ca
                           "--no-polish", cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys)
     assert done.returncode == 3
     assert "not converged" in done.stderr
+
+
+# -- Ctrl-C -------------------------------------------------------------------------
+SLOW_BENCH = '''
+import os, time
+
+def main(argv=None):
+    with open("started", "w") as handle:
+        handle.write(str(os.getpid()))
+    time.sleep(120)
+'''
+
+
+def _gone(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    with open(f"/proc/{pid}/stat") as handle:  # a zombie waiting for its parent is gone too
+        return handle.read().split(") ")[-1].startswith("Z")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
+@pytest.mark.parametrize("command", ["bench", "reproduce"])
+def test_ctrl_c_during_a_command_exits_130_without_traceback(tmp_path, command):
+    import signal
+    import time
+
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    out = tmp_path / "out"
+    if command == "bench":
+        (folder / "bench_nnls.py").write_text(SLOW_BENCH)
+        args, env = ["bench", "nnls", "-o", str(out)], {"REPARAMOPT_BENCHMARKS": str(folder)}
+    else:
+        (folder / "plot_slow.py").write_text(SLOW_BENCH + "\nmain()\n")
+        args, env = ["reproduce", "slow", "-o", str(out)], {"REPARAMOPT_TUTORIALS": str(folder)}
+    full_env = dict(os.environ, MPLBACKEND="Agg", **env)
+    full_env.pop("REPARAMOPT_DEBUG", None)
+    process = subprocess.Popen([sys.executable, "-m", "reparamopt", *args], cwd=tmp_path, env=full_env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    started = out / "started"
+    deadline = time.monotonic() + 120
+    while not started.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert started.exists(), process.communicate(timeout=10)
+    time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    lines = [line for line in stderr.replace("\r", "\n").splitlines()
+             if line.strip() and not line.startswith(f"{command}")]  # the progress bar
+    assert lines == [f"reparamopt {command}: interrupted"], stderr
+    child = int(started.read_text())
+    deadline = time.monotonic() + 10
+    while not _gone(child) and time.monotonic() < deadline:  # the suite or tutorial is stopped too
+        time.sleep(0.05)
+    assert _gone(child)
+
+
+def test_ctrl_c_while_the_package_imports(monkeypatch, capsys):
+    """The entry point catches a KeyboardInterrupt raised while reparamopt imports."""
+    import builtins
+
+    import _reparamopt_cli
+
+    real_import = builtins.__import__
+
+    def interrupted_import(name, *args, **kwargs):
+        if name.startswith("reparamopt"):
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", interrupted_import)
+    assert _reparamopt_cli.main(["demo"]) == 130
+    assert capsys.readouterr().err == "reparamopt: interrupted\n"
+
+
+@pytest.mark.parametrize("stage", ["build_parser", "parse_args"])
+def test_ctrl_c_while_parsing_the_command_line(monkeypatch, capsys, stage):
+    import argparse
+
+    from reparamopt import cli
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    if stage == "build_parser":
+        monkeypatch.setattr(cli, "build_parser", interrupt)
+    else:
+        monkeypatch.setattr(argparse.ArgumentParser, "parse_args", interrupt)
+    monkeypatch.delenv("REPARAMOPT_DEBUG", raising=False)
+    assert cli.main(["demo"]) == 130
+    assert capsys.readouterr().err == "reparamopt: interrupted\n"
+
+
+def test_console_script_is_the_guarded_entry_point():
+    tomllib = pytest.importorskip("tomllib")
+
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    config = tomllib.loads(pyproject.read_text())
+    assert config["project"]["scripts"]["reparamopt"] == "_reparamopt_cli:main"
+    assert "_reparamopt_cli" in config["tool"]["setuptools"]["py-modules"]

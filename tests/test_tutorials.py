@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-TUTORIALS = Path(__file__).resolve().parent.parent / "tutorials"
+TUTORIALS = Path(__file__).resolve().parent.parent / "reparamopt" / "tutorials"
 
 
 def run_tutorial(name, tmp_path):

@@ -10,8 +10,8 @@ Commands:
 - ``reparamopt reproduce [figure]``: the paper's figures, regenerated from the tutorials.
 
 Errors in the input (unreadable or mismatched files, bad options) end the command with a
-one-line message and a non-zero exit status; set ``REPARAMOPT_DEBUG=1`` to see the
-traceback instead.
+one-line message and a non-zero exit status, Ctrl-C with one line and status 130; set
+``REPARAMOPT_DEBUG=1`` to see the traceback instead.
 """
 
 import os
@@ -20,6 +20,7 @@ import sys
 from ..exceptions import ReparamoptError
 from .common import (
     EXIT_ERROR,
+    EXIT_INTERRUPTED,
     EXIT_USAGE,
     PROG,
     CommandError,
@@ -39,20 +40,31 @@ def main(argv=None):
     -------
     int
         The exit status: 0 on success, 1 when a command fails (after a one-line message
-        on stderr), 2 for a usage error, 3 when ``solve`` did not converge, 130 on Ctrl-C.
+        on stderr), 2 for a usage error, 3 when ``solve`` did not converge, 130 on Ctrl-C
+        (at any point, from parsing the arguments to the end of the command).
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
-    if os.environ.get("REPARAMOPT_DEBUG"):
-        return args.handler(args)
+    command = None
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        command = args.command
+        if command is None:
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        if os.environ.get("REPARAMOPT_DEBUG"):
+            return args.handler(args)
+        return _run(args)
+    except KeyboardInterrupt:
+        if os.environ.get("REPARAMOPT_DEBUG"):
+            raise
+        print(f"{PROG}{f' {command}' if command else ''}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _run(args):
+    """The command of `args`, its failures turned into one line and an exit status."""
     try:
         return args.handler(args)
-    except KeyboardInterrupt:
-        print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         # The reader of our output went away (e.g. `reparamopt demo | head`): stop quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -10,29 +10,54 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import CommandError, _first_line, _locate
+from .. import benchmarks
+from ..benchmarks import SUITES
+from ..benchmarks._harness import PROGRESS_VARIABLE, parse_progress
+from .common import CommandError, _first_line, _override
 
-SUITES = ("nnls", "nmf")
+OVERRIDE = "REPARAMOPT_BENCHMARKS"
 
 
-def _bench_path(name):
-    path = _locate("benchmarks") / f"bench_{name}.py"
-    if not path.is_file():
-        raise CommandError(f"the {name} benchmark suite is missing: no file {path}")
-    return path
+def _suite_targets(names):
+    """What the runner imports for each suite of `names` (None: every suite): the module
+    ``reparamopt.benchmarks.<name>`` shipped with the package, or ``bench_<name>.py`` of
+    the folder REPARAMOPT_BENCHMARKS names (suites of one's own, or of another tree).
+
+    Examples
+    --------
+    >>> _suite_targets(["nnls"])
+    {'nnls': 'reparamopt.benchmarks.nnls'}
+    """
+    folder = _override(OVERRIDE, "bench_<suite>.py scripts")
+    if folder is None:
+        return {name: f"{benchmarks.__name__}.{name}" for name in names or SUITES}
+    if names is None:
+        names = [name for name in SUITES if (folder / f"bench_{name}.py").is_file()]
+        if not names:
+            raise CommandError(f"no benchmark suite ({', '.join(f'bench_{s}.py' for s in SUITES)}) "
+                               f"in {folder} ({OVERRIDE})")
+    targets = {name: folder / f"bench_{name}.py" for name in names}
+    for name, path in targets.items():
+        if not path.is_file():
+            raise CommandError(f"the {name} benchmark suite is missing: no file {path} ({OVERRIDE})")
+    return {name: str(path) for name, path in targets.items()}
 
 
 # Each suite runs in a fresh interpreter: timings are not disturbed by what an earlier
 # suite left behind (thread pools, caches, memory), and a suite cannot change this
-# process (warning filters, working folder, sys.exit).
+# process (warning filters, working folder, sys.exit). The target is a module name or
+# the path of a script.
 _BENCH_RUNNER = r"""
-import importlib.util, sys
-path, argv = sys.argv[1], sys.argv[2:]
-spec = importlib.util.spec_from_file_location("bench_suite", path)
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
+import importlib, importlib.util, sys
+target, argv = sys.argv[1], sys.argv[2:]
+if target.endswith(".py"):
+    spec = importlib.util.spec_from_file_location("bench_suite", target)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+else:
+    module = importlib.import_module(target)
 if not callable(getattr(module, "main", None)):
-    sys.exit(f"{path} has no main(argv) function")
+    sys.exit(f"{target} has no main(argv) function")
 status = module.main(argv)
 sys.exit(status if isinstance(status, int) else 0)
 """
@@ -94,60 +119,142 @@ def _read_rows(path):
         return list(csv.DictReader(handle))
 
 
-def _bench_plot(suite, rows, path):
-    """Bar charts of the timings in `rows` (dicts), one panel per case or problem."""
+def _time_column(columns):
+    """The first column of seconds: ``time``, ``time ...`` or ``... time (s)`` (not
+    ``error at cd's time``)."""
+    return next((c for c in columns if re.search(r"^time\b|\btime \(s\)$", c.strip(), re.IGNORECASE)), None)
+
+
+def _memory_column(columns):
+    return next((c for c in columns if "memory" in c.lower()), None)
+
+
+def _axis_label(column):
+    """The label of a column's axis, with its unit: ``time`` -> ``time (s)``,
+    ``peak_memory_mib`` -> ``peak memory (MiB)``.
+
+    Examples
+    --------
+    >>> [_axis_label(c) for c in ("time", "time to target (s)", "peak_memory_mib", "peak_memory_bytes")]
+    ['time (s)', 'time to target (s)', 'peak memory (MiB)', 'peak memory (bytes)']
+    """
+    if "(" in column:
+        return column
+    words = column.replace("_", " ").split()
+    units = {"mib": "MiB", "mb": "MB", "gib": "GiB", "bytes": "bytes", "s": "s"}
+    if len(words) > 1 and words[-1].lower() in units:
+        return f"{' '.join(words[:-1])} ({units[words[-1].lower()]})"
+    return f"{' '.join(words)} (s)" if _time_column([column]) else " ".join(words)
+
+
+def _truthy(text):
+    return str(text).strip().lower() in ("true", "yes", "1")
+
+
+def _bars(ax, names, values, cells, capped, base):
+    """Horizontal bars from `base` to each value; a missing value gets its cell's text
+    instead, a capped one hatching and the word "capped"."""
+    y = np.arange(len(names))
+    drawn = np.isfinite(values) & (values > base)
+    capped = np.asarray(capped, dtype=bool)
+    for chosen, style in ((drawn & ~capped, {"color": "#457b9d"}),
+                          (drawn & capped, {"color": "#a8dadc", "hatch": "//", "edgecolor": "#457b9d"})):
+        ax.barh(y[chosen], values[chosen] - base, left=base, **style)
+    for yi, value, cell, shown, cap in zip(y, values, cells, drawn, capped):
+        if not shown:
+            ax.text(base, yi, f" {cell or 'n/a'}", va="center", fontsize=7)
+        elif cap:
+            ax.text(value, yi, " capped", va="center", fontsize=7)
+    ax.set_yticks(y, names, fontsize=7)
+    ax.invert_yaxis()
+
+
+def _bench_figure(suite, rows):
+    """The figure of the results `rows` (dicts): one panel of times per case or problem,
+    all on one log axis in seconds, and, when the results hold a peak memory, a panel of
+    its own with its own axis."""
     from ..plotting import pyplot
 
     plt = pyplot()
     columns = list(rows[0]) if rows else []
     group = next((c for c in ("case", "problem") if c in columns), None)
     label = "solver" if "solver" in columns else next((c for c in columns if c != group), None)
-    value = next((c for c in columns if "time" in c.lower()), None)
+    value = _time_column(columns)
     if value is None or label is None:
-        raise CommandError(f"the {suite} benchmark results have no time column to plot")
+        raise CommandError(f"the {suite} benchmark results have no time column to plot; "
+                           f"columns: {', '.join(columns) or '(none)'}")
+    memory = _memory_column(columns)
     panels = {}
     for row in rows:
-        panels.setdefault(row.get(group, "") if group else "", []).append((row[label], row[value]))
-    height = sum(0.28 * len(items) + 0.9 for items in panels.values())
-    fig, axes = plt.subplots(len(panels), 1, figsize=(8, max(height, 2.5)), layout="constrained",
-                             squeeze=False)
-    for ax, (title, items) in zip(axes[:, 0], panels.items()):
-        y = np.arange(len(items))
-        values = np.array([_number(v or "") for _, v in items])
-        ax.barh(y, np.nan_to_num(values, nan=0.0), color="#457b9d")
-        for yi, number, (_, cell) in zip(y, values, items):
-            if np.isnan(number):
-                ax.text(0, yi, f" {cell or 'n/a'}", va="center", fontsize=7)
-        ax.set_yticks(y, [name for name, _ in items], fontsize=7)
-        ax.invert_yaxis()
-        positive = values[values > 0]
-        if positive.size > 1 and positive.max() > 100 * positive.min():
-            ax.set_xscale("log")
-        ax.set_xlabel(value)
+        panels.setdefault(row.get(group, "") if group else "", []).append(row)
+    memory_rows = [row for row in rows if memory and _number(row.get(memory) or "") > 0]
+    sizes = [len(items) for items in panels.values()] + ([len(memory_rows)] if memory_rows else [])
+    heights = [0.28 * size + 0.9 for size in sizes]
+    fig, axes = plt.subplots(len(sizes), 1, figsize=(8, max(sum(heights), 2.5)), layout="constrained",
+                             squeeze=False, gridspec_kw={"height_ratios": heights})
+    times = np.array([_number(row.get(value) or "") for row in rows])
+    positive = times[np.isfinite(times) & (times > 0)]
+    base = positive.min() / 2 if positive.size else 1e-3
+    time_axes = list(axes[:len(panels), 0])
+    for ax, (title, items) in zip(time_axes, panels.items()):
+        if ax is not time_axes[0]:
+            ax.sharex(time_axes[0])
+        _bars(ax, [row[label] for row in items], np.array([_number(row.get(value) or "") for row in items]),
+              [row.get(value) for row in items], [_truthy(row.get("capped")) for row in items], base)
+        ax.set_xscale("log")
+        ax.set_xlabel(_axis_label(value))
         ax.set_title(title, fontsize=8)
+    time_axes[0].set_xlim(base, max(positive.max() * 3 if positive.size else 1.0, base * 10))
+    if memory_rows:
+        ax = axes[-1, 0]
+        names = [f"{row[group]}: {row[label]}" if group else row[label] for row in memory_rows]
+        _bars(ax, names, np.array([_number(row[memory]) for row in memory_rows]),
+              [row[memory] for row in memory_rows], [False] * len(memory_rows), 0.0)
+        ax.set_xlabel(_axis_label(memory))
+        ax.set_title("peak memory", fontsize=8)
+    return fig
+
+
+def _bench_plot(suite, rows, path):
+    """Write :func:`_bench_figure` of `rows` to `path`."""
+    from ..plotting import pyplot
+
+    fig = _bench_figure(suite, rows)
     fig.savefig(path, dpi=100)
-    plt.close(fig)
+    pyplot().close(fig)
     return path
 
 
-def _run_suite(name, quick, folder):
+def _run_suite(name, target, quick, folder):
     """Run one suite with `folder` as working folder (files it writes by a relative path
     land there); returns its printed output and the CSV files it wrote."""
     from .._utils.progress import progress_bar
 
     before = {p: p.stat().st_mtime for p in folder.glob("*.csv")}
-    command = [sys.executable, "-c", _BENCH_RUNNER, str(_bench_path(name))] + (["--quick"] if quick else [])
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+    command = [sys.executable, "-c", _BENCH_RUNNER, target] + (["--quick"] if quick else [])
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1", **{PROGRESS_VARIABLE: "1"})
     lines = []
-    bar = progress_bar({"desc": f"bench {name}", "unit": " lines", "leave": False}, total=None)
+    # The total comes from the suite (Progress of reparamopt.benchmarks._harness); a suite
+    # that reports none gets a bar of elapsed time only.
+    bar = progress_bar({"desc": f"bench {name}", "leave": False}, total=None)
     with tempfile.TemporaryFile(mode="w+") as errors:
         try:
             with subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=errors,
                                   text=True) as process:
-                for line in process.stdout:
-                    lines.append(line)
-                    if line.strip():
-                        bar.update(1)
+                try:
+                    for line in process.stdout:
+                        event = parse_progress(line)
+                        if event is None:
+                            lines.append(line)
+                        elif event[0] == "total":
+                            bar.unit = f" {event[2]}"
+                            bar.reset(total=event[1])
+                        else:
+                            bar.set_postfix_str(event[1], refresh=False)
+                            bar.update(1)
+                except BaseException:  # Ctrl-C: Popen's exit would leave the suite running
+                    process.kill()
+                    raise
         finally:
             bar.close()
         if process.returncode != 0:
@@ -160,19 +267,11 @@ def _run_suite(name, quick, folder):
 
 
 def _cmd_bench(args):
-    if args.suite == "all":
-        source = _locate("benchmarks")
-        suites = [name for name in SUITES if (source / f"bench_{name}.py").is_file()]
-        if not suites:
-            raise CommandError(f"no benchmark suite (bench_nnls.py, bench_nmf.py) in {source}")
-    else:
-        suites = [args.suite]
-    for name in suites:
-        _bench_path(name)
+    targets = _suite_targets(None if args.suite == "all" else [args.suite])
     folder = Path(args.output).resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    for name in suites:
-        text, written = _run_suite(name, args.quick, folder)
+    for name, target in targets.items():
+        text, written = _run_suite(name, target, args.quick, folder)
         print(text.rstrip("\n"))
         tables = parse_tables(text)
         if tables:

@@ -1,4 +1,4 @@
-"""What every command shares: the error type, exit codes, messages, tables, paths."""
+"""What every command shares: the error type, exit codes, messages, tables, overrides."""
 
 import os
 from pathlib import Path
@@ -11,6 +11,7 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 # the command ran, but the solver did not certify its result (status 0, -1, 3, 4)
 EXIT_NOT_CONVERGED = 3
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
 class CommandError(Exception):
@@ -63,14 +64,13 @@ def _format_table(header, rows):
     return "\n".join(text)
 
 
-def _locate(folder):
-    """A folder of the source tree (benchmarks/, tutorials/) next to the package."""
-    env = os.environ.get(f"REPARAMOPT_{folder.upper()}")
-    candidates = [Path(env)] if env else []
-    candidates += [Path(__file__).resolve().parents[2] / folder, Path.cwd() / folder]
-    for candidate in candidates:
-        if candidate.is_dir():
-            return candidate
-    raise CommandError(
-        f"cannot find the {folder}/ folder; it ships with the source tree of reparamopt "
-        f"(run from a checkout, or set REPARAMOPT_{folder.upper()} to its path)")
+def _override(variable, what):
+    """The folder the environment variable `variable` names in place of the shipped
+    `what`, or None when it is unset; a clear error when it is not a folder."""
+    value = os.environ.get(variable)
+    if not value:
+        return None
+    folder = Path(value)
+    if not folder.is_dir():
+        raise CommandError(f"{variable} must name a folder of {what}; got {value!r}, which is not a folder")
+    return folder

@@ -95,8 +95,10 @@ def build_parser():
 
     bench = commands.add_parser(
         "bench", formatter_class=_Formatter, help="run the benchmark suites",
-        description="Run the benchmark suites (benchmarks/bench_*.py of the source tree) with a "
-                    "progress bar; print their tables and write them as CSV with a PNG plot.")
+        description="Run the benchmark suites shipped in reparamopt.benchmarks, each in a fresh "
+                    "interpreter with a progress bar; print their tables and write them as CSV "
+                    "with a PNG plot. REPARAMOPT_BENCHMARKS may name a folder of bench_<suite>.py "
+                    "scripts to run instead.")
     bench.add_argument("suite", nargs="?", choices=SUITES + ("all",), default="all", help="suite to run")
     bench.add_argument("--quick", action="store_true", help="smaller problems, fewer repeats")
     bench.add_argument("-o", "--output", default="benchmark-results", help="folder of the CSV and PNG files")
@@ -104,8 +106,9 @@ def build_parser():
 
     reproduce = commands.add_parser(
         "reproduce", formatter_class=_Formatter, help="regenerate the paper's figures",
-        description="Run the tutorials (tutorials/plot_*.py of the source tree) that reproduce "
-                    "the paper's figures, writing their figures into a folder.")
+        description="Run the tutorials shipped in reparamopt.tutorials (plot_*.py) that reproduce "
+                    "the paper's figures, writing their figures into a folder. "
+                    "REPARAMOPT_TUTORIALS may name a folder of plot_*.py scripts to run instead.")
     reproduce.add_argument("figure", nargs="*", help="figures to make (default: all); see --list")
     reproduce.add_argument("-o", "--output", default="reparamopt-figures", help="folder of the figures")
     reproduce.add_argument("--quick", action="store_true", help="smaller problems (REPARAMOPT_QUICK=1)")

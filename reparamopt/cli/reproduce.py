@@ -4,9 +4,13 @@ import os
 import subprocess
 import sys
 import time
+from importlib.resources import as_file, files
 from pathlib import Path
 
-from .common import CommandError, _locate
+from .. import tutorials
+from .common import CommandError, _override
+
+OVERRIDE = "REPARAMOPT_TUTORIALS"
 
 _RUNNER = r"""
 import os, runpy, sys
@@ -28,11 +32,15 @@ if pictures() == before:
 
 
 def _tutorials():
-    folder = _locate("tutorials")
-    scripts = sorted(folder.glob("plot_*.py"))
+    """The tutorial scripts by figure name: the ``plot_*.py`` files shipped in
+    ``reparamopt.tutorials``, or those of the folder REPARAMOPT_TUTORIALS names."""
+    folder = _override(OVERRIDE, "plot_*.py tutorials") or files(tutorials)
+    scripts = sorted((entry for entry in folder.iterdir()
+                      if entry.name.startswith("plot_") and entry.name.endswith(".py")),
+                     key=lambda entry: entry.name)
     if not scripts:
         raise CommandError(f"no tutorial scripts (plot_*.py) in {folder}")
-    return {path.stem[len("plot_"):]: path for path in scripts}
+    return {entry.name[len("plot_"):-len(".py")]: entry for entry in scripts}
 
 
 def _select(available, wanted):
@@ -70,8 +78,9 @@ def _cmd_reproduce(args):
         for name, script in chosen:
             before = set(folder.iterdir())
             start = time.perf_counter()
-            done = subprocess.run([sys.executable, "-c", _RUNNER, str(script), str(folder)], env=env,
-                                  cwd=folder, capture_output=True, text=True)
+            with as_file(script) as path:  # a real file even from a zipped install
+                done = subprocess.run([sys.executable, "-c", _RUNNER, str(path), str(folder)], env=env,
+                                      cwd=folder, capture_output=True, text=True)
             elapsed = time.perf_counter() - start
             bar.update(1)
             if done.returncode != 0:

@@ -75,7 +75,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
           is a separable quadratic in ``x = u**L``; the map is onto, so the latent
           minimizer is a preimage of the projected x-space minimizer, in closed form.
           Several sweeps per block reuse the block's Gram matrices. It is the fastest
-          solver here (see ``benchmarks/bench_nmf.py``).
+          solver here (see :mod:`reparamopt.benchmarks.nmf`).
         - "mirror" (the default for other beta losses): ``x <- x * (N / P)**gamma`` with
           ``grad f = P - N`` split into non-negative parts; to first order the latent
           gradient step on ``u`` (``x = u**2``) with per-entry steps ``1 / (4 P)``, an
