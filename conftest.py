@@ -9,4 +9,4 @@ def _doctest_namespace(doctest_namespace):
 
 # The tutorials are sphinx-gallery scripts shipped in the package, not modules: importing
 # one (as --doctest-modules would) runs the whole experiment. tests/test_tutorials.py runs them.
-collect_ignore_glob = ["reparamopt/tutorials/plot_*.py"]
+collect_ignore_glob = ["tutorials/plot_*.py"]

@@ -1,6 +1,6 @@
 """Sphinx configuration of the reparamopt documentation.
 
-Build: ``sphinx-build -W docs docs/_build/html``. The tutorials (``../reparamopt/tutorials``) run at
+Build: ``sphinx-build -W docs docs/_build/html``. The tutorials (``../tutorials``) run at
 build time through sphinx-gallery; ``REPARAMOPT_QUICK=1`` runs them on small problems,
 and ``-D plot_gallery=0`` builds the pages without running them.
 """
@@ -76,7 +76,7 @@ html_show_sourcelink = False
 
 
 # -- tutorials -------------------------------------------------------------------------
-TUTORIALS = ROOT / "reparamopt" / "tutorials"
+TUTORIALS = ROOT / "tutorials"
 STAGED = HERE / "_tutorials_src"
 
 GALLERY_HEADER = """\
@@ -85,7 +85,7 @@ Tutorials
 
 Each tutorial reproduces one of the paper's experiments with reparamopt and compares
 it with a reference (Lawson-Hanson, linear programming, ...). They are plain scripts
-shipped with the package (``reparamopt/tutorials/``): run one with ``python -m
+shipped with the package (``tutorials/`` (installed as ``reparamopt.tutorials``)): run one with ``python -m
 reparamopt.tutorials.plot_rates``, or all of them with ``reparamopt reproduce``;
 ``REPARAMOPT_QUICK=1`` selects small problems and ``REPARAMOPT_OUTPUT`` the folder of
 their tables and figures.

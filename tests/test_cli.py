@@ -479,14 +479,23 @@ def test_bench_real_suites_are_runnable(suite):
 
 
 def _copy_of_the_package(tmp_path):
-    """A folder holding only the reparamopt package, as an install lays it out: no
-    benchmarks/ or tutorials/ of a source tree beside it."""
-    site = tmp_path / "site-packages"
-    shutil.copytree(Path(reparamopt.__file__).parent, site / "reparamopt",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    import _reparamopt_cli  # the entry point, installed beside the package
+    """The wheel of the source tree, unpacked as an install lays it out: no benchmarks/
+    or tutorials/ of a source tree beside it (the tutorials/ folder installs as
+    reparamopt.tutorials)."""
+    import zipfile
 
-    shutil.copy(_reparamopt_cli.__file__, site)
+    root = Path(__file__).resolve().parents[1]
+    wheels = tmp_path / "wheels"
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                           "-q", "-w", str(wheels), str(root)], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (wheel,) = wheels.glob("reparamopt-*.whl")
+    site = tmp_path / "site-packages"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    assert sorted(p.name for p in (site / "reparamopt" / "tutorials").glob("plot_*.py")) == sorted(
+        p.name for p in (root / "tutorials").glob("plot_*.py"))
     return site
 
 
@@ -702,7 +711,11 @@ def test_reproduce_unknown_name(tmp_path, monkeypatch, capsys, tutorials):
 
 def test_reproduce_lists_the_shipped_tutorials(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("REPARAMOPT_TUTORIALS", raising=False)
-    scripts = sorted((Path(reparamopt.__file__).parent / "tutorials").glob("plot_*.py"))
+    from importlib.resources import files
+
+    import reparamopt.tutorials
+
+    scripts = sorted(p for p in files(reparamopt.tutorials).iterdir() if p.name.startswith("plot_"))
     assert len(scripts) == 6
     done = run_in_process("reproduce", "--list", cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys)
     assert done.returncode == 0, done.stderr

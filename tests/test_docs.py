@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-TUTORIALS = DOCS.parent / "reparamopt" / "tutorials"
+TUTORIALS = DOCS.parent / "tutorials"
 
 pytestmark = pytest.mark.skipif(not (DOCS / "conf.py").is_file(), reason="no docs/ in this tree")
 

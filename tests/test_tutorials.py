@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-TUTORIALS = Path(__file__).resolve().parent.parent / "reparamopt" / "tutorials"
+TUTORIALS = Path(__file__).resolve().parent.parent / "tutorials"
 
 
 def run_tutorial(name, tmp_path):
