@@ -5,8 +5,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.optimize import LbfgsInvHessProduct, line_search
-from scipy.optimize._linesearch import LineSearchWarning
 
 from .._utils.validation import check_scalar
 from .base import Engine, State
@@ -44,6 +42,8 @@ def _direction(pairs, g):
     """``-H g`` with H the L-BFGS inverse Hessian of `pairs`, its initial matrix scaled by
     ``gamma = s.y / y.y`` of the newest pair (scipy's product has ``H0 = I``: it is
     applied in the variables ``u / sqrt(gamma)``)."""
+    from scipy.optimize import LbfgsInvHessProduct  # lazy: keeps `import reparamopt` light
+
     s, y = pairs[-1]
     root = np.sqrt(float(s @ y) / float(y @ y))
     S = np.array([p[0] for p in pairs]) / root
@@ -101,6 +101,9 @@ class LBFGS(Engine):
         return LBFGSState(u=state.u, fun=state.fun, grad=state.grad, nfev=state.nfev)
 
     def step(self, problem, state):
+        from scipy.optimize import line_search  # lazy: keeps `import reparamopt` light
+        from scipy.optimize._linesearch import LineSearchWarning
+
         shape = state.u.shape
         u, g, f = state.u.ravel(), state.grad.ravel(), float(state.fun)
         cached = _Cached(problem, shape)
