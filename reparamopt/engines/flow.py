@@ -137,6 +137,7 @@ class GradientFlow(Engine):
 
     Examples
     --------
+    >>> import numpy as np
     >>> import reparamopt as ro
     >>> c = np.array([1.0, -1.0])
     >>> problem = ro.Problem(lambda x: ((x - c) ** 2).sum(), x=ro.NonNegative(2))

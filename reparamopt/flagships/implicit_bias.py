@@ -284,6 +284,8 @@ def flow_limit(A, b_hat, candidates, *, power, init_scale, nonnegative, amax=1.0
     on ``x1 + 2 x2 = 1`` at the entropic projection, which favours ``x2`` (cheaper in
     l1) more and more as alpha shrinks.
 
+    >>> import numpy as np
+    >>> from reparamopt.flagships.implicit_bias import flow_limit
     >>> A = np.array([[1.0, 2.0]])
     >>> x, u, nit = flow_limit(A, np.array([1.0]), np.arange(2), power=2, init_scale=1e-3,
     ...                        nonnegative=True)

@@ -90,6 +90,8 @@ class Registry:
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt.maps.registry import Registry
     >>> reg = Registry.default()
     >>> reg.path("simplex")
     ['real', 'nonnegative', 'simplex']
@@ -176,6 +178,8 @@ class Registry:
 
         Examples
         --------
+        >>> from reparamopt.maps import HadamardPower, NonNegativeSet
+        >>> from reparamopt.maps.registry import Registry
         >>> reg = Registry()
         >>> reg.register_set("nonnegative", NonNegativeSet)
         >>> reg.register_map("real", "nonnegative", HadamardPower)
@@ -322,6 +326,8 @@ def register_map(source, target, factory, *, cost=1.0, replace=False):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt import register_map, register_set, resolve
     >>> import autograd.numpy as anp
     >>> from reparamopt.maps import Map, NonNegativeSet
     >>> class PositiveSet(NonNegativeSet):
@@ -345,6 +351,8 @@ def register_set(name, set_class, *, description="", aliases=None):
 
     Examples
     --------
+    >>> from reparamopt import register_set
+    >>> from reparamopt.maps.registry import set_names
     >>> from reparamopt.maps import BoxSet
     >>> register_set("unit-box", BoxSet)
     >>> "unit-box" in set_names()
@@ -364,6 +372,8 @@ def resolve(spec, shape=None, **params):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt import resolve
     >>> m = resolve("nonnegative", shape=2, power=3)
     >>> m.forward(np.array([2.0, -1.0]))
     array([8., 1.])
@@ -376,6 +386,7 @@ def graph():
 
     Examples
     --------
+    >>> from reparamopt.maps.registry import graph
     >>> g = graph()
     >>> g.has_edge("real", "nonnegative"), g.edges["nonnegative", "simplex"]["cost"]
     (True, 1.0)
@@ -388,6 +399,7 @@ def path(target):
 
     Examples
     --------
+    >>> from reparamopt.maps.registry import path
     >>> path("lower")
     ['real', 'nonnegative', 'lower']
     """
@@ -399,6 +411,7 @@ def set_names():
 
     Examples
     --------
+    >>> from reparamopt.maps.registry import set_names
     >>> {"real", "nonnegative", "simplex", "box"} <= set(set_names())
     True
     """
