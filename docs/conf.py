@@ -2,7 +2,8 @@
 
 Build: ``sphinx-build -W docs docs/_build/html``. The tutorials (``../tutorials``) run at
 build time through sphinx-gallery; ``REPARAMOPT_QUICK=1`` runs them on small problems,
-and ``-D plot_gallery=0`` builds the pages without running them.
+and ``-D plot_gallery=0`` builds the pages without running them. Formulas render offline:
+MathJax comes from the sphinx-mathjax-offline package and is copied into the build.
 """
 
 import csv
@@ -31,6 +32,7 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # MathJax from the build folder, not from a CDN
     "sphinx.ext.viewcode",
     "matplotlib.sphinxext.plot_directive",
     "sphinx_gallery.gen_gallery",

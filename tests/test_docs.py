@@ -4,6 +4,7 @@ The build executes the tutorials through sphinx-gallery on small problems
 (``REPARAMOPT_QUICK=1``), about half a minute on two cores.
 """
 
+import ast
 import doctest
 import os
 import re
@@ -58,6 +59,12 @@ def test_docs_build(tmp_path):
     for page in ("index", "getting_started", "concepts", "adding_a_map", "flagships", "cli",
                  "benchmarks", "cluster", "api", "auto_tutorials/index"):
         assert (built / f"{page}.html").is_file(), page
+
+    # Formulas render offline: MathJax is loaded from the build folder, never from a URL.
+    page = (built / "getting_started.html").read_text(encoding="utf-8")
+    sources = re.findall(r'<script[^>]*src="([^"]*(?:mathjax|MathJax)[^"]*)"', page)
+    assert sources and not any(re.match(r"(https?:)?//", src) for src in sources), sources
+    assert (built / "_static" / "mathjax" / "tex-chtml.js").is_file()
 
     # The API reference comes from the docstrings.
     generated = built / "api" / "generated"
@@ -114,3 +121,41 @@ def test_add_a_map_example_prints_the_projection(tmp_path):
     (block,) = code_blocks("adding_a_map.rst")
     out = _run(block, tmp_path)
     assert out.split() == "[0.05 0.05 0.9 0.9 0.9 2. ]".split()
+
+
+def conf_nodes():
+    return ast.parse((DOCS / "conf.py").read_text(encoding="utf-8")).body
+
+
+def conf_value(name):
+    """A literal assigned at the top level of conf.py, read without running conf.py (which
+    stages the tutorials and writes generated pages)."""
+    for node in conf_nodes():
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    return None
+
+
+class _App:
+    """Just enough of a Sphinx application for an extension's ``setup``."""
+
+    def __init__(self, **config):
+        self.config = type("Config", (), config)()
+        self.handlers = []
+
+    def connect(self, event, handler, priority=500):
+        self.handlers.append((event, handler))
+
+
+def test_math_renders_offline():
+    extensions = conf_value("extensions")
+    assert "sphinx.ext.mathjax" in extensions
+    assert conf_value("mathjax_path") is None  # set by the offline extension, not to a URL
+    offline = pytest.importorskip("sphinx-mathjax-offline")
+    assert "sphinx-mathjax-offline" in extensions
+    app = _App()
+    offline.setup(app)
+    path = app.config.mathjax_path
+    assert not re.match(r"(https?:)?//", path), path
+    # the file the pages load, shipped in the package and copied into _static/
+    assert (Path(offline.__file__).parent / "static" / path).is_file()
