@@ -18,6 +18,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("REPARAMOPT_OUTPUT", str(HERE / "_build" / "tutorial_output"))
+QUICK = os.environ.get("REPARAMOPT_QUICK") == "1"
 
 import reparamopt  # noqa: E402
 
@@ -92,6 +93,14 @@ tutorials/plot_rates.py``, or all of them with ``reparamopt reproduce``;
 ``REPARAMOPT_QUICK=1`` selects small problems and ``REPARAMOPT_OUTPUT`` the folder of
 their tables and figures.
 """
+if QUICK:
+    GALLERY_HEADER += """
+.. note::
+
+   This build ran the tutorials on reduced sizes (``REPARAMOPT_QUICK=1``): their
+   figures and tables show the method at work, not the paper's numbers. Build without
+   ``REPARAMOPT_QUICK`` for the full sizes.
+"""
 
 
 def _stage_tutorials():
@@ -120,7 +129,7 @@ def _gallery_for_this_mode():
     """Drop the executed gallery when the last build ran in the other mode (quick or
     full): sphinx-gallery reuses results by script checksum and would keep them."""
     gallery = HERE / "auto_tutorials"
-    mode = "quick" if os.environ.get("REPARAMOPT_QUICK") == "1" else "full"
+    mode = "quick" if QUICK else "full"
     marker = gallery / ".reparamopt-mode"
     if gallery.exists() and (not marker.exists() or marker.read_text() != mode):
         shutil.rmtree(gallery)

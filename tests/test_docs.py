@@ -66,6 +66,9 @@ def test_docs_build(tmp_path):
     assert sources and not any(re.match(r"(https?:)?//", src) for src in sources), sources
     assert (built / "_static" / "mathjax" / "tex-chtml.js").is_file()
 
+    # A quick build says that its tutorials ran on reduced sizes.
+    assert "REPARAMOPT_QUICK=1" in (built / "auto_tutorials" / "index.html").read_text(encoding="utf-8")
+
     # The API reference comes from the docstrings.
     generated = built / "api" / "generated"
     page = (generated / "reparamopt.flagships.nnls.nnls.html").read_text(encoding="utf-8")
@@ -159,3 +162,10 @@ def test_math_renders_offline():
     assert not re.match(r"(https?:)?//", path), path
     # the file the pages load, shipped in the package and copied into _static/
     assert (Path(offline.__file__).parent / "static" / path).is_file()
+
+
+def test_quick_figures_say_so():
+    for script in sorted(TUTORIALS.glob("plot_*.py")):
+        text = script.read_text(encoding="utf-8")
+        assert 'os.environ.get("REPARAMOPT_QUICK") == "1"' in text, script.name
+        assert re.search(r'if QUICK:.*\n\s+fig\.suptitle\(f"REPARAMOPT_QUICK=1: ', text), script.name
