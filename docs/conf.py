@@ -263,6 +263,25 @@ def _escape_type_underscores(app, what, name, obj, options, lines):
             lines[i] = match.group(1) + _TRAILING_UNDERSCORE.sub(r"\1\\_", match.group(2))
 
 
+FULL_BUILD_NOTICE = """
+========================================================================================
+Full-size documentation build (REPARAMOPT_QUICK is not set): the tutorials run at the
+paper's sizes, which takes well over an hour on two cores.
+For a build in a few minutes, on reduced sizes:
+    REPARAMOPT_QUICK=1 sphinx-build -W docs docs/_build/html
+or, without running the tutorials at all: sphinx-build -D plot_gallery=0 docs docs/_build/html
+========================================================================================
+"""
+
+
+def _announce_full_build(app):
+    runs_tutorials = str(app.config.plot_gallery).lower() not in ("0", "false", "no", "off")
+    if not QUICK and runs_tutorials:
+        print(FULL_BUILD_NOTICE, file=sys.stderr, flush=True)
+
+
 def setup(app):
     # Before napoleon (priority 500) turns the numpydoc sections into fields.
     app.connect("autodoc-process-docstring", _escape_type_underscores, priority=400)
+    # Before sphinx-gallery's own handler, which runs the tutorials.
+    app.connect("builder-inited", _announce_full_build, priority=100)

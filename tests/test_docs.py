@@ -164,6 +164,26 @@ def test_math_renders_offline():
     assert (Path(offline.__file__).parent / "static" / path).is_file()
 
 
+def _conf_functions(*names, **namespace):
+    """Functions (and constants) of conf.py, compiled on their own."""
+    keep = [node for node in conf_nodes()
+            if getattr(node, "name", None) in names
+            or (isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) in names)]
+    exec(compile(ast.Module(body=keep, type_ignores=[]), str(DOCS / "conf.py"), "exec"), namespace)
+    return namespace
+
+
+@pytest.mark.parametrize("quick,plot_gallery,announced", [
+    (False, "True", True), (False, "0", False), (True, "True", False)])
+def test_full_build_is_announced(capsys, quick, plot_gallery, announced):
+    conf = _conf_functions("FULL_BUILD_NOTICE", "_announce_full_build", QUICK=quick, sys=sys)
+    conf["_announce_full_build"](_App(plot_gallery=plot_gallery))
+    err = capsys.readouterr().err
+    assert ("REPARAMOPT_QUICK=1 sphinx-build" in err) == announced
+    if announced:
+        assert "hour" in err
+
+
 def test_quick_figures_say_so():
     for script in sorted(TUTORIALS.glob("plot_*.py")):
         text = script.read_text(encoding="utf-8")
