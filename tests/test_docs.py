@@ -189,3 +189,34 @@ def test_quick_figures_say_so():
         text = script.read_text(encoding="utf-8")
         assert 'os.environ.get("REPARAMOPT_QUICK") == "1"' in text, script.name
         assert re.search(r'if QUICK:.*\n\s+fig\.suptitle\(f"REPARAMOPT_QUICK=1: ', text), script.name
+
+
+_IMPORT = re.compile(r"^\s*(?:>>>\s*)?(?:from\s+(reparamopt[\w.]*)\s+import\s+([\w\s,()]+)"
+                     r"|import\s+(reparamopt[\w.]*))", re.MULTILINE)
+
+
+def private_imports(text):
+    """``reparamopt._x`` modules (at any depth) and ``_names`` imported in `text`."""
+    found = []
+    for module, names, plain in _IMPORT.findall(text):
+        path = (module or plain).split(".")
+        found += [m for m in path if m.startswith("_")]
+        found += [n for n in re.split(r"[\s,()]+", names) if n.startswith("_") and not n.startswith("__")]
+    return found
+
+
+def test_private_imports_are_found():
+    assert private_imports("from reparamopt._lp import basis_pursuit\n>>> import reparamopt.x._y\n"
+                           "from reparamopt.baselines import (_hidden,\n    basis_pursuit)") == \
+        ["_lp", "_y", "_hidden"]
+    assert private_imports("from reparamopt.baselines import basis_pursuit\nimport reparamopt as ro") == []
+
+
+def test_tutorials_and_docs_import_only_public_modules():
+    skipped = {"_build", "_generated", "_tutorials_src", "auto_tutorials"}
+    files = sorted(TUTORIALS.glob("*.py")) + [
+        path for path in sorted(DOCS.rglob("*")) if path.suffix in (".py", ".rst")
+        and not skipped & set(path.relative_to(DOCS).parts)]
+    assert len(files) > 10
+    for path in files:
+        assert private_imports(path.read_text(encoding="utf-8")) == [], path

@@ -19,7 +19,7 @@ import numpy as np
 import scipy.optimize
 
 import reparamopt as ro
-from reparamopt.baselines.lp import basis_pursuit
+from reparamopt.baselines import basis_pursuit
 
 QUICK = os.environ.get("REPARAMOPT_QUICK") == "1"
 OUT = Path(os.environ.get("REPARAMOPT_OUTPUT", Path.cwd() / "reparamopt_output"))
