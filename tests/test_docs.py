@@ -1,7 +1,7 @@
 """The documentation: it builds with warnings as errors, and its code runs.
 
 The build executes the tutorials through sphinx-gallery on small problems
-(``REPARAMOPT_QUICK=1``), about half a minute on two cores.
+(``REPARAMOPT_QUICK=1``), about 3 to 4 minutes on two cores.
 """
 
 import ast
@@ -220,3 +220,13 @@ def test_tutorials_and_docs_import_only_public_modules():
     assert len(files) > 10
     for path in files:
         assert private_imports(path.read_text(encoding="utf-8")) == [], path
+
+
+def test_install_docs_list_every_extra():
+    tomllib = pytest.importorskip("tomllib")
+    with open(DOCS.parent / "pyproject.toml", "rb") as handle:
+        extras = tomllib.load(handle)["project"]["optional-dependencies"]
+    for page in (DOCS.parent / "README.md", DOCS / "getting_started.rst"):
+        text = page.read_text(encoding="utf-8")
+        missing = [extra for extra in extras if f"[{extra}]" not in text]
+        assert not missing, f"{page.name} does not list the extras {missing}"
