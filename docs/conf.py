@@ -2,7 +2,8 @@
 
 Build: ``sphinx-build -W docs docs/_build/html``. The tutorials (``../tutorials``) run at
 build time through sphinx-gallery; ``REPARAMOPT_QUICK=1`` runs them on small problems,
-and ``-D plot_gallery=0`` builds the pages without running them.
+and ``-D plot_gallery=0`` builds the pages without running them. Formulas render offline:
+MathJax comes from the sphinx-mathjax-offline package and is copied into the build.
 """
 
 import csv
@@ -17,6 +18,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("REPARAMOPT_OUTPUT", str(HERE / "_build" / "tutorial_output"))
+QUICK = os.environ.get("REPARAMOPT_QUICK") == "1"
 
 import reparamopt  # noqa: E402
 
@@ -31,6 +33,7 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # MathJax from the build folder, not from a CDN
     "sphinx.ext.viewcode",
     "matplotlib.sphinxext.plot_directive",
     "sphinx_gallery.gen_gallery",
@@ -90,6 +93,14 @@ reparamopt.tutorials.plot_rates``, or all of them with ``reparamopt reproduce``;
 ``REPARAMOPT_QUICK=1`` selects small problems and ``REPARAMOPT_OUTPUT`` the folder of
 their tables and figures.
 """
+if QUICK:
+    GALLERY_HEADER += """
+.. note::
+
+   This build ran the tutorials on reduced sizes (``REPARAMOPT_QUICK=1``): their
+   figures and tables show the method at work, not the paper's numbers. Build without
+   ``REPARAMOPT_QUICK`` for the full sizes.
+"""
 
 
 def _stage_tutorials():
@@ -118,7 +129,7 @@ def _gallery_for_this_mode():
     """Drop the executed gallery when the last build ran in the other mode (quick or
     full): sphinx-gallery reuses results by script checksum and would keep them."""
     gallery = HERE / "auto_tutorials"
-    mode = "quick" if os.environ.get("REPARAMOPT_QUICK") == "1" else "full"
+    mode = "quick" if QUICK else "full"
     marker = gallery / ".reparamopt-mode"
     if gallery.exists() and (not marker.exists() or marker.read_text() != mode):
         shutil.rmtree(gallery)
@@ -252,6 +263,25 @@ def _escape_type_underscores(app, what, name, obj, options, lines):
             lines[i] = match.group(1) + _TRAILING_UNDERSCORE.sub(r"\1\\_", match.group(2))
 
 
+FULL_BUILD_NOTICE = """
+========================================================================================
+Full-size documentation build (REPARAMOPT_QUICK is not set): the tutorials run at the
+paper's sizes, which takes well over an hour on two cores.
+For a build in a few minutes, on reduced sizes:
+    REPARAMOPT_QUICK=1 sphinx-build -W docs docs/_build/html
+or, without running the tutorials at all: sphinx-build -D plot_gallery=0 docs docs/_build/html
+========================================================================================
+"""
+
+
+def _announce_full_build(app):
+    runs_tutorials = str(app.config.plot_gallery).lower() not in ("0", "false", "no", "off")
+    if not QUICK and runs_tutorials:
+        print(FULL_BUILD_NOTICE, file=sys.stderr, flush=True)
+
+
 def setup(app):
     # Before napoleon (priority 500) turns the numpydoc sections into fields.
     app.connect("autodoc-process-docstring", _escape_type_underscores, priority=400)
+    # Before sphinx-gallery's own handler, which runs the tutorials.
+    app.connect("builder-inited", _announce_full_build, priority=100)

@@ -16,6 +16,7 @@ or ``"threads"``.
 
 Examples
 --------
+>>> import numpy as np
 >>> import dask.array as da
 >>> import reparamopt.dask as rd
 >>> rng = np.random.default_rng(0)
@@ -148,6 +149,7 @@ def nnls(A, b, *, mode="auto", client=None, gram_max_features=GRAM_MAX_FEATURES,
 
     Examples
     --------
+    >>> import numpy as np
     >>> import dask.array as da
     >>> import reparamopt.dask as rd
     >>> rng = np.random.default_rng(1)

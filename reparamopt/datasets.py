@@ -145,6 +145,7 @@ def make_blur(n=200, *, sigma=3.0, noise=1e-3, random_state=0):
 
     Examples
     --------
+    >>> import numpy as np
     >>> from reparamopt.datasets import make_blur
     >>> A, b, x = make_blur(50, sigma=2.0)
     >>> A.shape, bool(np.allclose(A, A.T))
@@ -270,6 +271,7 @@ def make_rank_deficient(m=200, n=80, *, rank=30, noise=1e-2, random_state=0):
 
     Examples
     --------
+    >>> import numpy as np
     >>> from reparamopt.datasets import make_rank_deficient
     >>> A, b, x = make_rank_deficient(30, 10, rank=4)
     >>> int(np.linalg.matrix_rank(A))
@@ -288,6 +290,7 @@ def make_svd(m=80, n=60, *, cond=1e10, noise=1e-2, random_state=0):
 
     Examples
     --------
+    >>> import numpy as np
     >>> from reparamopt.datasets import make_svd
     >>> A, b, x = make_svd(10, 6, cond=1e6)
     >>> bool(abs(np.linalg.cond(A) / 1e6 - 1) < 1e-3)

@@ -50,6 +50,7 @@ def history_of(source):
 
     Examples
     --------
+    >>> from reparamopt.plotting import history_of
     >>> history_of({"fun": [4.0, 1.0, 0.25], "optimality": [2.0, 1.0, 0.5]})["iteration"]
     array([0, 1, 2])
     """
@@ -269,6 +270,7 @@ def plot_components(components, image_shape=None, *, n_cols=None, cmap="viridis"
 
     Examples
     --------
+    >>> import numpy as np
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> from reparamopt.plotting import plot_components

@@ -1,7 +1,5 @@
 """The result type shared by every solver."""
 
-import scipy.optimize
-
 __all__ = ["OptimizeResult", "STATUS_MESSAGES"]
 
 STATUS_MESSAGES = {
@@ -14,8 +12,9 @@ STATUS_MESSAGES = {
 }
 
 
-class OptimizeResult(scipy.optimize.OptimizeResult):
-    """Result of a reparamopt solver; a :class:`scipy.optimize.OptimizeResult`.
+class OptimizeResult(dict):
+    """Result of a reparamopt solver: a dict with attribute access, like
+    :class:`scipy.optimize.OptimizeResult` (the same fields, the same printout).
 
     Attributes
     ----------
@@ -43,8 +42,24 @@ class OptimizeResult(scipy.optimize.OptimizeResult):
         Wall-clock seconds spent.
     """
 
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    __setattr__ = dict.__setitem__
+    __delattr__ = dict.__delitem__
+
     def __dir__(self):
         return list(self.keys())
+
+    def __repr__(self):
+        # scipy's layout (aligned keys, arrays in short form); scipy.optimize is
+        # imported only here, so that `import reparamopt` does not load it
+        import scipy.optimize
+
+        return scipy.optimize.OptimizeResult.__repr__(self)
 
 
 class LimitReached(str):

@@ -1,9 +1,10 @@
 """The documentation: it builds with warnings as errors, and its code runs.
 
 The build executes the tutorials through sphinx-gallery on small problems
-(``REPARAMOPT_QUICK=1``), about half a minute on two cores.
+(``REPARAMOPT_QUICK=1``), about 3 to 4 minutes on two cores.
 """
 
+import ast
 import doctest
 import os
 import re
@@ -59,6 +60,15 @@ def test_docs_build(tmp_path):
                  "benchmarks", "cluster", "api", "auto_tutorials/index"):
         assert (built / f"{page}.html").is_file(), page
 
+    # Formulas render offline: MathJax is loaded from the build folder, never from a URL.
+    page = (built / "getting_started.html").read_text(encoding="utf-8")
+    sources = re.findall(r'<script[^>]*src="([^"]*(?:mathjax|MathJax)[^"]*)"', page)
+    assert sources and not any(re.match(r"(https?:)?//", src) for src in sources), sources
+    assert (built / "_static" / "mathjax" / "tex-chtml.js").is_file()
+
+    # A quick build says that its tutorials ran on reduced sizes.
+    assert "REPARAMOPT_QUICK=1" in (built / "auto_tutorials" / "index.html").read_text(encoding="utf-8")
+
     # The API reference comes from the docstrings.
     generated = built / "api" / "generated"
     page = (generated / "reparamopt.flagships.nnls.nnls.html").read_text(encoding="utf-8")
@@ -98,17 +108,15 @@ def _run(code, tmp_path):
 def test_page_code_runs(tmp_path, page):
     blocks = [b for b in code_blocks(page) if not b.startswith(">>>")]
     assert blocks
-    _run("\n\n".join(["import numpy as np", *blocks]), tmp_path)
+    _run("\n\n".join(blocks), tmp_path)  # the page's own imports, nothing added
 
 
 def test_concepts_doctests():
-    import numpy as np
-
     blocks = [b for b in code_blocks("concepts.rst") if b.startswith(">>>")]
     assert blocks
     parser, runner = doctest.DocTestParser(), doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     for block in blocks:
-        runner.run(parser.get_doctest(block, {"np": np}, "concepts", "concepts.rst", 0))
+        runner.run(parser.get_doctest(block, {}, "concepts", "concepts.rst", 0))
     assert runner.summarize(verbose=False).failed == 0
 
 
@@ -116,3 +124,109 @@ def test_add_a_map_example_prints_the_projection(tmp_path):
     block = code_blocks("adding_a_map.rst")[0]
     out = _run(block, tmp_path)
     assert out.split() == "[0.05 0.05 0.9 0.9 0.9 2. ]".split()
+
+
+def conf_nodes():
+    return ast.parse((DOCS / "conf.py").read_text(encoding="utf-8")).body
+
+
+def conf_value(name):
+    """A literal assigned at the top level of conf.py, read without running conf.py (which
+    stages the tutorials and writes generated pages)."""
+    for node in conf_nodes():
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    return None
+
+
+class _App:
+    """Just enough of a Sphinx application for an extension's ``setup``."""
+
+    def __init__(self, **config):
+        self.config = type("Config", (), config)()
+        self.handlers = []
+
+    def connect(self, event, handler, priority=500):
+        self.handlers.append((event, handler))
+
+
+def test_math_renders_offline():
+    extensions = conf_value("extensions")
+    assert "sphinx.ext.mathjax" in extensions
+    assert conf_value("mathjax_path") is None  # set by the offline extension, not to a URL
+    offline = pytest.importorskip("sphinx-mathjax-offline")
+    assert "sphinx-mathjax-offline" in extensions
+    app = _App()
+    offline.setup(app)
+    path = app.config.mathjax_path
+    assert not re.match(r"(https?:)?//", path), path
+    # the file the pages load, shipped in the package and copied into _static/
+    assert (Path(offline.__file__).parent / "static" / path).is_file()
+
+
+def _conf_functions(*names, **namespace):
+    """Functions (and constants) of conf.py, compiled on their own."""
+    keep = [node for node in conf_nodes()
+            if getattr(node, "name", None) in names
+            or (isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) in names)]
+    exec(compile(ast.Module(body=keep, type_ignores=[]), str(DOCS / "conf.py"), "exec"), namespace)
+    return namespace
+
+
+@pytest.mark.parametrize("quick,plot_gallery,announced", [
+    (False, "True", True), (False, "0", False), (True, "True", False)])
+def test_full_build_is_announced(capsys, quick, plot_gallery, announced):
+    conf = _conf_functions("FULL_BUILD_NOTICE", "_announce_full_build", QUICK=quick, sys=sys)
+    conf["_announce_full_build"](_App(plot_gallery=plot_gallery))
+    err = capsys.readouterr().err
+    assert ("REPARAMOPT_QUICK=1 sphinx-build" in err) == announced
+    if announced:
+        assert "hour" in err
+
+
+def test_quick_figures_say_so():
+    for script in sorted(TUTORIALS.glob("plot_*.py")):
+        text = script.read_text(encoding="utf-8")
+        assert 'os.environ.get("REPARAMOPT_QUICK") == "1"' in text, script.name
+        assert re.search(r'if QUICK:.*\n\s+fig\.suptitle\(f"REPARAMOPT_QUICK=1: ', text), script.name
+
+
+_IMPORT = re.compile(r"^\s*(?:>>>\s*)?(?:from\s+(reparamopt[\w.]*)\s+import\s+([\w\s,()]+)"
+                     r"|import\s+(reparamopt[\w.]*))", re.MULTILINE)
+
+
+def private_imports(text):
+    """``reparamopt._x`` modules (at any depth) and ``_names`` imported in `text`."""
+    found = []
+    for module, names, plain in _IMPORT.findall(text):
+        path = (module or plain).split(".")
+        found += [m for m in path if m.startswith("_")]
+        found += [n for n in re.split(r"[\s,()]+", names) if n.startswith("_") and not n.startswith("__")]
+    return found
+
+
+def test_private_imports_are_found():
+    assert private_imports("from reparamopt._lp import basis_pursuit\n>>> import reparamopt.x._y\n"
+                           "from reparamopt.baselines import (_hidden,\n    basis_pursuit)") == \
+        ["_lp", "_y", "_hidden"]
+    assert private_imports("from reparamopt.baselines import basis_pursuit\nimport reparamopt as ro") == []
+
+
+def test_tutorials_and_docs_import_only_public_modules():
+    skipped = {"_build", "_generated", "_tutorials_src", "auto_tutorials"}
+    files = sorted(TUTORIALS.glob("*.py")) + [
+        path for path in sorted(DOCS.rglob("*")) if path.suffix in (".py", ".rst")
+        and not skipped & set(path.relative_to(DOCS).parts)]
+    assert len(files) > 10
+    for path in files:
+        assert private_imports(path.read_text(encoding="utf-8")) == [], path
+
+
+def test_install_docs_list_every_extra():
+    tomllib = pytest.importorskip("tomllib")
+    with open(DOCS.parent / "pyproject.toml", "rb") as handle:
+        extras = tomllib.load(handle)["project"]["optional-dependencies"]
+    for page in (DOCS.parent / "README.md", DOCS / "getting_started.rst"):
+        text = page.read_text(encoding="utf-8")
+        missing = [extra for extra in extras if f"[{extra}]" not in text]
+        assert not missing, f"{page.name} does not list the extras {missing}"

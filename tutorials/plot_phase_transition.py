@@ -20,7 +20,7 @@ import numpy as np
 import scipy.optimize
 
 import reparamopt as ro
-from reparamopt.baselines.lp import basis_pursuit
+from reparamopt.baselines import basis_pursuit
 
 QUICK = os.environ.get("REPARAMOPT_QUICK") == "1"
 OUT = Path(os.environ.get("REPARAMOPT_OUTPUT", Path.cwd() / "reparamopt_output"))
@@ -72,6 +72,10 @@ for k, name in enumerate(methods):
 # Recovery probability maps.
 
 fig, axes = plt.subplots(1, len(methods), figsize=(4 * len(methods), 3.6), sharey=True)
+if QUICK:  # the figure says it comes from the quick mode
+    fig.suptitle(f"REPARAMOPT_QUICK=1: reduced sizes (n = {n}, {trials} trials, {deltas.size} x {rhos.size} grid), not the paper's",
+                 color="firebrick")
+    fig.subplots_adjust(top=0.8)  # room for it above the panel titles
 for k, (ax, name) in enumerate(zip(axes, methods)):
     grid = data[:, 2 + k].reshape(deltas.size, rhos.size).T
     image = ax.imshow(grid, origin="lower", vmin=0, vmax=1, cmap="viridis", aspect="auto",

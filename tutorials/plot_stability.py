@@ -68,6 +68,9 @@ with open(OUT / "stability.csv", "w") as fh:
 # Mean error per level.
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+if QUICK:  # the figure says it comes from the quick mode
+    fig.suptitle(f"REPARAMOPT_QUICK=1: reduced sizes (n = {n}, m = {m}, s = {s}, {trials} trials), not the paper's",
+                 color="firebrick")
 for ax, kind, label in ((axes[0], "negative", "||x-||_1"), (axes[1], "noise", "||noise||_2")):
     for name in ("reparametrized", "Lawson-Hanson"):
         errors = [np.mean([r[4] for r in rows if r[0] == kind and r[1] == name and r[3] == lv])

@@ -105,6 +105,7 @@ def check_scalar(value, name, *, lower=None, upper=None, lower_inclusive=True,
 
     Examples
     --------
+    >>> from reparamopt._utils.validation import check_scalar
     >>> check_scalar(2, "power", lower=2)
     2.0
     """

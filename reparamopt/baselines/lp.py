@@ -84,6 +84,7 @@ def basis_pursuit(A, b, *, nonnegative=False):
 
     Examples
     --------
+    >>> from reparamopt.baselines import basis_pursuit
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> A = rng.standard_normal((20, 60))
@@ -131,6 +132,7 @@ def min_l1_nnls(A, b):
 
     Examples
     --------
+    >>> from reparamopt.baselines import min_l1_nnls
     >>> import numpy as np
     >>> rng = np.random.default_rng(1)
     >>> A = rng.standard_normal((10, 50)) / np.sqrt(10)

@@ -70,6 +70,7 @@ def parse_tables(text):
 
     Examples
     --------
+    >>> from reparamopt.cli.bench import parse_tables
     >>> parse_tables("case A\\n| solver | time |\\n| --- | --- |\\n| x | 1.5 |\\n")
     [('case A', ['solver', 'time'], [['x', '1.5']])]
     """

@@ -45,6 +45,8 @@ def kkt_residual(A, b, x):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt.cli import kkt_residual
     >>> A = np.eye(2)
     >>> kkt_residual(A, np.array([1.0, -1.0]), np.array([1.0, 0.0]))
     0.0

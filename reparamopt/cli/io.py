@@ -65,6 +65,8 @@ def load_array(path, name="A"):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt.cli import load_array
     >>> import tempfile, os
     >>> folder = tempfile.mkdtemp()
     >>> np.savetxt(os.path.join(folder, "b.csv"), [1.0, 2.0], delimiter=",")

@@ -25,6 +25,7 @@ def build_parser():
 
     Examples
     --------
+    >>> from reparamopt.cli import build_parser
     >>> args = build_parser().parse_args(["solve", "A.npy", "b.npy", "--tol", "1e-8"])
     >>> args.command, args.tol
     ('solve', 1e-08)

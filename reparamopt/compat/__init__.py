@@ -48,6 +48,7 @@ def nnls(A, b, *, maxiter=None, atol=None):
 
     Examples
     --------
+    >>> import numpy as np
     >>> from reparamopt.compat import nnls
     >>> A = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
     >>> x, rnorm = nnls(A, np.array([2.0, 1.0, 1.0]))

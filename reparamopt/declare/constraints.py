@@ -22,6 +22,7 @@ class Constraint:
 
     Examples
     --------
+    >>> from reparamopt import Constraint
     >>> Constraint("simplex", shape=4, total=2.0).resolve().path
     ['real', 'nonnegative', 'simplex']
     """
@@ -48,6 +49,7 @@ class Real(Constraint):
 
     Examples
     --------
+    >>> from reparamopt import Real
     >>> Real(3).resolve().path
     ['real']
     """
@@ -61,6 +63,8 @@ class NonNegative(Constraint):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt import NonNegative
     >>> m = NonNegative(2, power=3).resolve()
     >>> m.forward(np.array([2.0, -1.0]))
     array([8., 1.])
@@ -75,6 +79,8 @@ class Signed(Constraint):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt import Signed
     >>> m = Signed(2).resolve()
     >>> m.latent_shape
     (2, 2)
@@ -99,6 +105,8 @@ class Box(Constraint):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt import Box
     >>> m = Box([0.0, -1.0], [1.0, 1.0]).resolve()
     >>> np.round(m.forward(m.init()), 12) + 0.0  # the box centre
     array([0.5, 0. ])
@@ -113,6 +121,8 @@ class LowerBound(Constraint):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt import LowerBound
     >>> LowerBound(1.0, shape=2).resolve().forward(np.array([0.0, 2.0]))
     array([1., 5.])
     """
@@ -126,6 +136,8 @@ class UpperBound(Constraint):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt import UpperBound
     >>> UpperBound(1.0, shape=2).resolve().forward(np.array([0.0, 2.0]))
     array([ 1., -3.])
     """
@@ -139,6 +151,8 @@ class Simplex(Constraint):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt import Simplex
     >>> m = Simplex(3, total=2.0).resolve()
     >>> m.forward(np.array([1.0, 1.0, 2.0]))
     array([0.33333333, 0.33333333, 1.33333333])
@@ -153,6 +167,8 @@ class Sphere(Constraint):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt import Sphere
     >>> Sphere(2, radius=5.0).resolve().forward(np.array([3.0, 4.0]))
     array([3., 4.])
     """

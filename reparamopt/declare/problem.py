@@ -58,6 +58,7 @@ class Problem:
 
     Examples
     --------
+    >>> import numpy as np
     >>> import autograd.numpy as anp
     >>> import reparamopt as ro
     >>> c = np.array([1.0, -2.0, 0.5])

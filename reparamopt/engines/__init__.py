@@ -39,6 +39,7 @@ def get_engine(engine, **settings):
 
     Examples
     --------
+    >>> from reparamopt.engines import get_engine
     >>> get_engine("gd", step_size="armijo")
     GradientDescent(step_size='armijo', decay=0.0, initial_step=None, shrink=0.5, grow=2.0, armijo=0.0001, step_min=1e-12, step_max=1000000000000.0, memory=10)
     """
@@ -50,6 +51,7 @@ def engine_names():
 
     Examples
     --------
+    >>> from reparamopt.engines import engine_names
     >>> engine_names()
     ['accelerated', 'accelerated-flow', 'flow', 'gd', 'lbfgs', 'mirror-nesterov', 'riemannian-gd']
     """

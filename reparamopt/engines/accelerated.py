@@ -72,6 +72,7 @@ class AcceleratedGradientDescent(Engine):
 
     Examples
     --------
+    >>> import numpy as np
     >>> import reparamopt as ro
     >>> problem = ro.Problem(lambda x: ((x - 3.0) ** 2).sum(), x=ro.Simplex(3))
     >>> res = ro.solve(problem, engine=ro.engines.AcceleratedGradientDescent(), tol=1e-10)

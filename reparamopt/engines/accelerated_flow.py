@@ -41,6 +41,7 @@ class AcceleratedFlow(Engine):
 
     Examples
     --------
+    >>> import numpy as np
     >>> import reparamopt as ro
     >>> problem = ro.Problem(lambda x: ((x - 0.5) ** 2).sum(), x=ro.Box(0, 1, shape=2))
     >>> res = ro.solve(problem, engine="accelerated-flow", tol=1e-6, max_iter=5000)

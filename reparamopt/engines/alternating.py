@@ -28,6 +28,7 @@ class AlternatingBlocks(Engine):
 
     Examples
     --------
+    >>> from reparamopt.engines import AlternatingBlocks
     >>> import numpy as np
     >>> class Halves:  # minimize (a - 1)^2 + (b - a)^2 by exact block steps
     ...     def blocks(self, u): return tuple(u)

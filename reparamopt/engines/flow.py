@@ -1,10 +1,10 @@
 """Continuous-time gradient flow integrated with scipy.integrate."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
 
 import numpy as np
-import scipy.integrate
 
 from .._utils.validation import check_choice, check_scalar
 from ..result import LimitReached
@@ -14,14 +14,31 @@ __all__ = ["GradientFlow", "ODE_METHODS", "FlowState"]
 
 _MAX_REJECTIONS = 30
 
-ODE_METHODS = {
-    "RK45": scipy.integrate.RK45,
-    "RK23": scipy.integrate.RK23,
-    "DOP853": scipy.integrate.DOP853,
-    "Radau": scipy.integrate.Radau,
-    "BDF": scipy.integrate.BDF,
-    "LSODA": scipy.integrate.LSODA,
-}
+
+class _OdeMethods(Mapping):
+    """Name -> :mod:`scipy.integrate` solver class; scipy.integrate is imported on the
+    first lookup, not with reparamopt."""
+
+    _names = ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")
+
+    def __getitem__(self, name):
+        if name not in self._names:
+            raise KeyError(name)
+        import scipy.integrate  # lazy: keeps `import reparamopt` light
+
+        return getattr(scipy.integrate, name)
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self):
+        return len(self._names)
+
+    def __repr__(self):
+        return f"ODE_METHODS({', '.join(self._names)})"
+
+
+ODE_METHODS = _OdeMethods()
 
 
 def _check_ode_settings(engine):
@@ -120,6 +137,7 @@ class GradientFlow(Engine):
 
     Examples
     --------
+    >>> import numpy as np
     >>> import reparamopt as ro
     >>> c = np.array([1.0, -1.0])
     >>> problem = ro.Problem(lambda x: ((x - c) ** 2).sum(), x=ro.NonNegative(2))

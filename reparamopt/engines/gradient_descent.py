@@ -64,6 +64,7 @@ class GradientDescent(Engine):
 
     Examples
     --------
+    >>> import numpy as np
     >>> import reparamopt as ro
     >>> engine = ro.engines.GradientDescent(step_size="bb")
     >>> problem = ro.Problem(lambda x: ((x - 2.0) ** 2).sum(), x=ro.NonNegative(2))

@@ -5,8 +5,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.optimize import line_search
-from scipy.optimize._linesearch import LineSearchWarning
 
 from .._utils.validation import check_scalar
 from .base import Engine, State
@@ -77,8 +75,9 @@ class LBFGS(Engine):
 
     The direction is the limited-memory inverse-Hessian product over the last `memory`
     pairs (the two-loop recursion, with the usual scaling ``s.y / y.y`` of the initial
-    matrix), the step the strong-Wolfe line search of :func:`scipy.optimize.line_search`. Near the minimum, where changes of F
-    fall below its rounding and the line search cannot decide, the full step is taken
+    matrix), the step the strong-Wolfe line search of :func:`scipy.optimize.line_search`.
+    Near the minimum, where changes of F fall below its rounding and the line search
+    cannot decide, the full step is taken
     when F does not rise beyond that rounding; otherwise the memory is dropped and a
     backtracking steepest-descent step is taken. Needs a scalar objective (no batch).
 
@@ -91,6 +90,8 @@ class LBFGS(Engine):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt.engines import LBFGS
     >>> import reparamopt as ro
     >>> c = np.array([1.0, -1.0])
     >>> problem = ro.Problem(value_and_grad=lambda x: (((x - c) ** 2).sum(), 2 * (x - c)),
@@ -120,6 +121,9 @@ class LBFGS(Engine):
         return LBFGSState(u=state.u, fun=state.fun, grad=state.grad, nfev=state.nfev)
 
     def step(self, problem, state):
+        from scipy.optimize import line_search  # lazy: keeps `import reparamopt` light
+        from scipy.optimize._linesearch import LineSearchWarning
+
         shape = state.u.shape
         u, g, f = state.u.ravel(), state.grad.ravel(), float(state.fun)
         cached = _Cached(problem, shape)

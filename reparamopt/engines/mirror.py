@@ -55,6 +55,8 @@ class AcceleratedMirrorDescent(Engine):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt.engines import AcceleratedMirrorDescent
     >>> import reparamopt as ro
     >>> c = np.array([1.0, -1.0])
     >>> problem = ro.Problem(value_and_grad=lambda x: (((x - c) ** 2).sum(), 2 * (x - c)),

@@ -83,6 +83,8 @@ def run(engine, problem, u0, *, optimality=None, tol=1e-8, ftol=0.0, max_iter=10
     --------
     Any object with ``value_and_grad`` will do; here ``F(u) = ||u - 1||^2``:
 
+    >>> import numpy as np
+    >>> from reparamopt.engines import run
     >>> from reparamopt.engines import GradientDescent
     >>> class Quadratic:
     ...     def value_and_grad(self, u):

@@ -10,6 +10,7 @@ def constant(step):
 
     Examples
     --------
+    >>> from reparamopt.engines import constant
     >>> constant(0.1)(5)
     0.1
     """
@@ -24,6 +25,7 @@ def polynomial_decay(step, gamma):
 
     Examples
     --------
+    >>> from reparamopt.engines import polynomial_decay
     >>> round(polynomial_decay(1.0, 0.5)(2), 6)
     0.5
     """

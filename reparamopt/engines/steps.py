@@ -46,6 +46,7 @@ class LocalLipschitz:
 
     Examples
     --------
+    >>> from reparamopt.engines import LocalLipschitz
     >>> LocalLipschitz()
     LocalLipschitz(safety=1.0)
     """

@@ -10,7 +10,6 @@ NNLS solutions of ``(R, Q^T b)`` are those of ``(A, b)``.
 
 import numpy as np
 import scipy.linalg as sla
-import scipy.optimize
 
 __all__ = ["compiled_lawson_hanson"]
 
@@ -25,6 +24,8 @@ def compiled_lawson_hanson(A, B):
     Returns ``(X, ok)``: the solutions and which columns finished (scipy stops with an
     error after ``50 n`` iterations; those columns come back as zeros, not converged).
     """
+    import scipy.optimize  # lazy: keeps `import reparamopt` light
+
     m, n = A.shape
     k = B.shape[1]
     if m >= _REDUCE_FROM * n:

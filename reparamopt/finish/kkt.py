@@ -102,6 +102,8 @@ def check(A, b, x, tol, *, g=None, atb_norm=None, norm=None):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt.finish import check
     >>> A = np.array([[1.0, 0.0], [0.0, 1.0]])
     >>> check(A, np.array([1.0, -1.0]), np.array([1.0, 0.0]), 1e-12)
     (0.0, True)

@@ -48,6 +48,8 @@ def support_least_squares(A, b, x, nonnegative):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt.finish.support import support_least_squares
     >>> A = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
     >>> support_least_squares(A, np.array([2.0, 3.0]), np.array([1.0, 1e-9, 0.0]), True)
     array([2., 0., 0.])

@@ -34,7 +34,6 @@ face of the cone ``{A x : x >= 0}``) are found by a linear program and removed.
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
-from scipy.optimize import linprog
 from scipy.sparse.linalg import LinearOperator, cg
 
 __all__ = ["LogCoordinates", "flow_limit"]
@@ -241,6 +240,8 @@ def _positive_set(A, b_hat, idx):
     """The coordinates of ``idx`` that some ``x >= 0`` with ``A[:, idx] x = b_hat`` makes
     positive (the rest are zero on the whole set), by one linear program:
     ``max sum(y)`` s.t. ``A z = tau b_hat, z >= y, 0 <= y <= 1, tau >= 1``."""
+    from scipy.optimize import linprog  # lazy: keeps `import reparamopt` light
+
     cols = sp.csc_array(A)[:, idx] if sp.issparse(A) else sp.csc_array(np.asarray(A)[:, idx])
     m, k = cols.shape
     eye = sp.eye_array(k, format="csc")
@@ -283,6 +284,8 @@ def flow_limit(A, b_hat, candidates, *, power, init_scale, nonnegative, amax=1.0
     on ``x1 + 2 x2 = 1`` at the entropic projection, which favours ``x2`` (cheaper in
     l1) more and more as alpha shrinks.
 
+    >>> import numpy as np
+    >>> from reparamopt.flagships.implicit_bias import flow_limit
     >>> A = np.array([[1.0, 2.0]])
     >>> x, u, nit = flow_limit(A, np.array([1.0]), np.arange(2), power=2, init_scale=1e-3,
     ...                        nonnegative=True)

@@ -73,6 +73,7 @@ def solve(problem, engine="auto", *, x0=None, init_scale=None, tol=1e-8, atol=0.
 
     Examples
     --------
+    >>> import numpy as np
     >>> import autograd.numpy as anp
     >>> import reparamopt as ro
     >>> target = np.array([0.2, 0.9, -0.4])

@@ -27,6 +27,8 @@ class SineBox(Map):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt.maps import SineBox
     >>> m = SineBox((2,), lower=-1.0, upper=3.0)
     >>> m.forward(np.array([0.0, np.pi / 2]))
     array([-1.,  3.])

@@ -28,6 +28,8 @@ class HadamardDifference(Map):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt.maps import HadamardDifference
     >>> m = HadamardDifference((2,))
     >>> m.forward(np.array([[1.0, 0.0], [0.0, 2.0]]))
     array([ 1., -4.])

@@ -29,6 +29,8 @@ class HadamardPower(Map):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt.maps import HadamardPower
     >>> m = HadamardPower((3,), power=2)
     >>> m.forward(np.array([1.0, -2.0, 0.5]))
     array([1.  , 4.  , 0.25])

@@ -32,6 +32,8 @@ class NormalizeToSimplex(Map):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt.maps import NormalizeToSimplex
     >>> NormalizeToSimplex((3,)).forward(np.array([1.0, 1.0, 2.0]))
     array([0.25, 0.25, 0.5 ])
     """
@@ -71,6 +73,8 @@ class NormalizeToSphere(Map):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt.maps import NormalizeToSphere
     >>> NormalizeToSphere((2,)).forward(np.array([3.0, 4.0]))
     array([0.6, 0.8])
     """

@@ -3,11 +3,13 @@
 A constraint that no single map reaches is served by composing the maps along the
 cheapest path from ``"real"`` (the unconstrained latent space), so registering one new
 edge extends every composition that goes through it.
+
+Sets and maps are held in plain dicts; the networkx graph is built from them when a path
+is first asked for, so that ``import reparamopt`` does not import networkx.
 """
 
 import inspect
 
-import networkx as nx
 import numpy as np
 
 from .._utils.validation import describe
@@ -88,6 +90,8 @@ class Registry:
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt.maps.registry import Registry
     >>> reg = Registry.default()
     >>> reg.path("simplex")
     ['real', 'nonnegative', 'simplex']
@@ -97,8 +101,10 @@ class Registry:
     """
 
     def __init__(self):
-        self._graph = nx.DiGraph()
+        self._nodes = {}  # name -> {"set_class", "description"}
+        self._edges = {}  # (source, target) -> {"factory", "cost"}
         self._aliases = {}
+        self._cached_graph = None
         self.register_set(ROOT, RealSet, description="unconstrained R^n (the latent space)")
 
     @classmethod
@@ -128,8 +134,10 @@ class Registry:
     def copy(self):
         """An independent copy (registering into it leaves this registry unchanged)."""
         new = Registry.__new__(Registry)
-        new._graph = self._graph.copy()
+        new._nodes = {name: dict(data) for name, data in self._nodes.items()}
+        new._edges = {edge: dict(data) for edge, data in self._edges.items()}
         new._aliases = dict(self._aliases)
+        new._cached_graph = None
         return new
 
     # -- building -----------------------------------------------------------------
@@ -143,7 +151,8 @@ class Registry:
             raise InvalidArgumentError(f"`name` must be a non-empty string; got {name!r}")
         if not (isinstance(set_class, type) and issubclass(set_class, ConstraintSet)):
             raise InvalidTypeError(f"`set_class` must be a ConstraintSet subclass; got {describe(set_class)}")
-        self._graph.add_node(name, set_class=set_class, description=description)
+        self._nodes[name] = {"set_class": set_class, "description": description}
+        self._cached_graph = None
         for alias, preset in (aliases or {}).items():
             self._aliases[alias] = (name, dict(preset))
 
@@ -169,6 +178,8 @@ class Registry:
 
         Examples
         --------
+        >>> from reparamopt.maps import HadamardPower, NonNegativeSet
+        >>> from reparamopt.maps.registry import Registry
         >>> reg = Registry()
         >>> reg.register_set("nonnegative", NonNegativeSet)
         >>> reg.register_map("real", "nonnegative", HadamardPower)
@@ -176,7 +187,7 @@ class Registry:
         ['real', 'nonnegative']
         """
         for arg, node in (("source", source), ("target", target)):
-            if node not in self._graph:
+            if node not in self._nodes:
                 raise UnknownNameError(
                     f"`{arg}` must be a registered set, one of {self._valid()}; got {node!r}")
         if not callable(factory):
@@ -186,23 +197,24 @@ class Registry:
         cost = float(cost)
         if not np.isfinite(cost) or cost <= 0:
             raise InvalidArgumentError(f"`cost` must be a positive finite number; got {cost!r}")
-        if self._graph.has_edge(source, target) and not replace:
-            current = self._graph.edges[source, target]["factory"]
+        if (source, target) in self._edges and not replace:
+            current = self._edges[source, target]["factory"]
             raise InvalidArgumentError(
                 f"an edge {source!r} -> {target!r} exists already ({getattr(current, '__name__', current)}); "
                 "pass replace=True to replace it")
-        self._graph.add_edge(source, target, factory=factory, cost=cost)
+        self._edges[source, target] = {"factory": factory, "cost": cost}
+        self._cached_graph = None
 
     # -- queries ------------------------------------------------------------------
     def set_names(self):
         """Registered node names and aliases, sorted."""
-        return sorted(list(self._graph.nodes) + list(self._aliases))
+        return sorted(list(self._nodes) + list(self._aliases))
 
     def _valid(self):
         return ", ".join(repr(n) for n in self.set_names())
 
     def _node(self, name):
-        if name in self._graph:
+        if name in self._nodes:
             return name, {}
         if name in self._aliases:
             node, preset = self._aliases[name]
@@ -211,22 +223,32 @@ class Registry:
 
     def path(self, target):
         """Cheapest list of nodes from ``"real"`` to `target` (a name or alias)."""
+        import networkx as nx
+
         node, _ = self._node(target)
+        if self._cached_graph is None:
+            self._cached_graph = self.graph()
         try:
-            return nx.shortest_path(self._graph, ROOT, node, weight="cost")
+            return nx.shortest_path(self._cached_graph, ROOT, node, weight="cost")
         except nx.NetworkXNoPath:
             raise InvalidArgumentError(
                 f"no chain of maps reaches {target!r} from 'real'; register a map into it "
                 f"with register_map") from None
 
     def graph(self):
-        """A copy of the graph (nodes carry `set_class`, edges `factory` and `cost`)."""
-        return self._graph.copy()
+        """A new networkx graph of the registry (nodes carry `set_class` and
+        `description`, edges `factory` and `cost`); changing it leaves the registry as is."""
+        import networkx as nx
+
+        graph = nx.DiGraph()
+        graph.add_nodes_from((name, dict(data)) for name, data in self._nodes.items())
+        graph.add_edges_from((source, target, dict(data)) for (source, target), data in self._edges.items())
+        return graph
 
     def make_set(self, name, shape, **params):
         """Instantiate the set `name` with the parameters it accepts."""
         node, preset = self._node(name)
-        set_class = self._graph.nodes[node]["set_class"]
+        set_class = self._nodes[node]["set_class"]
         return set_class(as_shape(shape), **_pick(set_class, {**preset, **params}))
 
     def resolve(self, spec, shape=None, **params):
@@ -267,7 +289,7 @@ class Registry:
         maps = []
         current = shape
         for source, target in reversed(list(zip(nodes[:-1], nodes[1:]))):
-            factory = self._graph.edges[source, target]["factory"]
+            factory = self._edges[source, target]["factory"]
             kwargs = _pick(factory, params)
             used |= set(kwargs)
             m = factory(current, **kwargs)
@@ -286,8 +308,8 @@ class Registry:
             raise InvalidArgumentError(
                 f"a map used as a constraint must start from 'real'; {type(m).__name__} starts "
                 f"from {m.source!r} (compose it along {' -> '.join(prefix)})")
-        node = m.target if m.target in self._graph else ROOT
-        set_class = self._graph.nodes[node]["set_class"]
+        node = m.target if m.target in self._nodes else ROOT
+        set_class = self._nodes[node]["set_class"]
         accepted = _accepted(set_class) or set()
         params = {k: getattr(m, k) for k in accepted if hasattr(m, k)}
         return ComposedMap([m], set_class(m.shape, **params))
@@ -304,6 +326,8 @@ def register_map(source, target, factory, *, cost=1.0, replace=False):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt import register_map, register_set, resolve
     >>> import autograd.numpy as anp
     >>> from reparamopt.maps import Map, NonNegativeSet
     >>> class PositiveSet(NonNegativeSet):
@@ -327,6 +351,8 @@ def register_set(name, set_class, *, description="", aliases=None):
 
     Examples
     --------
+    >>> from reparamopt import register_set
+    >>> from reparamopt.maps.registry import set_names
     >>> from reparamopt.maps import BoxSet
     >>> register_set("unit-box", BoxSet)
     >>> "unit-box" in set_names()
@@ -346,6 +372,8 @@ def resolve(spec, shape=None, **params):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt import resolve
     >>> m = resolve("nonnegative", shape=2, power=3)
     >>> m.forward(np.array([2.0, -1.0]))
     array([8., 1.])
@@ -358,6 +386,7 @@ def graph():
 
     Examples
     --------
+    >>> from reparamopt.maps.registry import graph
     >>> g = graph()
     >>> g.has_edge("real", "nonnegative"), g.edges["nonnegative", "simplex"]["cost"]
     (True, 1.0)
@@ -370,6 +399,7 @@ def path(target):
 
     Examples
     --------
+    >>> from reparamopt.maps.registry import path
     >>> path("lower")
     ['real', 'nonnegative', 'lower']
     """
@@ -381,6 +411,7 @@ def set_names():
 
     Examples
     --------
+    >>> from reparamopt.maps.registry import set_names
     >>> {"real", "nonnegative", "simplex", "box"} <= set(set_names())
     True
     """

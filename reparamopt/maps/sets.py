@@ -93,6 +93,8 @@ class NonNegativeSet(ConstraintSet):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt.maps import NonNegativeSet
     >>> s = NonNegativeSet((2,))
     >>> s.optimality(np.array([0.0, 2.0]), np.array([3.0, 0.0]))  # x1 = 0 with g1 > 0: optimal
     array([0., 0.])
@@ -192,6 +194,8 @@ def project_simplex(y, total=1.0, axis=None):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt.maps import project_simplex
     >>> project_simplex(np.array([0.5, 2.0, -1.0]))
     array([0., 1., 0.])
     """
@@ -220,6 +224,8 @@ class SimplexSet(ConstraintSet):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt.maps import SimplexSet
     >>> s = SimplexSet((3,))
     >>> s.project(np.array([0.5, 2.0, -1.0])), s.contains(np.array([0.2, 0.3, 0.5]))
     (array([0., 1., 0.]), True)

@@ -13,6 +13,8 @@ class ShiftLower(Map):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt.maps import ShiftLower
     >>> ShiftLower((2,), lower=1.5).forward(np.array([0.0, 2.0]))
     array([1.5, 3.5])
     """
@@ -39,6 +41,8 @@ class ShiftUpper(Map):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt.maps import ShiftUpper
     >>> ShiftUpper((2,), upper=1.0).forward(np.array([0.0, 2.0]))
     array([ 1., -1.])
     """

@@ -28,6 +28,8 @@ class SquareToSimplex(Map):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt.maps import SquareToSimplex
     >>> SquareToSimplex((2,)).forward(np.array([0.6, -0.8]))
     array([0.36, 0.64])
     """

@@ -280,6 +280,8 @@ def largest_entry(A):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from reparamopt.models.linear import largest_entry
     >>> largest_entry(np.array([[1.0, -3.0], [2.0, 0.5]]))
     3.0
     """
