@@ -143,7 +143,8 @@ def test_console_script_is_declared():
     from importlib.metadata import entry_points
 
     scripts = {ep.name: ep.value for ep in entry_points(group="console_scripts")}
-    assert scripts.get("reparamopt") == "reparamopt.cli:main"
+    # a top-level module, so that Ctrl-C while the package imports exits cleanly
+    assert scripts.get("reparamopt") == "_reparamopt_cli:main"
 
 
 # -- solve --------------------------------------------------------------------------

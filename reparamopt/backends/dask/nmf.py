@@ -115,21 +115,21 @@ def _check(model, X):
 
 
 def _scan(X, scheduler):
-    """One pass: finiteness, minimum, sum and squared norm of X."""
+    """One pass: finiteness, minimum, mean, squared norm and maximum of X."""
     import dask.array as da
 
-    finite, low, total, sq_norm = compute(da.isfinite(X).all(), X.min(), X.sum(), (X * X).sum(),
-                                          scheduler=scheduler)
+    finite, low, total, sq_norm, high = compute(da.isfinite(X).all(), X.min(), X.sum(),
+                                                (X * X).sum(), X.max(), scheduler=scheduler)
     if not finite:
         raise NonFiniteError("`X` must be finite for dask input (missing entries as NaN "
                              "are supported in memory only); got NaN or inf")
     if low < 0:
         raise InvalidArgumentError(
             f"Negative values in data passed to NMF: `X` must be non-negative; got a minimum of {low:g}")
-    return float(total) / (X.shape[0] * X.shape[1]), float(sq_norm)
+    return float(total) / (X.shape[0] * X.shape[1]), float(sq_norm), float(high)
 
 
-def _start(model, X, W, H, k, mean, W_map, H_map, rng):
+def _start(model, X, W, H, k, mean, W_map, H_map, rng, high=1.0):
     import dask.array as da
 
     m, n = X.shape
@@ -165,8 +165,10 @@ def _start(model, X, W, H, k, mean, W_map, H_map, rng):
                 f"{min(m, n)}; got {k} (use init='random')")
         W, H = _nndsvd(X, k, seed, row_chunks)
         if init == "nndsvda":
-            W = da.where(W == 0, mean, W)
-            H[H == 0] = mean
+            # the in-memory fit's fill: the mean of X / max(X), scaled back on each factor
+            fill = mean / np.sqrt(high) if high > 0 else mean
+            W = da.where(W == 0, fill, W)
+            H[H == 0] = fill
         elif init == "nndsvdar":
             noise = abs(da.random.default_rng(seed + 1).standard_normal((m, k), chunks=row_chunks))
             W = da.where(W == 0, avg * noise / 100, W)
@@ -229,12 +231,13 @@ def fit_transform(model, X, W=None, H=None, client=None):
     if solver == "mirror" and not (solvers.is_nonnegative(W_map) and solvers.is_nonnegative(H_map)):
         raise InvalidArgumentError("`solver`='mirror' needs 'nonnegative' W and H constraints")
     scheduler, name = scheduler_of([X], client)
-    mean, sq_norm = _scan(X, scheduler)
+    mean, sq_norm, high = _scan(X, scheduler)
     l1, l2 = settings["l1_ratio"], 1.0 - settings["l1_ratio"]
     l1_W, l2_W = settings["alpha_W"] * l1 * n, settings["alpha_W"] * l2 * n
     l1_H, l2_H = settings["alpha_H"] * l1 * m, settings["alpha_H"] * l2 * m
     objective = _Objective(sq_norm, l1_W, l2_W, l1_H, l2_H)
-    W, H = _start(model, X, W, H, k, mean, W_map, H_map, check_random_state(model.random_state))
+    W, H = _start(model, X, W, H, k, mean, W_map, H_map, check_random_state(model.random_state),
+                  high)
     (W,), B, Q, colsum = _sums(W, X, scheduler, also=(W,))
     history = [objective(B, Q, colsum, H)]
     times = [time.perf_counter() - start]
@@ -266,6 +269,13 @@ def fit_transform(model, X, W=None, H=None, client=None):
     model.n_features_in_ = n
     model.__dict__.pop("feature_names_in_", None)
     model.scheduler_ = name
+    # as the in-memory fit: W finished row by row against the final H (one more pass
+    # over X), kept when it lowers the objective
+    finished = transform(model, X)
+    (finished,), B2, Q2, colsum2 = _sums(finished, X, scheduler, also=(finished,))
+    if objective(B2, Q2, colsum2, H) <= history[-1]:
+        W = finished
+        store_fit(model, H, n_iter, history, times, solver, objective.data_loss(B2, Q2, H))
     return W
 
 
