@@ -19,7 +19,7 @@ LAYERS = [
     {"declare", "engines"},
     {"finish", "models"},
     {"flagships", "baselines", "backends"},
-    {"dask", "plotting", "cli", "compat", "__init__", "__main__"},
+    {"dask", "plotting", "cli", "compat", "benchmarks", "__init__", "__main__"},
 ]
 
 

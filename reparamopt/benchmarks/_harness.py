@@ -31,6 +31,7 @@ def time_cap(seconds):
 
     Examples
     --------
+    >>> from reparamopt.benchmarks._harness import Capped, time_cap
     >>> try:
     ...     with time_cap(0.05):
     ...         while True:
@@ -61,6 +62,7 @@ def timed(function, *args, cap=None):
 
     Examples
     --------
+    >>> from reparamopt.benchmarks._harness import timed
     >>> seconds, value, capped = timed(sum, [1, 2])
     >>> value, capped
     (3, False)
@@ -80,6 +82,7 @@ class Progress:
     Examples
     --------
     >>> import os
+    >>> from reparamopt.benchmarks._harness import PROGRESS_VARIABLE, Progress
     >>> os.environ[PROGRESS_VARIABLE] = "1"
     >>> progress = Progress(2, "solver runs")
     ##reparamopt-progress total 2 solver runs
@@ -106,6 +109,7 @@ def parse_progress(line):
 
     Examples
     --------
+    >>> from reparamopt.benchmarks._harness import parse_progress
     >>> parse_progress("##reparamopt-progress total 57 solver runs\\n")
     ('total', 57, 'solver runs')
     >>> parse_progress("##reparamopt-progress step wide 500x2000 apg")

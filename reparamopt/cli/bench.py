@@ -25,6 +25,7 @@ def _suite_targets(names):
 
     Examples
     --------
+    >>> from reparamopt.cli.bench import _suite_targets
     >>> _suite_targets(["nnls"])
     {'nnls': 'reparamopt.benchmarks.nnls'}
     """
@@ -136,6 +137,7 @@ def _axis_label(column):
 
     Examples
     --------
+    >>> from reparamopt.cli.bench import _axis_label
     >>> [_axis_label(c) for c in ("time", "time to target (s)", "peak_memory_mib", "peak_memory_bytes")]
     ['time (s)', 'time to target (s)', 'peak memory (MiB)', 'peak memory (bytes)']
     """
