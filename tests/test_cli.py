@@ -10,7 +10,6 @@ import csv
 import importlib
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 import textwrap

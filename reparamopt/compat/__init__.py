@@ -6,14 +6,21 @@ The one-line switch from scipy::
     x, rnorm = nnls(A, b)
 """
 
+from __future__ import annotations
+
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .._utils.typing import ArrayLike, Matrix, Optional
 
 __all__ = ["nnls"]
 
 
-def nnls(A, b, *, maxiter=None, atol=None):
+def nnls(A: Matrix, b: ArrayLike, *, maxiter: Optional[int] = None,
+         atol: Optional[float] = None) -> tuple[np.ndarray, float]:
     """``scipy.optimize.nnls`` with reparamopt's solver: ``(x, rnorm)``.
 
     Parameters

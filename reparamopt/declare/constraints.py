@@ -1,8 +1,15 @@
 """Constraint specifications: what a user writes to declare a variable's set."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._utils.validation import as_float_array
+
+if TYPE_CHECKING:
+    from .._utils.typing import Any, Optional, Shape
 
 __all__ = ["Constraint", "Real", "NonNegative", "Signed", "Box", "LowerBound", "UpperBound",
            "Simplex", "Sphere"]
@@ -29,12 +36,12 @@ class Constraint:
 
     name = None
 
-    def __init__(self, name, shape=None, **params):
+    def __init__(self, name: str, shape: Optional[Shape] = None, **params: Any) -> None:
         self.name = name
         self.shape = shape
         self.params = params
 
-    def resolve(self, registry=None, shape=None):
+    def resolve(self, registry: Any = None, shape: Optional[Shape] = None) -> Any:
         """The :class:`~reparamopt.maps.ComposedMap` serving this constraint."""
         from ..maps.registry import default_registry
         return (registry or default_registry).resolve(self, shape)
@@ -54,7 +61,7 @@ class Real(Constraint):
     ['real']
     """
 
-    def __init__(self, shape=None):
+    def __init__(self, shape: Optional[Shape] = None) -> None:
         super().__init__("real", shape)
 
 
@@ -70,7 +77,7 @@ class NonNegative(Constraint):
     array([8., 1.])
     """
 
-    def __init__(self, shape=None, power=2):
+    def __init__(self, shape: Optional[Shape] = None, power: float = 2) -> None:
         super().__init__("nonnegative", shape, power=power)
 
 
@@ -88,7 +95,7 @@ class Signed(Constraint):
     array([ 1., -9.])
     """
 
-    def __init__(self, shape=None, power=2):
+    def __init__(self, shape: Optional[Shape] = None, power: float = 2) -> None:
         super().__init__("signed", shape, power=power)
 
 
@@ -112,7 +119,7 @@ class Box(Constraint):
     array([0.5, 0. ])
     """
 
-    def __init__(self, lower=0.0, upper=1.0, shape=None):
+    def __init__(self, lower: Any = 0.0, upper: Any = 1.0, shape: Optional[Shape] = None) -> None:
         super().__init__("box", _bounds_shape(shape, lower, upper), lower=lower, upper=upper)
 
 
@@ -127,7 +134,7 @@ class LowerBound(Constraint):
     array([1., 5.])
     """
 
-    def __init__(self, lower=0.0, shape=None, power=2):
+    def __init__(self, lower: Any = 0.0, shape: Optional[Shape] = None, power: float = 2) -> None:
         super().__init__("lower", _bounds_shape(shape, lower), lower=lower, power=power)
 
 
@@ -142,7 +149,7 @@ class UpperBound(Constraint):
     array([ 1., -3.])
     """
 
-    def __init__(self, upper=0.0, shape=None, power=2):
+    def __init__(self, upper: Any = 0.0, shape: Optional[Shape] = None, power: float = 2) -> None:
         super().__init__("upper", _bounds_shape(shape, upper), upper=upper, power=power)
 
 
@@ -158,7 +165,8 @@ class Simplex(Constraint):
     array([0.33333333, 0.33333333, 1.33333333])
     """
 
-    def __init__(self, shape=None, total=1.0, axis=None, power=2):
+    def __init__(self, shape: Optional[Shape] = None, total: float = 1.0,
+                 axis: Optional[int] = None, power: float = 2) -> None:
         super().__init__("simplex", shape, total=total, axis=axis, power=power)
 
 
@@ -173,5 +181,6 @@ class Sphere(Constraint):
     array([3., 4.])
     """
 
-    def __init__(self, shape=None, radius=1.0, axis=None):
+    def __init__(self, shape: Optional[Shape] = None, radius: float = 1.0,
+                 axis: Optional[int] = None) -> None:
         super().__init__("sphere", shape, radius=radius, axis=axis)

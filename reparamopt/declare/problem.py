@@ -1,6 +1,9 @@
 """Problems: an objective over variables declared with constraints."""
 
+from __future__ import annotations
+
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 from autograd import make_vjp
@@ -14,6 +17,9 @@ from ..exceptions import (
     warn_performance,
 )
 from ..maps.registry import default_registry
+
+if TYPE_CHECKING:
+    from .._utils.typing import Any, ArrayLike, Callable, Optional, Seed
 
 __all__ = ["Problem"]
 
@@ -68,8 +74,10 @@ class Problem:
     array([1. , 0. , 0.5])
     """
 
-    def __init__(self, objective=None, *, value_and_grad=None, lipschitz=None, batch=False,
-                 registry=None, **variables):
+    def __init__(self, objective: Optional[Callable[..., Any]] = None, *,
+                 value_and_grad: Optional[Callable[..., tuple]] = None,
+                 lipschitz: Optional[float] = None, batch: bool = False,
+                 registry: Any = None, **variables: Any) -> None:
         if objective is not None and not callable(objective):
             raise InvalidTypeError(f"`objective` must be callable; got {describe(objective)}")
         if value_and_grad is not None and not callable(value_and_grad):
@@ -111,7 +119,7 @@ class Problem:
         self._graph_checked = False
 
     # -- layout -------------------------------------------------------------------
-    def split_latent(self, u):
+    def split_latent(self, u: np.ndarray) -> dict:
         """Latent blocks of the flat vector `u` (the ``(n, k)`` iterate of a batch),
         keyed by variable name."""
         if self.batch:
@@ -131,7 +139,7 @@ class Problem:
                                        "x-space engines need exactly one")
         return self.maps[self.names[0]]
 
-    def take(self, columns):
+    def take(self, columns: ArrayLike) -> Problem:
         """The problem of the batch columns `columns` (needs an oracle with ``take``)."""
         sub = object.__new__(type(self))
         sub.__dict__.update(self.__dict__)
@@ -156,13 +164,13 @@ class Problem:
         return values[self.names[0]] if len(self.names) == 1 else values
 
     # -- maps ---------------------------------------------------------------------
-    def to_feasible(self, u):
+    def to_feasible(self, u: np.ndarray) -> Any:
         """x = phi(u): an array for one variable, a dict of arrays for several."""
         u = np.asarray(u, dtype=float)
         blocks = self.split_latent(u)
         return self._unwrap({n: np.asarray(self.maps[n].forward(blocks[n])) for n in self.names})
 
-    def to_latent(self, x, atol=1e-8):
+    def to_latent(self, x: Any, atol: float = 1e-8) -> np.ndarray:
         """A latent u with ``to_feasible(u) == x``; x must be feasible."""
         x = self._as_dict(x)
         blocks = {}
@@ -178,7 +186,8 @@ class Problem:
             blocks[n] = m.inverse(m.project(value))
         return self._pack(blocks)
 
-    def init(self, scale=None, rng=None, perturb=None):
+    def init(self, scale: Optional[float] = None, rng: Seed = None,
+             perturb: Optional[list] = None) -> np.ndarray:
         """The identical initialization of every variable's map, as one flat vector.
 
         With a Generator `rng`, the variables named in `perturb` (all when None) start
@@ -231,7 +240,7 @@ class Problem:
         if arr.ndim != 0 or not np.isrealobj(arr) or arr.dtype == bool:
             raise InvalidTypeError(f"`objective` must return a real scalar; got {describe(value)}")
 
-    def evaluate(self, u):
+    def evaluate(self, u: np.ndarray) -> tuple:
         """``(F(u), grad F(u), x, grad f(x))`` with x-space gradients pulled back to u.
 
         The last few evaluations are kept: the engines ask again for points they have
@@ -261,17 +270,17 @@ class Problem:
         self._cache = ((key, out),) + tuple(self._cache or ())[:_CACHED - 1]
         return out
 
-    def value_and_grad(self, u):
+    def value_and_grad(self, u: np.ndarray) -> tuple:
         """Objective value and latent gradient at the flat latent vector `u`."""
         value, gu, _, _ = self.evaluate(u)
         return value, gu
 
-    def x_value_and_grad(self, x):
+    def x_value_and_grad(self, x: ArrayLike) -> tuple:
         """Objective value and x-space gradient at a feasible x of the one variable."""
         value, grad = self._x_value_and_grad({self.names[0]: x})
         return value, grad[self.names[0]]
 
-    def local_lipschitz(self, u):
+    def local_lipschitz(self, u: np.ndarray) -> Any:
         """The map's local Lipschitz bound of the latent gradient at `u` (per column of a
         batch), from the x-space gradient there and `lipschitz`."""
         if self.lipschitz is None:
@@ -282,12 +291,12 @@ class Problem:
         name = self.names[0]
         return self.map.latent_lipschitz(self.split_latent(u)[name], gx[name], self.lipschitz)
 
-    def fun(self, x):
+    def fun(self, x: Any) -> float:
         """Objective value at a feasible x (array or dict)."""
         value, _ = self._x_value_and_grad(self._as_dict(x))
         return value
 
-    def optimality(self, u):
+    def optimality(self, u: np.ndarray) -> Any:
         """x-space first-order residual ``sqrt(sum_i ||r_i(x_i, grad_i f)||^2)``.
 
         Each set's residual (e.g. ``x - max(x - g, 0)`` for x >= 0) vanishes exactly at

@@ -1,7 +1,10 @@
 r"""Non-negative matrix factorization by reparametrized factors (scikit-learn estimator)."""
 
+from __future__ import annotations
+
 import numbers
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,6 +32,9 @@ from ..exceptions import (
 from ..maps.registry import resolve
 from ..models import nmf as solvers
 from ..models.nmf_init import INITS, initialize
+
+if TYPE_CHECKING:
+    from .._utils.typing import Any, ArrayLike, Optional, Seed, Union
 
 __all__ = ["NMF"]
 
@@ -193,11 +199,14 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, n_components="auto", *, init=None, solver="auto", power=2,
-                 beta_loss="frobenius", tol=1e-4, max_iter=200, random_state=None,
-                 alpha_W=0.0, alpha_H="same", l1_ratio=0.0, verbose=0,
-                 W_constraint="nonnegative", H_constraint="nonnegative", graph_weight=1.0,
-                 inner_steps=10, progress=False, shuffle=False):
+    def __init__(self, n_components: Union[int, str, None] = "auto", *, init: Optional[str] = None,
+                 solver: str = "auto", power: float = 2, beta_loss: Union[str, float] = "frobenius",
+                 tol: float = 1e-4, max_iter: int = 200, random_state: Seed = None,
+                 alpha_W: float = 0.0, alpha_H: Union[float, str] = "same", l1_ratio: float = 0.0,
+                 verbose: int = 0, W_constraint: Any = "nonnegative",
+                 H_constraint: Any = "nonnegative", graph_weight: float = 1.0,
+                 inner_steps: int = 10, progress: Union[bool, dict] = False,
+                 shuffle: bool = False) -> None:
         self.n_components = n_components
         self.init = init
         self.solver = solver
@@ -230,12 +239,16 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return self.components_.shape[0]
 
     # -- public API -----------------------------------------------------------------
-    def fit(self, X, y=None, W=None, H=None, mask=None, graph=None):
+    def fit(self, X: ArrayLike, y: Any = None, W: Optional[ArrayLike] = None,
+            H: Optional[ArrayLike] = None, mask: Optional[ArrayLike] = None,
+            graph: Any = None) -> NMF:
         """Learn the factors of X; see :meth:`fit_transform`. Returns self."""
         self.fit_transform(X, W=W, H=H, mask=mask, graph=graph)
         return self
 
-    def fit_transform(self, X, y=None, W=None, H=None, mask=None, graph=None):
+    def fit_transform(self, X: ArrayLike, y: Any = None, W: Optional[ArrayLike] = None,
+                      H: Optional[ArrayLike] = None, mask: Optional[ArrayLike] = None,
+                      graph: Any = None) -> np.ndarray:
         """Learn the factors of X and return W.
 
         Parameters
@@ -294,7 +307,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                   solver, problem.data_loss(W, H), loss_exponent=(e_W + e_H) * settings["beta"])
         return _times_exp2(W, e_W).astype(dtype, copy=False)
 
-    def transform(self, X, mask=None):
+    def transform(self, X: ArrayLike, mask: Optional[ArrayLike] = None) -> np.ndarray:
         """W for new data with the learned components fixed (NaN, masked arrays or
         `mask` as in fit). Each row is solved on its own (see the class notes), so the
         W of a row does not depend on the other rows.
@@ -326,7 +339,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         W = self._solve_rows(problem, _times_exp2(H, -e_H), solver, settings)
         return _times_exp2(W, e_W).astype(dtype, copy=False)
 
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: ArrayLike) -> np.ndarray:
         """Map W back to data space: ``X @ components_``."""
         check_is_fitted(self)
         if sp.issparse(X):

@@ -10,8 +10,11 @@ finish of :mod:`reparamopt.finish` solves the problem on the support the iterate
 identify, and every result is checked on the data before it is called a success.
 """
 
+from __future__ import annotations
+
 import time
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.linalg as sla
@@ -46,6 +49,9 @@ from ..models.linear import (
     single_threaded,
 )
 from ..result import STATUS_MESSAGES, OptimizeResult
+
+if TYPE_CHECKING:
+    from .._utils.typing import ArrayLike, Callback, Matrix, Optional, Union
 
 __all__ = ["nnls", "METHODS"]
 
@@ -139,9 +145,12 @@ def _check_options(options, method):
     return out
 
 
-def nnls(A, b, *, method="auto", power=2, init_scale=None, tol=1e-10, max_iter=None, x0=None,
-         polish=True, gram=None, callback=None, progress=False, history=False, options=None,
-         maxiter=None, atol=None):
+def nnls(A: Matrix, b: ArrayLike, *, method: str = "auto", power: float = 2,
+         init_scale: Optional[float] = None, tol: float = 1e-10, max_iter: Optional[int] = None,
+         x0: Optional[ArrayLike] = None, polish: bool = True, gram: Optional[bool] = None,
+         callback: Optional[Callback] = None, progress: Union[bool, dict] = False,
+         history: bool = False, options: Optional[dict] = None, maxiter: Optional[int] = None,
+         atol: Optional[float] = None) -> OptimizeResult:
     r"""Solve non-negative least squares by reparametrization.
 
     .. math::

@@ -1,5 +1,9 @@
 """`solve`: run an engine on a Problem and return a feasible result."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._utils.validation import check_random_state, check_scalar, describe
@@ -7,12 +11,19 @@ from ..declare.problem import Problem
 from ..engines import get_engine, run
 from ..exceptions import InvalidArgumentError, InvalidTypeError, warn_not_converged
 
+if TYPE_CHECKING:
+    from .._utils.typing import Any, ArrayLike, Callback, Optional, Seed, Union
+    from ..result import OptimizeResult
+
 __all__ = ["solve"]
 
 
-def solve(problem, engine="auto", *, x0=None, init_scale=None, tol=1e-8, atol=0.0, ftol=0.0,
-          max_iter=15000, time_limit=None, callback=None, history=False, progress=False,
-          random_state=None, **engine_settings):
+def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, None] = None,
+          init_scale: Optional[float] = None, tol: float = 1e-8, atol: float = 0.0,
+          ftol: float = 0.0, max_iter: int = 15000, time_limit: Optional[float] = None,
+          callback: Optional[Callback] = None, history: bool = False,
+          progress: Union[bool, dict] = False, random_state: Seed = None,
+          **engine_settings: Any) -> OptimizeResult:
     r"""Solve a constrained :class:`~reparamopt.declare.problem.Problem` through its latent form.
 
     .. math:: \min_u F(u) = f(\phi(u)), \qquad x^\star = \phi(u^\star)

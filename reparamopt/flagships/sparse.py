@@ -1,6 +1,9 @@
 r"""Sparse recovery by small initialization: the implicit l1 bias of Hadamard maps."""
 
+from __future__ import annotations
+
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,6 +30,9 @@ from ..models.linear import LeastSquaresOracle, LinearModel, check_data, largest
 from ..result import STATUS_MESSAGES, OptimizeResult
 from .early_stopping import parse_early_stopping
 from .implicit_bias import flow_limit
+
+if TYPE_CHECKING:
+    from .._utils.typing import Any, ArrayLike, Callback, Matrix, Optional, Union
 
 __all__ = ["sparse_recovery", "METHODS"]
 
@@ -61,9 +67,12 @@ def _engine(method, init_scale, A):
     return get_engine(method)
 
 
-def sparse_recovery(A, b, *, nonnegative=True, power=2, init_scale=1e-4, method="auto", tol=1e-8,
-                    max_iter=None, early_stopping=None, polish=True, support_threshold=None, time_limit=None,
-                    callback=None, history=False, progress=False):
+def sparse_recovery(A: Matrix, b: ArrayLike, *, nonnegative: bool = True, power: float = 2,
+                    init_scale: float = 1e-4, method: str = "auto", tol: float = 1e-8,
+                    max_iter: Optional[int] = None, early_stopping: Any = None,
+                    polish: bool = True, support_threshold: Optional[float] = None,
+                    time_limit: Optional[float] = None, callback: Optional[Callback] = None,
+                    history: bool = False, progress: Union[bool, dict] = False) -> OptimizeResult:
     r"""Recover a sparse vector from linear measurements by small-initialization dynamics.
 
     Gradient dynamics on the least-squares loss, reparametrized by a Hadamard map and

@@ -8,7 +8,10 @@ Sets and maps are held in plain dicts; the networkx graph is built from them whe
 is first asked for, so that ``import reparamopt`` does not import networkx.
 """
 
+from __future__ import annotations
+
 import inspect
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -36,6 +39,9 @@ from .sets import (
 )
 from .shift import ShiftLower, ShiftUpper
 from .square import SquareToSimplex
+
+if TYPE_CHECKING:
+    from .._utils.typing import Any, Callable, Optional, Shape
 
 __all__ = [
     "Registry",
@@ -251,7 +257,7 @@ class Registry:
         set_class = self._nodes[node]["set_class"]
         return set_class(as_shape(shape), **_pick(set_class, {**preset, **params}))
 
-    def resolve(self, spec, shape=None, **params):
+    def resolve(self, spec: Any, shape: Optional[Shape] = None, **params: Any) -> ComposedMap:
         """Turn a constraint spec into a :class:`~reparamopt.maps.ComposedMap`.
 
         Parameters
@@ -318,7 +324,8 @@ class Registry:
 default_registry = Registry.default()
 
 
-def register_map(source, target, factory, *, cost=1.0, replace=False):
+def register_map(source: str, target: str, factory: Callable[..., Any], *, cost: float = 1.0,
+                 replace: bool = False) -> None:
     """Add an edge to the default registry; see :meth:`Registry.register_map`.
 
     Every composition through the new edge is available at once, to every
@@ -346,7 +353,8 @@ def register_map(source, target, factory, *, cost=1.0, replace=False):
     default_registry.register_map(source, target, factory, cost=cost, replace=replace)
 
 
-def register_set(name, set_class, *, description="", aliases=None):
+def register_set(name: str, set_class: type, *, description: str = "",
+                 aliases: Optional[list] = None) -> None:
     """Add a node to the default registry; see :meth:`Registry.register_set`.
 
     Examples
@@ -367,7 +375,7 @@ def _is_constraint(spec):
     return isinstance(getattr(spec, "name", None), str) and isinstance(getattr(spec, "params", None), dict)
 
 
-def resolve(spec, shape=None, **params):
+def resolve(spec: Any, shape: Optional[Shape] = None, **params: Any) -> ComposedMap:
     """Resolve a constraint spec with the default registry; see :meth:`Registry.resolve`.
 
     Examples
