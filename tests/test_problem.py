@@ -301,3 +301,60 @@ def test_stopiteration_in_the_flagships_gives_status_4(method):
     if method in ("gd", "flow"):
         wide = A.T
         assert ro.sparse_recovery(wide, wide @ np.ones(30), method=method, callback=_stop).status == 4
+
+
+@pytest.mark.parametrize("factor", [1e-6, 1e6])
+def test_the_stopping_test_is_scale_free(factor):
+    from reparamopt.flagships.solve import _RelativeResidual
+
+    rng = np.random.default_rng(5)
+    A, b = rng.standard_normal((40, 12)), rng.standard_normal(40)
+
+    def make(f_scale, x_scale):
+        # f_scale * ||A (x / x_scale) - b||^2 over x >= 0: the same problem in other units
+        return ro.Problem(lambda x: f_scale * anp.sum((anp.dot(A, x / x_scale) - b) ** 2),
+                          x=ro.NonNegative(12))
+
+    base, scaled_f, scaled_x = make(1.0, 1.0), make(factor, 1.0), make(1.0, factor)
+    measures = [_RelativeResidual.of(p, init, 1e-8, 0.0)
+                for p, init in ((base, None), (scaled_f, None), (scaled_x, np.sqrt(factor)))]
+    for _ in range(5):
+        x = np.abs(rng.standard_normal(12)) * (rng.random(12) < 0.6)
+        u = base.to_latent(x)
+        value = measures[0](u)
+        assert measures[1](scaled_f.to_latent(x)) == pytest.approx(value, rel=1e-6)
+        assert measures[2](scaled_x.to_latent(factor * x)) == pytest.approx(value, rel=1e-4)
+    for problem in (scaled_f, base):
+        res = ro.solve(problem)
+        assert res.success
+        np.testing.assert_allclose(res.x, scipy_nnls(A, b), atol=1e-6)
+
+
+def scipy_nnls(A, b):
+    import scipy.optimize
+
+    return scipy.optimize.nnls(A, b)[0]
+
+
+def test_a_large_gradient_at_the_start_does_not_pass_the_test():
+    # min(x, g) saturates at x = 1 when g ~ 1e10: an unscaled residual relative to
+    # ||g0|| would hold at the start; the gradient mapping does not
+    rng = np.random.default_rng(0)
+    Q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
+    H = (Q * np.array([1e2, 1e6, 3e10])) @ Q.T
+    H = (H + H.T) / 2
+    c = np.array([1.0, -55.0, -5.0])
+    problem = ro.Problem(lambda x: 0.5 * anp.dot(x, anp.dot(H, x)) - anp.dot(c, x), x=ro.NonNegative(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ro.exceptions.ConvergenceWarning)
+        res = ro.solve(problem)
+    assert res.nit > 0
+    f = lambda x: 0.5 * x @ H @ x - c @ x  # noqa: E731
+    # never worse than the start (x = 1) or x = 0
+    assert f(res.x) <= min(f(np.ones(3)), f(np.zeros(3))) + 1e-15
+    import scipy.optimize
+
+    ref = scipy.optimize.minimize(lambda z: (f(z), H @ z - c), np.zeros(3), jac=True, method="L-BFGS-B",
+                                  bounds=[(0, None)] * 3, options={"ftol": 1e-16, "gtol": 1e-14})
+    if res.success:
+        assert f(res.x) <= ref.fun + 1e-6 * abs(f(np.ones(3)) - ref.fun)

@@ -45,17 +45,18 @@ def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, 
         Scale of the identical initialization (each map's default when omitted); for
         Hadamard maps a small scale biases the result to sparse solutions.
     tol : float, default 1e-8
-        Relative tolerance: stop when the x-space optimality residual (see
-        :meth:`Problem.optimality`) is ``<= tol * scale``, with ``scale`` the norm of
-        the x-space gradient at the identical initialization (at `init_scale`, whatever
-        `x0` or `random_state`: a warm start does not tighten the test; 1 where that
-        gradient is 0).
-        The measure is thus unchanged when f is multiplied by a constant, and is
-        ``optimality`` in the result (as ``nnls``'s relative KKT residual is). A
-        problem whose `value_and_grad` oracle has its own ``optimality`` measure
-        (already relative) is measured by it, unscaled; so is a batched problem.
+        Relative tolerance: stop when the gradient mapping
+        ``L0 ||x - P_C(x - grad f(x) / L0)||`` is ``<= tol * ||g0||``, with g0 the
+        x-space gradient at the identical initialization (at `init_scale`, whatever `x0`
+        or `random_state`: a warm start does not tighten the test) and L0 a curvature
+        of f there, from one probe step. Without constraints this is
+        ``||grad f|| <= tol ||g0||``. It does not change when f is multiplied by a
+        constant or x rescaled, and is ``optimality`` in the result (``scale`` is
+        ``||g0||``). A problem whose `value_and_grad` oracle has its own
+        ``optimality`` measure (already relative) is measured by it; so is a batch.
     atol : float, default 0
-        Absolute tolerance: stop also when the unscaled residual is ``<= atol``.
+        Absolute tolerance: stop also when the unscaled residual
+        ``||x - P_C(x - grad f(x))||`` (:meth:`Problem.optimality`) is ``<= atol``.
     ftol : float, default 0
         Stop with status 2 when an iteration changes f by no more than ``ftol * |f|``;
         ``success`` is then True only if the optimality measure meets `tol` or `atol`.
@@ -80,7 +81,11 @@ def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, 
     OptimizeResult
         With ``x`` feasible (a dict for several variables), ``u``, ``fun``,
         ``optimality``, ``nit``, ``nfev``, ``status``, ``success``, ``message``,
-        ``history`` and ``t`` for flows.
+        ``scale``, ``history`` and ``t`` for flows. The result is never worse than the
+        start or than x = 0 where every set holds 0: when one of them has a lower
+        objective than the point reached, it is returned, ``fallback`` says which, and
+        ``success`` holds only if the optimality test holds there (a
+        ConvergenceWarning otherwise).
 
     Examples
     --------
@@ -113,18 +118,18 @@ def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, 
         u0 = problem.init(init_scale, check_random_state(random_state))
     tol = check_scalar(tol, "tol", lower=0)
     atol = check_scalar(atol, "atol", lower=0)
-    scale = _residual_scale(problem, init_scale)
-    optimality = None if scale is None else (lambda u: problem.optimality(u) / scale)
-    # rel <= tol or abs <= atol, i.e. rel <= max(tol, atol / scale)
-    threshold = atol if scale is None and tol == 0 else tol if scale is None else max(tol, atol / scale)
-    result = run(engine, problem, u0, optimality=optimality, tol=threshold, ftol=ftol,
+    measure = _RelativeResidual.of(problem, init_scale, tol, atol)
+    threshold = tol if measure is not None or atol == 0 else atol
+    result = run(engine, problem, u0, optimality=measure, tol=threshold, ftol=ftol,
                  max_iter=max_iter, time_limit=time_limit, callback=callback, history=history,
                  progress=progress)
     result["engine"] = type(engine).__name__
-    result["scale"] = 1.0 if scale is None else scale
+    _never_worse(problem, result, u0, measure)
+    if measure is not None:
+        result["scale"] = measure.g0_norm
     met = bool(np.all(np.asarray(result.optimality) <= threshold))
     result["success"] = result.status in (1, 2) and met
-    if result.status == 0 or (result.status == 2 and not met):
+    if (result.status in (0, 2) or result.get("fallback")) and not result.success:
         warn_not_converged(
             f"Not converged: {result.message} The relative optimality residual is "
             f"{float(np.max(result.optimality)):.2e} against `tol` = {tol:g}. Try a larger "
@@ -132,12 +137,96 @@ def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, 
     return result
 
 
-def _residual_scale(problem, init_scale):
-    """The norm of the x-space gradient at the identical start, 1 where it is 0 or not
-    finite; None for a batch and when the problem's oracle has its own measure."""
-    own = getattr(problem._oracle, "optimality", None) is not None and len(problem.names) == 1
-    if own or problem.batch:
-        return None
-    _, _, _, gx = problem.evaluate(problem.init(init_scale))
-    norm = np.sqrt(sum(float(np.sum(np.square(gx[n]))) for n in problem.names))
-    return norm if np.isfinite(norm) and norm > 0 else 1.0
+def _never_worse(problem, result, u0, measure):
+    """Replace the result by the start or by x = 0 (where every set holds 0) when either
+    has a lower objective: a first-order test can hold at a point worse than both
+    (an ill-conditioned problem whose solution is far smaller than the start).
+    Marks ``result.fallback`` with what was returned; success then requires the
+    optimality test to hold there."""
+    if problem.batch:
+        return
+    candidates = [("the starting point", u0)]
+    zeros = {n: np.zeros(problem.maps[n].shape) for n in problem.names}
+    if all(problem.maps[n].contains(zeros[n]) for n in problem.names):
+        candidates.append(("x = 0", problem.to_latent(zeros)))
+    best_fun, best = float(np.sum(result.fun)), None
+    for label, u in candidates:
+        fun = float(np.sum(problem.value_and_grad(u)[0]))
+        if np.isfinite(fun) and fun < best_fun:
+            best_fun, best = fun, (label, u)
+    if best is None:
+        return
+    label, u = best
+    result.update(u=u, x=problem.to_feasible(u), fun=problem.value_and_grad(u)[0], fallback=label,
+                  optimality=measure(u) if measure is not None else problem.optimality(u))
+    result["message"] = (f"{result.message} The point reached was worse than {label}, which is "
+                         "returned instead.")
+
+
+class _RelativeResidual:
+    r"""The scale-free optimality measure of :func:`solve`.
+
+    With :math:`x_0, g_0` the point and x-space gradient of the identical start and
+    :math:`L_0` a curvature of f there (from one probe step), the measure at x is the
+    gradient mapping of the step :math:`1 / L_0`, relative to the gradient at the start:
+
+    .. math:: \frac{L_0 \, \|x - P_C(x - \nabla f(x) / L_0)\|}{\|g_0\|}
+
+    (each set's ``optimality(x, g / L0)``, which is that residual for the projection
+    sets). Without constraints it is ``||grad f(x)|| / ||g0||``; an entry on its way to
+    a bound counts until it is within ``tol`` of the step ``||g0|| / L0``. Multiplying
+    f by c, or scaling x by c, changes nothing; nor can the test hold at the start
+    because of a large gradient (the unscaled residual ``min(x, g)`` of an orthant
+    saturates at x).
+    """
+
+    def __init__(self, problem, x0, g0, tol, atol):
+        self.problem, self.tol, self.atol = problem, tol, atol
+        self.g0_norm = _finite_or(_norm(g0), 1.0)
+        self.curvature = _finite_or(self._probe(x0, g0), self.g0_norm / _finite_or(_norm(x0), 1.0))
+
+    def _probe(self, x0, g0):
+        """``||g1 - g0|| / ||x1 - x0||`` for the projected gradient step x1 whose
+        gradient change is well above rounding (the step grows until it is)."""
+        maps = self.problem.maps
+        # a step of 1e-4 times the size of x, in units of x (the measure stays scale-free)
+        h = 1e-4 * _finite_or(_norm(x0), 1.0) / self.g0_norm
+        for _ in range(12):
+            x1 = {n: maps[n].target_set.project(x0[n] - h * g0[n]) for n in x0}
+            step = _norm({n: x1[n] - x0[n] for n in x0})
+            if step > 0:
+                _, g1 = self.problem._x_value_and_grad(x1)
+                change = _norm({n: g1[n] - g0[n] for n in x0})
+                if change >= 1e-6 * self.g0_norm:
+                    return change / step
+            h *= 100.0
+        return np.nan
+
+    @classmethod
+    def of(cls, problem, init_scale, tol, atol):
+        """The measure of `problem`, or None where the problem has its own (a closed-form
+        oracle with an ``optimality`` method) or is a batch."""
+        own = getattr(problem._oracle, "optimality", None) is not None and len(problem.names) == 1
+        if own or problem.batch:
+            return None
+        _, _, x, gx = problem.evaluate(problem.init(init_scale))
+        return cls(problem, x, gx, tol, atol)
+
+    def __call__(self, u):
+        _, _, x, gx = self.problem.evaluate(u)
+        maps = self.problem.maps
+        residual = _norm({n: maps[n].optimality(x[n], gx[n] / self.curvature) for n in x})
+        measure = residual * self.curvature / self.g0_norm
+        if self.atol > 0 and measure > self.tol and _norm(
+                {n: maps[n].optimality(x[n], gx[n]) for n in x}) <= self.atol:
+            measure = self.tol  # the absolute test holds
+        return measure
+
+
+def _norm(blocks):
+    return float(np.sqrt(sum(float(np.sum(np.square(np.asarray(v, dtype=float))))
+                             for v in blocks.values())))
+
+
+def _finite_or(value, default):
+    return value if np.isfinite(value) and value > 0 else default
