@@ -46,10 +46,11 @@ def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, 
         Hadamard maps a small scale biases the result to sparse solutions.
     tol : float, default 1e-8
         Relative tolerance: stop when the gradient mapping
-        ``L0 ||x - P_C(x - grad f(x) / L0)||`` is ``<= tol * ||g0||``, with g0 the
+        ``||x - P_C(x - h grad f(x))|| / h`` is ``<= tol * ||g0||``, with g0 the
         x-space gradient at the identical initialization (at `init_scale`, whatever `x0`
-        or `random_state`: a warm start does not tighten the test) and L0 a curvature
-        of f there, from one probe step. Without constraints this is
+        or `random_state`: a warm start does not tighten the test) and the step
+        ``h = min(1 / L0, D / ||g0||)``, L0 a curvature of f there (one probe step) and
+        D the diameter of the sets (infinite if unbounded). Without constraints this is
         ``||grad f|| <= tol ||g0||``. It does not change when f is multiplied by a
         constant or x rescaled, and is ``optimality`` in the result (``scale`` is
         ``||g0||``). A problem whose `value_and_grad` oracle has its own
@@ -168,9 +169,11 @@ class _RelativeResidual:
 
     With :math:`x_0, g_0` the point and x-space gradient of the identical start and
     :math:`L_0` a curvature of f there (from one probe step), the measure at x is the
-    gradient mapping of the step :math:`1 / L_0`, relative to the gradient at the start:
+    gradient mapping of the step :math:`h = \min(1 / L_0, D / \|g_0\|)` (D the
+    diameter of the sets, infinite for unbounded ones), relative to the gradient at the
+    start:
 
-    .. math:: \frac{L_0 \, \|x - P_C(x - \nabla f(x) / L_0)\|}{\|g_0\|}
+    .. math:: \frac{\|x - P_C(x - h \nabla f(x))\|}{h \, \|g_0\|}
 
     (each set's ``optimality(x, g / L0)``, which is that residual for the projection
     sets). Without constraints it is ``||grad f(x)|| / ||g0||``; an entry on its way to
@@ -183,7 +186,11 @@ class _RelativeResidual:
     def __init__(self, problem, x0, g0, tol, atol):
         self.problem, self.tol, self.atol = problem, tol, atol
         self.g0_norm = _finite_or(_norm(g0), 1.0)
-        self.curvature = _finite_or(self._probe(x0, g0), self.g0_norm / _finite_or(_norm(x0), 1.0))
+        curvature = _finite_or(self._probe(x0, g0), self.g0_norm / _finite_or(_norm(x0), 1.0))
+        # the step moves x by at most the size of the sets (a box narrower than the
+        # step ||g0|| / L0 would let entries stop short of their bounds)
+        diameter = _norm({n: getattr(problem.maps[n].target_set, "diameter", np.inf) for n in x0})
+        self.step = min(1.0 / curvature, diameter / self.g0_norm)
 
     def _probe(self, x0, g0):
         """``||g1 - g0|| / ||x1 - x0||`` for the projected gradient step x1 whose
@@ -215,8 +222,8 @@ class _RelativeResidual:
     def __call__(self, u):
         _, _, x, gx = self.problem.evaluate(u)
         maps = self.problem.maps
-        residual = _norm({n: maps[n].optimality(x[n], gx[n] / self.curvature) for n in x})
-        measure = residual * self.curvature / self.g0_norm
+        residual = _norm({n: maps[n].optimality(x[n], self.step * gx[n]) for n in x})
+        measure = residual / (self.step * self.g0_norm)
         if self.atol > 0 and measure > self.tol and _norm(
                 {n: maps[n].optimality(x[n], gx[n]) for n in x}) <= self.atol:
             measure = self.tol  # the absolute test holds

@@ -58,6 +58,12 @@ class ConstraintSet:
     def __init__(self, shape):
         self.shape = tuple(shape)
 
+    @property
+    def diameter(self):
+        """The largest distance between two points of the set (inf when unbounded; a
+        bound is enough): the x-scale of :func:`reparamopt.solve`'s stopping test."""
+        return np.inf
+
     def project(self, x):
         raise NotImplementedError
 
@@ -163,6 +169,10 @@ class BoxSet(ConstraintSet):
         if np.any(self.lower >= self.upper):
             raise InvalidArgumentError(f"`lower` must be < `upper` entrywise; got lower={lower!r}, upper={upper!r}")
 
+    @property
+    def diameter(self):
+        return float(np.linalg.norm(np.broadcast_to(self.upper - self.lower, self.shape)))
+
     def project(self, x):
         return np.clip(x, self.lower, self.upper)
 
@@ -242,6 +252,11 @@ class SimplexSet(ConstraintSet):
             raise InvalidArgumentError(f"`total` must be finite; got {total!r}")
         self.axis = check_axis(axis, self.shape)
 
+    @property
+    def diameter(self):
+        slices = 1 if self.axis is None else int(np.prod(self.shape)) // self.shape[self.axis]
+        return float(self.total * np.sqrt(2 * slices))
+
     def project(self, x):
         return project_simplex(x, self.total, self.axis)
 
@@ -270,6 +285,11 @@ class SphereSet(ConstraintSet):
 
     def _norm(self, x):
         return np.sqrt(np.sum(x * x, axis=self.axis, keepdims=self.axis is not None))
+
+    @property
+    def diameter(self):
+        slices = 1 if self.axis is None else int(np.prod(self.shape)) // self.shape[self.axis]
+        return float(2 * self.radius * np.sqrt(slices))
 
     def project(self, x):
         x = np.asarray(x, dtype=float)
