@@ -304,15 +304,39 @@ class Problem:
         u = 0.
         """
         _, _, x, gx = self.evaluate(u)
-        own = getattr(self._oracle, "optimality", None)
-        if own is not None and len(self.names) == 1:
+        own = self.own_measure
+        if own is not None:
             # the data term's own measure (the relative KKT residual of least squares)
             n = self.names[0]
             return own(x[n], gx[n])
         if self.batch:
             n = self.names[0]
             return np.linalg.norm(self.maps[n].optimality(x[n], gx[n]), axis=0)
-        return float(np.sqrt(sum(np.sum(self.maps[n].optimality(x[n], gx[n]) ** 2) for n in self.names)))
+        return self.set_residual(x, gx)
+
+    @property
+    def own_measure(self):
+        """The closed-form oracle's own ``optimality(x, grad)`` (a problem of one
+        variable whose `value_and_grad` has that method), or None."""
+        own = getattr(self._oracle, "optimality", None)
+        return own if len(self.names) == 1 else None
+
+    def set_residual(self, x: dict, gx: dict, step: float = 1.0) -> float:
+        """``sqrt(sum_i ||r_i(x_i, step * grad_i f)||^2)`` over the variables: each
+        set's residual of the gradient step `step` (``x - P(x - step g)`` for the
+        projection sets), at the x-space point `x` and gradient `gx` (dicts by name).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import reparamopt as ro
+        >>> problem = ro.Problem(lambda x: (x ** 2).sum(), x=ro.NonNegative(2))
+        >>> x, g = {"x": np.array([0.0, 2.0])}, {"x": np.array([3.0, 1.0])}
+        >>> float(problem.set_residual(x, g)), float(problem.set_residual(x, g, step=0.5))
+        (1.0, 0.5)
+        """
+        return float(np.sqrt(sum(np.sum(self.maps[n].optimality(x[n], step * gx[n]) ** 2)
+                                 for n in self.names)))
 
     def __repr__(self):
         items = ", ".join(f"{n}={self.maps[n]!r}" for n in self.names)

@@ -175,9 +175,9 @@ class _RelativeResidual:
 
     .. math:: \frac{\|x - P_C(x - h \nabla f(x))\|}{h \, \|g_0\|}
 
-    (each set's ``optimality(x, g / L0)``, which is that residual for the projection
+    (each set's ``optimality(x, h g)``, which is that residual for the projection
     sets). Without constraints it is ``||grad f(x)|| / ||g0||``; an entry on its way to
-    a bound counts until it is within ``tol`` of the step ``||g0|| / L0``. Multiplying
+    a bound counts until it is within ``tol`` of the step ``h ||g0||``. Multiplying
     f by c, or scaling x by c, changes nothing; nor can the test hold at the start
     because of a large gradient (the unscaled residual ``min(x, g)`` of an orthant
     saturates at x).
@@ -213,19 +213,15 @@ class _RelativeResidual:
     def of(cls, problem, init_scale, tol, atol):
         """The measure of `problem`, or None where the problem has its own (a closed-form
         oracle with an ``optimality`` method) or is a batch."""
-        own = getattr(problem._oracle, "optimality", None) is not None and len(problem.names) == 1
-        if own or problem.batch:
+        if problem.own_measure is not None or problem.batch:
             return None
         _, _, x, gx = problem.evaluate(problem.init(init_scale))
         return cls(problem, x, gx, tol, atol)
 
     def __call__(self, u):
         _, _, x, gx = self.problem.evaluate(u)
-        maps = self.problem.maps
-        residual = _norm({n: maps[n].optimality(x[n], self.step * gx[n]) for n in x})
-        measure = residual / (self.step * self.g0_norm)
-        if self.atol > 0 and measure > self.tol and _norm(
-                {n: maps[n].optimality(x[n], gx[n]) for n in x}) <= self.atol:
+        measure = self.problem.set_residual(x, gx, self.step) / (self.step * self.g0_norm)
+        if self.atol > 0 and measure > self.tol and self.problem.optimality(u) <= self.atol:
             measure = self.tol  # the absolute test holds
         return measure
 
