@@ -401,12 +401,19 @@ def main(argv=None):
 '''
 
 
-def test_bench_tables_csv_and_plot(tmp_path):
+def _fake_suites(tmp_path, **sources):
+    """A benchmarks folder with ``bench_<name>.py`` = source, and the environment
+    pointing `bench` at it."""
     benchmarks = tmp_path / "benchmarks"
     benchmarks.mkdir()
-    (benchmarks / "bench_nnls.py").write_text(FAKE_BENCH)
+    for name, source in sources.items():
+        (benchmarks / f"bench_{name}.py").write_text(source)
+    return {"REPARAMOPT_BENCHMARKS": str(benchmarks)}
+
+
+def test_bench_tables_csv_and_plot(tmp_path):
     done = run_cli("bench", "nnls", "--quick", "-o", "results", cwd=tmp_path,
-                   env={"REPARAMOPT_BENCHMARKS": str(benchmarks)})
+                   env=_fake_suites(tmp_path, nnls=FAKE_BENCH))
     assert done.returncode == 0, done.stderr
     assert "| ours | 0.5 | 1e-9 |" in done.stdout and "case two: quick" in done.stdout
     lines = (tmp_path / "results" / "nnls.csv").read_text().splitlines()
@@ -438,11 +445,8 @@ def main(argv=None):
 
 
 def test_bench_suite_writing_its_own_csv(tmp_path):
-    benchmarks = tmp_path / "benchmarks"
-    benchmarks.mkdir()
-    (benchmarks / "bench_nnls.py").write_text(FAKE_CSV_BENCH)
     done = run_cli("bench", "nnls", "-o", "results", cwd=tmp_path,
-                   env={"REPARAMOPT_BENCHMARKS": str(benchmarks)})
+                   env=_fake_suites(tmp_path, nnls=FAKE_CSV_BENCH))
     assert done.returncode == 0, done.stderr
     assert "scipy-nnls" in done.stdout
     csv_path = tmp_path / "results" / "bench_fake.csv"
@@ -556,11 +560,8 @@ def main(argv=None):
 
 
 def test_bench_progress_bar_counts_the_suite_steps(tmp_path):
-    benchmarks = tmp_path / "benchmarks"
-    benchmarks.mkdir()
-    (benchmarks / "bench_nnls.py").write_text(PROGRESS_BENCH)
     done = run_cli("bench", "nnls", "-o", "results", cwd=tmp_path,
-                   env={"REPARAMOPT_BENCHMARKS": str(benchmarks)})
+                   env=_fake_suites(tmp_path, nnls=PROGRESS_BENCH))
     assert done.returncode == 0, done.stderr
     assert "##reparamopt-progress" not in done.stdout  # the events never reach the tables
     assert "| c | 0.5 |" in done.stdout
@@ -644,10 +645,8 @@ def test_bench_plot_log_time_axes_and_memory_panel():
     ("def main(argv=None):\n    print('nothing to see')\n", "printed no table"),
 ])
 def test_bench_broken_suite_gives_one_line_error(tmp_path, source, words):
-    benchmarks = tmp_path / "benchmarks"
-    benchmarks.mkdir()
-    (benchmarks / "bench_nnls.py").write_text(source)
-    done = run_cli("bench", "nnls", cwd=tmp_path, env={"REPARAMOPT_BENCHMARKS": str(benchmarks)})
+    done = run_cli("bench", "nnls", cwd=tmp_path,
+                   env=_fake_suites(tmp_path, nnls=source))
     assert done.returncode != 0 and "Traceback" not in done.stderr
     # Besides the progress bar of the run, one line: the error.
     lines = [line for line in done.stderr.replace("\r", "\n").splitlines()
@@ -746,11 +745,8 @@ def test_kkt_residual_is_zero_at_scipy_solution(data):
 
 
 def test_bench_all_runs_the_suites_present(tmp_path):
-    benchmarks = tmp_path / "benchmarks"
-    benchmarks.mkdir()
-    (benchmarks / "bench_nmf.py").write_text(FAKE_BENCH)
     done = run_cli("bench", "--quick", "-o", "results", cwd=tmp_path,
-                   env={"REPARAMOPT_BENCHMARKS": str(benchmarks)})
+                   env=_fake_suites(tmp_path, nmf=FAKE_BENCH))
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "results" / "nmf.csv").is_file()
     assert not (tmp_path / "results" / "nnls.csv").exists()
