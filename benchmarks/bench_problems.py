@@ -183,9 +183,14 @@ def markowitz(rng, n):
                    [w >= 0, cp.sum(w) == 1]).solve(solver="CLARABEL")
         return {"w": w.value}
 
-    return Case("markowitz", "simplex", f, {"w": ro.Simplex(n)}, {"w": np.full(n, 1 / n)},
+    return _simplex_case("markowitz", f, "w", n, cvx=cvx)
+
+
+def _simplex_case(name, f, variable, n, **peers):
+    """A problem over one variable on the n-simplex, started at its centre."""
+    return Case(name, "simplex", f, {variable: ro.Simplex(n)}, {variable: np.full(n, 1 / n)},
                 bounds=[(0, None)] * n, constraints=[_sum_to_one(n)],
-                violation=lambda x: _simplex_violation(x["w"]), cvx=cvx)
+                violation=lambda x: _simplex_violation(x[variable]), **peers)
 
 
 def _sum_to_one(n, start=0):
@@ -247,9 +252,7 @@ def simplex_ls(rng, m, n):
             solver="CLARABEL")
         return {"x": x.value}
 
-    return Case("simplex-ls", "simplex", f, {"x": ro.Simplex(n)}, {"x": np.full(n, 1 / n)},
-                bounds=[(0, None)] * n, constraints=[_sum_to_one(n)],
-                violation=lambda x: _simplex_violation(x["x"]), cvx=cvx)
+    return _simplex_case("simplex-ls", f, "x", n, cvx=cvx)
 
 
 def eigenvector(rng, n):
@@ -339,9 +342,7 @@ def topics(rng, v, t):
             solver="CLARABEL")
         return {"theta": theta.value}
 
-    return Case("topics", "simplex", f, {"theta": ro.Simplex(t)}, {"theta": np.full(t, 1 / t)},
-                bounds=[(0, None)] * t, constraints=[_sum_to_one(t)],
-                violation=lambda x: _simplex_violation(x["theta"]), cvx=cvx)
+    return _simplex_case("topics", f, "theta", t, cvx=cvx)
 
 
 def isotonic(rng, n):
@@ -399,10 +400,8 @@ def projection(rng, n):
     def special():
         return {"x": ro.maps.sets.SimplexSet((n,)).project(y)}
 
-    return Case("simplex-projection", "simplex", f, {"x": ro.Simplex(n)},
-                {"x": np.full(n, 1 / n)}, bounds=[(0, None)] * n, constraints=[_sum_to_one(n)],
-                violation=lambda x: _simplex_violation(x["x"]), special=special,
-                scipy_method="none" if n > 1000 else "SLSQP")
+    return _simplex_case("simplex-projection", f, "x", n, special=special,
+                         scipy_method="none" if n > 1000 else "SLSQP")
 
 
 SIZES = {
