@@ -114,11 +114,34 @@ def warn_not_converged(message):
 
 
 def warn_performance(message):
-    """Emit a :class:`PerformanceWarning`, attributed to the user's call."""
+    """Emit a :class:`PerformanceWarning`, attributed to the user's call.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from reparamopt.exceptions import PerformanceWarning, warn_performance
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_performance("slow path")
+    >>> caught[0].category is PerformanceWarning, str(caught[0].message)
+    (True, 'slow path')
+    """
     warnings.warn(message, PerformanceWarning, stacklevel=_caller_stacklevel())
 
 
 def warn_user(message, category=UserWarning):
-    """Emit a warning of `category` attributed to the user's call."""
+    """Emit a warning of `category` attributed to the user's call (the first frame
+    outside reparamopt and scikit-learn).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from reparamopt.exceptions import warn_user
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_user("`W` is ignored")
+    >>> caught[0].category.__name__, caught[0].filename.endswith("exceptions.py")
+    ('UserWarning', False)
+    """
     warnings.warn(message, category, stacklevel=_caller_stacklevel())
 

@@ -185,3 +185,20 @@ def test_long_simplex_projection_by_pivots_matches_the_sort(n):
         fast = sets.project_simplex(y, total)
         np.testing.assert_allclose(fast, sorted_rows, atol=1e-14, rtol=1e-12)
         assert np.all(fast >= 0) and abs(fast.sum() - total) < 1e-9 * total
+
+
+def test_set_diameters_bound_every_distance_in_the_set():
+    from reparamopt.maps import sets
+
+    rng = np.random.default_rng(3)
+    cases = [sets.BoxSet((4,), lower=-1.0, upper=np.array([0.5, 2.0, 1.0, 3.0])),
+             sets.SimplexSet((5,), total=2.0), sets.SimplexSet((3, 4), axis=0),
+             sets.SphereSet((6,), radius=1.5)]
+    for s in cases:
+        points = [s.sample(rng) for _ in range(200)]
+        farthest = max(np.linalg.norm(a - b) for a in points[:100] for b in points[100:])
+        assert farthest <= s.diameter * (1 + 1e-12)
+    # attained: opposite corners of the box, two vertices of the simplex
+    assert cases[0].diameter == pytest.approx(np.linalg.norm([1.5, 3.0, 2.0, 4.0]))
+    assert cases[1].diameter == pytest.approx(np.linalg.norm([2.0, -2.0]))
+    assert np.isinf(sets.NonNegativeSet((3,)).diameter)

@@ -61,7 +61,17 @@ class ConstraintSet:
     @property
     def diameter(self):
         """The largest distance between two points of the set (inf when unbounded; a
-        bound is enough): the x-scale of :func:`reparamopt.solve`'s stopping test."""
+        bound is enough): the x-scale of :func:`reparamopt.solve`'s stopping test.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from reparamopt.maps.sets import BoxSet, NonNegativeSet, SimplexSet
+        >>> NonNegativeSet((3,)).diameter, BoxSet((4,), lower=0.0, upper=0.5).diameter
+        (inf, 1.0)
+        >>> round(SimplexSet((5,)).diameter, 6)  # between two vertices: sqrt(2)
+        1.414214
+        """
         return np.inf
 
     def project(self, x):
