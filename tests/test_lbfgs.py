@@ -90,12 +90,92 @@ def test_two_loop_direction_matches_scipys_inverse_hessian_product():
     pairs = []
     for _ in range(m):
         s = rng.standard_normal(n)
-        pairs.append((s, H @ s))
+        pairs.append((s, H @ s, 1.0 / (s @ H @ s)))
     g = rng.standard_normal(n)
-    s, y = pairs[-1]
+    s, y, _ = pairs[-1]
     gamma = (s @ y) / (y @ y)
     root = np.sqrt(gamma)
     S = np.array([p[0] for p in pairs]) / root
     Y = np.array([p[1] for p in pairs]) * root
     expected = -root * LbfgsInvHessProduct(S, Y).matvec(root * g)
     np.testing.assert_allclose(_direction(pairs, g), expected, rtol=1e-10, atol=1e-12)
+    # a diagonal initial matrix D: the product in z = D^(-1/2) u
+    d = rng.uniform(0.01, 100.0, n)
+    S = np.array([p[0] for p in pairs]) / np.sqrt(d)
+    Y = np.array([p[1] for p in pairs]) * np.sqrt(d)
+    expected = -np.sqrt(d) * LbfgsInvHessProduct(S, Y).matvec(np.sqrt(d) * g)
+    np.testing.assert_allclose(_direction(pairs, g, d), expected, rtol=1e-10, atol=1e-12)
+
+
+def _poisson(scale=1.0, seed=5, m=300, n=20):
+    rng = np.random.default_rng(seed)
+    A = np.abs(rng.standard_normal((m, n))) * 0.1
+    x_true = np.where(rng.random(n) < 0.4, rng.uniform(0, 2, n), 0.0)
+    y = rng.poisson(np.exp(A @ x_true)).astype(float)
+
+    def f(x):
+        z = anp.dot(A, x)
+        return scale * anp.sum(anp.exp(z) - y * z)
+
+    return f, n
+
+
+def test_the_maps_diagonal_cuts_iterations_and_agrees_with_lbfgsb():
+    # non-negative Poisson regression, about half the entries on the bound
+    f, n = _poisson()
+    ref = scipy.optimize.minimize(autograd.value_and_grad(f), np.ones(n), jac=True,
+                                  method="L-BFGS-B", bounds=[(0, None)] * n,
+                                  options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 10000})
+    runs = {d: ro.solve(ro.Problem(f, x=ro.NonNegative(n)), engine=LBFGS(diagonal=d))
+            for d in (True, False)}
+    for res in runs.values():
+        assert res.success, res.message
+        assert res.fun <= ref.fun + 1e-12 * abs(ref.fun)
+        np.testing.assert_allclose(res.x, ref.x, atol=1e-5)
+    assert runs[True].nit < 0.8 * runs[False].nit
+    assert np.sum(ref.x < 1e-8) >= n // 3  # the bound matters
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1e6])
+def test_the_iterations_do_not_depend_on_the_scale_of_f(scale):
+    f, n = _poisson()
+    g, _ = _poisson(scale)
+    base = ro.solve(ro.Problem(f, x=ro.NonNegative(n)))
+    scaled = ro.solve(ro.Problem(g, x=ro.NonNegative(n)))
+    assert base.success and scaled.success
+    assert abs(base.nit - scaled.nit) <= 2
+    np.testing.assert_allclose(scaled.x, base.x, atol=1e-5)
+
+
+def test_box_entries_reach_both_bounds_with_the_diagonal():
+    # a separable quadratic whose minimizer lies outside the box on both sides
+    rng = np.random.default_rng(6)
+    c = rng.uniform(-3, 3, 40)
+    h = 10.0 ** rng.uniform(-2, 2, 40)
+    problem = ro.Problem(lambda x: anp.sum(h * (x - c) ** 2), x=ro.Box(-1.0, 1.0, shape=40))
+    res = ro.solve(problem, tol=1e-10)
+    assert res.success
+    np.testing.assert_allclose(res.x, np.clip(c, -1, 1), atol=1e-7)
+
+
+def test_diagonal_and_curvature_settings_are_checked():
+    from reparamopt.exceptions import InvalidTypeError
+
+    with pytest.raises(InvalidTypeError, match="diagonal"):
+        LBFGS(diagonal="yes")
+    with pytest.raises(InvalidArgumentError, match="curvature"):
+        LBFGS(curvature=-1.0)
+    f, n = _poisson()
+    given = ro.solve(ro.Problem(f, x=ro.NonNegative(n)), engine=LBFGS(curvature=1e3))
+    assert given.success
+
+
+def test_problems_without_entrywise_maps_keep_the_scalar_scaling():
+    # the simplex map couples entries: no diagonal, same iterates as diagonal=False
+    rng = np.random.default_rng(7)
+    A, b = rng.standard_normal((40, 10)), rng.standard_normal(40)
+    problem = ro.Problem(lambda w: anp.sum((anp.dot(A, w) - b) ** 2), w=ro.Simplex(10))
+    a = ro.solve(problem, engine=LBFGS())
+    b_ = ro.solve(problem, engine=LBFGS(diagonal=False))
+    assert a.nit == b_.nit
+    np.testing.assert_array_equal(a.x, b_.x)

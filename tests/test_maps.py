@@ -202,3 +202,35 @@ def test_set_diameters_bound_every_distance_in_the_set():
     assert cases[0].diameter == pytest.approx(np.linalg.norm([1.5, 3.0, 2.0, 4.0]))
     assert cases[1].diameter == pytest.approx(np.linalg.norm([2.0, -2.0]))
     assert np.isinf(sets.NonNegativeSet((3,)).diameter)
+
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("node", REACHABLE)
+def test_entrywise_derivatives_match_autograd(node, shape, rng):
+    """A map that gives ``derivatives`` has a diagonal Jacobian with phi' on it and
+    phi'' its entrywise derivative; one that does not give them couples entries."""
+    from autograd import elementwise_grad, jacobian
+
+    m = REG.resolve(node, shape, **PARAMS.get(node, {}), **({"power": 3} if "nonnegative" in REG.path(node)
+                                                          or node == "signed" else {}))
+    u = m.init(None, rng) + 0.3 * rng.standard_normal(m.latent_shape)
+    J = jacobian(lambda v: m.forward(v))(u).reshape(int(np.prod(shape)), u.size)
+    try:
+        first, second = m.derivatives(u)
+    except NotImplementedError:
+        assert J.shape[0] != J.shape[1] or np.abs(J - np.diag(np.diag(J))).max() > 1e-8
+        return
+    assert np.abs(J - np.diag(np.diag(J))).max() == 0.0
+    np.testing.assert_allclose(first.ravel(), np.diag(J), rtol=1e-10, atol=1e-12)
+    want = elementwise_grad(lambda v: elementwise_grad(lambda w: m.forward(w))(v))(u)
+    np.testing.assert_allclose(second, want, rtol=1e-10, atol=1e-10)
+
+
+def test_zero_is_not_on_the_sphere():
+    sphere = maps.sets.SphereSet((4,), radius=2.0)
+    assert not sphere.contains(np.zeros(4))
+    np.testing.assert_allclose(sphere.project(np.zeros(4)), np.ones(4))
+    rows = maps.sets.SphereSet((3, 2), axis=0)
+    x = np.array([[0.0, 3.0], [0.0, 4.0], [0.0, 0.0]])
+    np.testing.assert_allclose(rows.project(x), [[3 ** -0.5, 0.6], [3 ** -0.5, 0.8], [3 ** -0.5, 0.0]])

@@ -358,3 +358,21 @@ def test_a_large_gradient_at_the_start_does_not_pass_the_test():
                                   bounds=[(0, None)] * 3, options={"ftol": 1e-16, "gtol": 1e-14})
     if res.success:
         assert f(res.x) <= ref.fun + 1e-6 * abs(f(np.ones(3)) - ref.fun)
+
+
+def test_evaluations_are_cached_by_value_and_the_objective_traced_once():
+    calls = []
+    c = np.array([1.0, -2.0, 0.5])
+
+    def f(x):
+        calls.append(1)
+        return anp.sum((x - c) ** 2)
+
+    problem = ro.Problem(f, x=ro.NonNegative(3))
+    u = problem.init()
+    first = problem.value_and_grad(u)
+    assert len(calls) == 1  # the graph check shares the one trace
+    again = problem.value_and_grad(u.copy())  # an equal array, not the same object
+    assert len(calls) == 1 and again[0] == first[0]
+    problem.value_and_grad(u + 1e-3)
+    assert len(calls) == 2

@@ -216,7 +216,11 @@ class Problem:
 
             z = np.concatenate([np.ravel(x[n]) for n in self.names])
             try:
-                vjp, value = make_vjp(flat_objective)(z)
+                if self._graph_checked:
+                    vjp, value = make_vjp(flat_objective)(z)
+                else:
+                    vjp, value = _vjp_checking_graph(flat_objective, z)
+                    self._graph_checked = True
             except (TypeError, AttributeError, ValueError) as error:
                 hint = _autograd_hint(error)
                 if hint is None:
@@ -224,9 +228,6 @@ class Problem:
                 raise InvalidTypeError(f"the objective cannot be differentiated by autograd: "
                                        f"{error}. {hint}") from error
             self._check_scalar(value)
-            if not self._graph_checked:
-                self._graph_checked = True
-                _warn_if_scalarized(flat_objective, z)
             gz = vjp(1.0)
             grad = {n: gz[flat_slices[n]].reshape(self.maps[n].shape) for n in self.names}
         self._check_scalar(value)
@@ -244,15 +245,22 @@ class Problem:
         """``(F(u), grad F(u), x, grad f(x))`` with x-space gradients pulled back to u.
 
         The last few evaluations are kept: the engines ask again for points they have
-        just evaluated (the optimality of the point a line search accepted, its step),
-        and get them for free. The cache goes by identity: the engines never modify an
-        array they have passed on.
+        just evaluated (the optimality of the point a line search accepted, its step,
+        the start), and get them for free. Points are found by identity, then by value
+        (an O(n) comparison, far cheaper than an evaluation). The engines never modify
+        an array they have passed on.
         """
-        for seen, out in self._cache or ():
+        cache = self._cache or ()
+        for seen, out in cache:
             if seen is u:
                 return out
-        key = u
         u = np.asarray(u, dtype=float)
+        for seen, out in cache:
+            # the first entries filter most misses before the O(n) comparison
+            if (seen.shape == u.shape and (u.size == 0 or seen.flat[0] == u.flat[0])
+                    and np.array_equal(seen, u)):
+                return out
+        key = u
         if len(self.names) == 1:
             name = self.names[0]
             cmap = self.maps[name]
@@ -366,15 +374,16 @@ def _autograd_hint(error):
     return next(hint for key, hint in _HINTS if key in text or key == "ArrayBox")
 
 
-def _warn_if_scalarized(fun, z):
-    """Warn when autograd traced the objective entry by entry (plain numpy functions on
-    traced values build object arrays: correct, but 10-100 times slower)."""
-    from autograd.core import VJPNode
+def _vjp_checking_graph(fun, z):
+    """``make_vjp(fun)(z)`` from one trace whose graph is also counted: a warning when
+    autograd traced the objective entry by entry (plain numpy functions on traced
+    values build object arrays: correct, but 10-100 times slower)."""
+    from autograd.core import VJPNode, backward_pass
     from autograd.tracer import toposort, trace
 
-    _, end = trace(VJPNode.new_root(), fun, z)
+    value, end = trace(VJPNode.new_root(), fun, z)
     if end is None:
-        return
+        return (lambda g: np.zeros_like(z)), value
     nodes = sum(1 for _ in toposort(end))
     if nodes > 2 * z.size + 200:
         warn_performance(
@@ -383,4 +392,5 @@ def _warn_if_scalarized(fun, z):
             "the variables) or loops over entries, which autograd follows entry by entry, "
             "10-100 times slower. Use autograd.numpy (import autograd.numpy as anp) and "
             "whole-array operations.")
+    return (lambda g: backward_pass(g, end)), value
 

@@ -84,7 +84,13 @@ def fail(state, message):
 
 @dataclass(frozen=True)
 class Engine:
-    """Base class of engines: frozen settings with ``init_state`` and ``step``."""
+    """Base class of engines: frozen settings with ``init_state`` and ``step``.
+
+    An engine whose every step keeps ``F(u_{k+1}) <= F(u_k)`` (up to rounding) sets the
+    class attribute ``monotone = True``: :func:`~reparamopt.solve` then knows the result
+    is no worse than the start without evaluating it again."""
+
+    monotone = False
 
     def init_state(self, problem, u0):
         u0 = np.array(u0, dtype=float)

@@ -1,8 +1,9 @@
 """Limited-memory BFGS on the latent variables, built on scipy.optimize's pieces."""
 
+import functools
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -14,12 +15,17 @@ __all__ = ["LBFGS", "LBFGSState"]
 
 @dataclass(frozen=True)
 class LBFGSState(State):
-    """State of :class:`LBFGS`: the last ``memory`` pairs ``(s, y)`` of steps and
-    gradient changes (newest last)."""
+    """State of :class:`LBFGS`: the last ``memory`` pairs ``(s, y, 1 / s.y)`` of steps
+    and gradient changes (newest last)."""
 
     takes_columns = False
 
     pairs: Any = ()
+    #: the x-space point and gradient (flat) of the previous iterate, for the curvature
+    #: of f behind the diagonal initial matrix
+    previous_x: Any = None
+    #: the last positive x-space curvature estimate ``y.y / s.y`` (None before one)
+    curvature: Any = None
 
 
 class _Cached:
@@ -49,24 +55,89 @@ class _Cached:
         return self._find(v)[3]
 
 
-def _direction(pairs, g):
-    """``-H g`` with H the L-BFGS inverse Hessian of `pairs` (oldest first), by the
-    two-loop recursion, its initial matrix ``gamma I`` with ``gamma = s.y / y.y`` of the
-    newest pair (Nocedal and Wright, Algorithm 7.4). Written out rather than through
+def _direction(pairs, g, initial=None):
+    """``-H g`` with H the L-BFGS inverse Hessian of `pairs` (``(s, y, 1 / s.y)``,
+    oldest first), by the two-loop recursion (Nocedal and Wright, Algorithm 7.4), from
+    the initial matrix ``diag(initial)`` or, when `initial` is None, ``gamma I`` with
+    ``gamma = s.y / y.y`` of the newest pair. Written out rather than through
     :class:`scipy.optimize.LbfgsInvHessProduct`, which needs the pairs stacked (a copy
-    of ``2 m n`` numbers each iteration) and has no initial scaling."""
+    of ``2 m n`` numbers each iteration) and has no initial matrix."""
     q = np.array(g, dtype=float)
-    rhos = [1.0 / float(s @ y) for s, y in pairs]
     alphas = []
-    for (s, y), rho in zip(reversed(pairs), reversed(rhos)):
-        a = rho * float(s @ q)
+    for s, y, rho in reversed(pairs):
+        a = rho * float(s.dot(q))
         q -= a * y
         alphas.append(a)
-    s, y = pairs[-1]
-    q *= float(s @ y) / float(y @ y)
-    for (s, y), rho, a in zip(pairs, rhos, reversed(alphas)):
-        q += (a - rho * float(y @ q)) * s
+    if initial is None:
+        s, y, rho = pairs[-1]
+        q *= 1.0 / (rho * float(y.dot(y)))
+    else:
+        q *= initial
+    for (s, y, rho), a in zip(pairs, reversed(alphas)):
+        q += (a - rho * float(y.dot(q))) * s
     return -q
+
+
+@functools.lru_cache(maxsize=None)
+def _line_search():
+    """scipy's strong-Wolfe line search and its warning, imported on first use (keeps
+    `import reparamopt` light) and once: a ``from scipy.optimize import`` inside the
+    step costs more than a small problem's evaluation."""
+    from scipy.optimize import line_search
+    from scipy.optimize._linesearch import LineSearchWarning
+
+    return line_search, LineSearchWarning
+
+
+def _flat(blocks, names):
+    if len(names) == 1:
+        return np.ravel(blocks[names[0]])
+    return np.concatenate([np.ravel(blocks[n]) for n in names])
+
+
+def _x_curvature(x, gx, previous):
+    """``y.y / s.y`` of the x-space pair from `previous` = (x, grad) to (x, gx), or None
+    when the pair has no positive curvature or is lost in rounding."""
+    s, y = x - previous[0], gx - previous[1]
+    sy = float(s @ y)
+    if not (sy > 0 and float(np.linalg.norm(y)) > 1e-10 * float(np.linalg.norm(gx))):
+        return None
+    value = float(y @ y) / sy
+    return value if np.isfinite(value) and value > 0 else None
+
+
+def _diagonal(problem, u, gx, curvature, gamma):
+    """The initial inverse-Hessian diagonal ``1 / (phi'(u)^2 c + |phi''(u) g|)`` of the
+    variables with entrywise maps (c the x-space curvature), ``gamma`` on the others;
+    None when no variable has an entrywise map."""
+    blocks = problem.split_latent(u)
+    parts, entrywise = [], False
+    for n in problem.names:
+        try:
+            first, second = problem.maps[n].derivatives(blocks[n])
+        except NotImplementedError:
+            parts.append(np.full(blocks[n].size, 1.0 / gamma))
+        else:
+            entrywise = True
+            parts.append(np.ravel(first * first * curvature + np.abs(second * gx[n])))
+    if not entrywise:
+        return None
+    hessian = np.concatenate(parts)
+    top = float(np.max(hessian)) if hessian.size else 0.0
+    if not (np.isfinite(top) and top > 0):
+        return None
+    return 1.0 / np.maximum(hessian, 1e-12 * top)
+
+
+def _entrywise(problem, u):
+    blocks = problem.split_latent(u)
+    for n in problem.names:
+        try:
+            problem.maps[n].derivatives(blocks[n])
+        except NotImplementedError:
+            continue
+        return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -74,12 +145,24 @@ class LBFGS(Engine):
     r"""L-BFGS on the latent problem ``min_u F(u) = f(phi(u))``.
 
     The direction is the limited-memory inverse-Hessian product over the last `memory`
-    pairs (the two-loop recursion, with the usual scaling ``s.y / y.y`` of the initial
-    matrix), the step the strong-Wolfe line search of :func:`scipy.optimize.line_search`.
-    Near the minimum, where changes of F fall below its rounding and the line search
-    cannot decide, the full step is taken
-    when F does not rise beyond that rounding; otherwise the memory is dropped and a
-    backtracking steepest-descent step is taken. Needs a scalar objective (no batch).
+    pairs (the two-loop recursion), the step the strong-Wolfe line search of
+    :func:`scipy.optimize.line_search`. Near the minimum, where changes of F fall below
+    its rounding and the line search cannot decide, the full step is taken when F does
+    not rise beyond that rounding; otherwise the memory is dropped and a backtracking
+    steepest-descent step is taken. Needs a scalar objective (no batch).
+
+    **The initial matrix knows the map.** For a variable whose map acts entry by entry
+    (``x_i = phi(u_i)``: Hadamard powers, the sine box, shifts), the latent Hessian is
+    ``J^T H J + diag(phi''(u) g)`` with ``J = diag(phi'(u))`` and ``g`` the x-space
+    gradient. The recursion starts from the inverse of its diagonal estimate
+    ``phi'(u)^2 c + |phi''(u) g|``, with ``c = y.y / s.y`` the curvature of f along the
+    last x-space step. On a free entry this makes the step an x-space quasi-Newton step
+    (the reparametrization's rescaling by ``phi'(u)`` undone); on an entry that goes to
+    a bound, where ``phi'(u) -> 0``, it is a Newton step on ``g u^2`` that lands next
+    to the bound instead of creeping to it (the slow, curvature-``g`` approach that
+    the scalar ``s.y / y.y`` gives). The absolute value keeps the matrix positive
+    where an entry leaves a bound (``phi'' g < 0``). Other variables get the scalar
+    ``s.y / y.y``. With ``diagonal=False`` every variable does.
 
     Parameters
     ----------
@@ -87,6 +170,12 @@ class LBFGS(Engine):
         Number of ``(s, y)`` pairs kept.
     c1, c2 : float, default 1e-4 and 0.9
         Wolfe constants.
+    diagonal : bool, default True
+        Start the recursion from the map's diagonal (above) where the maps allow it.
+    curvature : float, optional
+        The curvature of f at the start in x-space, for the first step's diagonal
+        (:func:`~reparamopt.solve` passes the one its stopping measure has probed);
+        when None, a probe step measures it (one to three evaluations).
 
     Examples
     --------
@@ -104,12 +193,22 @@ class LBFGS(Engine):
     memory: int = 10
     c1: float = 1e-4
     c2: float = 0.9
+    diagonal: bool = True
+    curvature: Optional[float] = None
+
+    #: every accepted step lowers F (the line search's sufficient decrease)
+    monotone = True
 
     def __post_init__(self):
         check_scalar(self.memory, "memory", lower=1, integer=True)
         check_scalar(self.c1, "c1", lower=0, upper=1, lower_inclusive=False, upper_inclusive=False)
         check_scalar(self.c2, "c2", lower=self.c1, upper=1, lower_inclusive=False,
                      upper_inclusive=False)
+        if not isinstance(self.diagonal, (bool, np.bool_)):
+            from ..exceptions import InvalidTypeError
+
+            raise InvalidTypeError(f"`diagonal` must be True or False; got {self.diagonal!r}")
+        check_scalar(self.curvature, "curvature", lower=0, lower_inclusive=False, allow_none=True)
 
     def init_state(self, problem, u0):
         state = super().init_state(problem, u0)
@@ -118,25 +217,90 @@ class LBFGS(Engine):
 
             raise InvalidArgumentError("the L-BFGS engine needs a scalar objective; got a "
                                        "batch of columns (use 'gd' or 'accelerated')")
-        return LBFGSState(u=state.u, fun=state.fun, grad=state.grad, nfev=state.nfev)
+        state = LBFGSState(u=state.u, fun=state.fun, grad=state.grad, nfev=state.nfev)
+        if self.diagonal and _entrywise(problem, state.u):
+            if self.curvature is not None and np.isfinite(self.curvature):
+                _, _, x, gx = problem.evaluate(state.u)
+                return state.replace(previous_x=(_flat(x, problem.names), _flat(gx, problem.names)),
+                                     curvature=float(self.curvature))
+            state = self._probe(problem, state)
+        return state
+
+    @staticmethod
+    def _probe(problem, state):
+        """The x-space curvature at the start, from a short latent gradient step that
+        grows until the gradient change is above rounding (at most three evaluations)."""
+        u, g = state.u, state.grad
+        gnorm = float(np.linalg.norm(g))
+        _, _, x, gx = problem.evaluate(u)
+        here = (_flat(x, problem.names), _flat(gx, problem.names))
+        if not (np.isfinite(gnorm) and gnorm > 0):
+            return state.replace(previous_x=here)
+        h, nfev = 1e-4 * max(float(np.linalg.norm(u)), 1.0) / gnorm, 0
+        curvature = None
+        for _ in range(3):
+            probe = u - h * g
+            with np.errstate(all="ignore"):
+                _, _, xp, gxp = problem.evaluate(probe)
+            nfev += 1
+            curvature = _x_curvature(here[0], here[1], (_flat(xp, problem.names),
+                                                        _flat(gxp, problem.names)))
+            if curvature is not None:
+                break
+            h *= 100.0
+        return state.replace(previous_x=here, curvature=curvature, nfev=state.nfev + nfev)
+
+    def _initial(self, problem, state, pairs):
+        """The diagonal initial matrix at `state` (None: the scalar scaling), and the
+        state's x-space point and curvature after this iteration."""
+        if not self.diagonal or state.previous_x is None:
+            return None, None, None
+        _, _, x, gx = problem.evaluate(state.u)
+        here = (_flat(x, problem.names), _flat(gx, problem.names))
+        curvature = state.curvature
+        if state.k > 0:
+            new = _x_curvature(here[0], here[1], state.previous_x)
+            curvature = new or curvature
+        if curvature is None:
+            return None, here, None
+        if pairs:
+            _, y, rho = pairs[-1]
+            gamma = 1.0 / (rho * float(y @ y))
+        else:
+            gamma = 1.0 / curvature
+        return _diagonal(problem, state.u, gx, curvature, gamma), here, curvature
 
     def step(self, problem, state):
-        from scipy.optimize import line_search  # lazy: keeps `import reparamopt` light
-        from scipy.optimize._linesearch import LineSearchWarning
-
+        line_search, LineSearchWarning = _line_search()
         shape = state.u.shape
         u, g, f = state.u.ravel(), state.grad.ravel(), float(state.fun)
         cached = _Cached(problem, shape)
         pairs = state.pairs
         gnorm = max(float(np.linalg.norm(g)), np.finfo(float).tiny)
-        direction = _direction(pairs, g) if pairs else -g / gnorm * min(1.0, 1.0 / gnorm)
+        initial, here, curvature = self._initial(problem, state, pairs)
+        memo = {"previous_x": here, "curvature": curvature} if here is not None else {}
+        if pairs:
+            direction = _direction(pairs, g, initial)
+        elif initial is not None:
+            direction = -initial * g
+        else:
+            direction = -g / gnorm * min(1.0, 1.0 / gnorm)
         if not float(direction @ g) < 0:
             pairs, direction = (), -g / gnorm * min(1.0, 1.0 / gnorm)
         slack = 16 * np.finfo(float).eps * abs(f)
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", LineSearchWarning)
-            alpha = line_search(lambda v: cached(v)[0], lambda v: cached(v)[1], u, direction,
-                                gfk=g, old_fval=f, c1=self.c1, c2=self.c2, maxiter=20)[0]
+        slope = float(direction @ g)
+        with np.errstate(all="ignore"):
+            f_one, g_one = cached(u + direction)
+        if f_one <= f + self.c1 * slope and abs(float(g_one @ direction)) <= -self.c2 * slope:
+            # the full step meets the strong Wolfe conditions: the line search's first
+            # trial, accepted without its machinery (most iterations)
+            alpha = 1.0
+        else:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", LineSearchWarning)
+                alpha = line_search(lambda v: cached(v)[0], lambda v: cached(v)[1], u,
+                                    direction, gfk=g, old_fval=f, c1=self.c1, c2=self.c2,
+                                    maxiter=20)[0]
         if alpha is None or not np.isfinite(alpha) or alpha <= 0:
             alpha = 1.0 if cached(u + direction)[0] <= f + slack else None
         if alpha is None:
@@ -147,13 +311,15 @@ class LBFGS(Engine):
                     break
                 alpha *= 0.5
             else:
-                return state.replace(k=state.k + 1, nfev=state.nfev + cached.nfev, pairs=())
+                return state.replace(k=state.k + 1, nfev=state.nfev + cached.nfev, pairs=(),
+                                     **memo)
         u_new = u + alpha * direction
         f_new, g_new = cached(u_new)
         if not (np.isfinite(f_new) and f_new <= f + slack):
-            return state.replace(k=state.k + 1, nfev=state.nfev + cached.nfev, pairs=())
+            return state.replace(k=state.k + 1, nfev=state.nfev + cached.nfev, pairs=(), **memo)
         s, y = u_new - u, g_new - g
-        if float(s @ y) > 1e-12 * float(np.linalg.norm(s) * np.linalg.norm(y)):
-            pairs = (tuple(pairs) + ((s, y),))[-self.memory:]
+        sy = float(s @ y)
+        if sy > 1e-12 * float(np.linalg.norm(s) * np.linalg.norm(y)):
+            pairs = (tuple(pairs) + ((s, y, 1.0 / sy),))[-self.memory:]
         return state.replace(u=cached.point(u_new), fun=f_new, grad=g_new.reshape(shape),
-                             k=state.k + 1, nfev=state.nfev + cached.nfev, pairs=pairs)
+                             k=state.k + 1, nfev=state.nfev + cached.nfev, pairs=pairs, **memo)

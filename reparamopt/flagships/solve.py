@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -121,11 +122,14 @@ def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, 
     atol = check_scalar(atol, "atol", lower=0)
     measure = _RelativeResidual.of(problem, init_scale, tol, atol)
     threshold = tol if measure is not None or atol == 0 else atol
+    if measure is not None and getattr(engine, "curvature", False) is None:
+        # the L-BFGS diagonal needs the curvature the measure has just probed
+        engine = dataclasses.replace(engine, curvature=measure.curvature)
     result = run(engine, problem, u0, optimality=measure, tol=threshold, ftol=ftol,
                  max_iter=max_iter, time_limit=time_limit, callback=callback, history=history,
                  progress=progress)
     result["engine"] = type(engine).__name__
-    _never_worse(problem, result, u0, measure)
+    _never_worse(problem, result, u0, measure, monotone=getattr(engine, "monotone", False))
     if measure is not None:
         result["scale"] = measure.g0_norm
     met = bool(np.all(np.asarray(result.optimality) <= threshold))
@@ -138,18 +142,24 @@ def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, 
     return result
 
 
-def _never_worse(problem, result, u0, measure):
+def _never_worse(problem, result, u0, measure, monotone=False):
     """Replace the result by the start or by x = 0 (where every set holds 0) when either
     has a lower objective: a first-order test can hold at a point worse than both
     (an ill-conditioned problem whose solution is far smaller than the start).
     Marks ``result.fallback`` with what was returned; success then requires the
-    optimality test to hold there."""
+    optimality test to hold there. A monotone engine's result is no worse than its
+    start, which is then not evaluated again; nor is x = 0 when it is the start."""
     if problem.batch:
         return
-    candidates = [("the starting point", u0)]
+    candidates = [] if monotone else [("the starting point", u0)]
     zeros = {n: np.zeros(problem.maps[n].shape) for n in problem.names}
-    if all(problem.maps[n].contains(zeros[n]) for n in problem.names):
-        candidates.append(("x = 0", problem.to_latent(zeros)))
+    with np.errstate(all="ignore"):  # a user's set may divide by the norm of 0
+        zero_feasible = all(problem.maps[n].contains(zeros[n]) for n in problem.names)
+    if zero_feasible:
+        start = problem._as_dict(problem.to_feasible(u0))
+        # (to rounding: the sine box's centre is 0 within 1e-15)
+        if not all(np.max(np.abs(start[n]), initial=0.0) <= 1e-12 for n in problem.names):
+            candidates.append(("x = 0", problem.to_latent(zeros)))
     best_fun, best = float(np.sum(result.fun)), None
     for label, u in candidates:
         fun = float(np.sum(problem.value_and_grad(u)[0]))
@@ -186,18 +196,25 @@ class _RelativeResidual:
     def __init__(self, problem, x0, g0, tol, atol):
         self.problem, self.tol, self.atol = problem, tol, atol
         self.g0_norm = _finite_or(_norm(g0), 1.0)
-        curvature = _finite_or(self._probe(x0, g0), self.g0_norm / _finite_or(_norm(x0), 1.0))
+        diameter = _norm({n: getattr(problem.maps[n].target_set, "diameter", np.inf) for n in x0})
+        curvature = _finite_or(self._probe(x0, g0, diameter),
+                               self.g0_norm / _finite_or(_norm(x0), 1.0))
+        #: the curvature of f at the start (L0), also the L-BFGS engine's first scaling
+        self.curvature = curvature
         # the step moves x by at most the size of the sets (a box narrower than the
         # step ||g0|| / L0 would let entries stop short of their bounds)
-        diameter = _norm({n: getattr(problem.maps[n].target_set, "diameter", np.inf) for n in x0})
         self.step = min(1.0 / curvature, diameter / self.g0_norm)
 
-    def _probe(self, x0, g0):
+    def _probe(self, x0, g0, diameter):
         """``||g1 - g0|| / ||x1 - x0||`` for the projected gradient step x1 whose
         gradient change is well above rounding (the step grows until it is)."""
         maps = self.problem.maps
-        # a step of 1e-4 times the size of x, in units of x (the measure stays scale-free)
-        h = 1e-4 * _finite_or(_norm(x0), 1.0) / self.g0_norm
+        # a step of 1e-4 times the size of x, in units of x (the measure stays
+        # scale-free); the size of a bounded set where x starts at (nearly) 0
+        size = _norm(x0)
+        if np.isfinite(diameter):
+            size = max(size, 1e-3 * diameter)
+        h = 1e-4 * _finite_or(size, 1.0) / self.g0_norm
         for _ in range(12):
             x1 = {n: maps[n].target_set.project(x0[n] - h * g0[n]) for n in x0}
             step = _norm({n: x1[n] - x0[n] for n in x0})

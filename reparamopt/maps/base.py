@@ -65,6 +65,12 @@ class Map:
         x-space gradient and the Lipschitz constant of ``grad f`` (per column of a batch)."""
         raise NotImplementedError(f"{type(self).__name__} has no local Lipschitz bound")
 
+    def derivatives(self, u):
+        """``(phi'(u), phi''(u))`` entrywise, for a map that acts entry by entry
+        (``x_i = phi(u_i)``); the L-BFGS engine builds its diagonal initial matrix from
+        them. Maps that couple entries (or change the shape) raise NotImplementedError."""
+        raise NotImplementedError(f"{type(self).__name__} is not entrywise")
+
     def metric(self, x):
         """The factor ``M(x)`` of the flow the latent gradient flow induces on x,
         ``x' = -M(x) grad f(x)`` (entrywise)."""
@@ -111,6 +117,10 @@ class IdentityMap(Map):
 
     def pullback(self, u, grad_x):
         return np.asarray(grad_x, dtype=float)
+
+    def derivatives(self, u):
+        u = np.asarray(u, dtype=float)
+        return np.ones_like(u), np.zeros_like(u)
 
 
 class ComposedMap(Map):
@@ -182,6 +192,17 @@ class ComposedMap(Map):
 
     def latent_lipschitz(self, u, grad_x, lipschitz):
         return self._single("latent_lipschitz")(u, grad_x, lipschitz)
+
+    def derivatives(self, u):
+        """The chain rule through the maps: ``(f o g)' = f'(g) g'`` and
+        ``(f o g)'' = f''(g) g'^2 + f'(g) g''``."""
+        value = np.asarray(u, dtype=float)
+        first, second = np.ones_like(value), np.zeros_like(value)
+        for m in self.maps:
+            d1, d2 = m.derivatives(value)
+            first, second = d1 * first, d2 * first ** 2 + d1 * second
+            value = np.asarray(m.forward(value))
+        return first, second
 
     def metric(self, x):
         return self._single("metric")(x)

@@ -52,3 +52,9 @@ class SineBox(Map):
 
     def pullback(self, u, grad_x):
         return (self.upper - self.lower) * np.sin(2 * np.asarray(u, dtype=float)) * grad_x
+
+    def derivatives(self, u):
+        """``((h - l) sin 2u, 2 (h - l) cos 2u)``."""
+        u = np.asarray(u, dtype=float)
+        width = self.upper - self.lower
+        return width * np.sin(2 * u), 2.0 * width * np.cos(2 * u)

@@ -58,6 +58,15 @@ class HadamardPower(Map):
             return self.power * u ** (int(self.power) - 1) * grad_x
         return self.power * np.abs(u) ** (self.power - 1) * np.sign(u) * grad_x
 
+    def derivatives(self, u):
+        """``(L |u|^(L-1) sign(u), L (L-1) |u|^(L-2))``."""
+        u = np.asarray(u, dtype=float)
+        L = self.power
+        if L == 2:
+            return 2.0 * u, np.full_like(u, 2.0)
+        au = np.abs(u)
+        return L * au ** (L - 1) * np.sign(u), L * (L - 1) * au ** (L - 2)
+
     def latent_lipschitz(self, u, grad_x, lipschitz):
         r"""``L^2 lambda max |u|^{2L-2} + L (L-1) max |u|^{L-2} |g|`` per column: the
         Hessian of ``F(u) = f(|u|^L)`` is ``L^2 diag(|u|^{L-1}) H diag(|u|^{L-1}) +

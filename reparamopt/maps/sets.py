@@ -304,7 +304,13 @@ class SphereSet(ConstraintSet):
     def project(self, x):
         x = np.asarray(x, dtype=float)
         norm = self._norm(x)
-        return self.radius * x / np.where(norm == 0, 1.0, norm)
+        out = self.radius * x / np.where(norm == 0, 1.0, norm)
+        if np.any(norm == 0):
+            # every point of the sphere is nearest to 0: take the constant one (0 itself
+            # is not on the sphere, and `contains` must say so)
+            length = x.size if self.axis is None else self.shape[self.axis]
+            out = np.where(norm == 0, self.radius / np.sqrt(max(length, 1)), out)
+        return out
 
     def optimality(self, x, grad):
         # Riemannian gradient: the component of grad tangent to the sphere at x.

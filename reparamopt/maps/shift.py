@@ -35,6 +35,10 @@ class ShiftLower(Map):
     def pullback(self, y, grad_x):
         return np.asarray(grad_x, dtype=float)
 
+    def derivatives(self, y):
+        y = np.asarray(y, dtype=float)
+        return np.ones_like(y), np.zeros_like(y)
+
 
 class ShiftUpper(Map):
     """``x = upper - y`` maps y >= 0 onto x <= upper.
@@ -62,3 +66,7 @@ class ShiftUpper(Map):
 
     def pullback(self, y, grad_x):
         return -np.asarray(grad_x, dtype=float)
+
+    def derivatives(self, y):
+        y = np.asarray(y, dtype=float)
+        return -np.ones_like(y), np.zeros_like(y)
