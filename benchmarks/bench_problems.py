@@ -12,7 +12,12 @@ its default settings. The peers get the same autograd objective and gradient:
 * cvxpy with Clarabel on the convex ones (a benchmark-only dependency, skipped when
   absent).
 
-Columns: time in seconds, the objective gap to the best objective of the run
+``scipy-tight`` is L-BFGS-B again with ``ftol=1e-15, gtol=1e-10``, run until rounding
+stops it: the accuracy reparamopt's default ``tol`` reaches, where L-BFGS-B's defaults
+stop 1e-10 to 1e-8 (relative) short of the best objective.
+
+Columns: time in seconds, reparamopt's time over the solver's (``ratio``), the objective
+gap to the best objective of the run
 (``f - f_best``, relative to ``max(|f_best|, 1)``), the constraint violation and the
 status of reparamopt's result. ``--size small`` runs reduced sizes (the test suite uses
 them); ``--problems`` selects problems by name.
@@ -439,21 +444,29 @@ def run_reparamopt(case):
     return x, elapsed, f"status {res.status}, {res.nit} it"
 
 
-def run_scipy(case):
+# L-BFGS-B run until rounding stops it: the accuracy reparamopt's default tol reaches
+# (its default factr and pgtol stop 1e-10 to 1e-8 short of the best objective)
+TIGHT = {"ftol": 1e-15, "gtol": 1e-10}
+
+
+def run_scipy(case, tight=False):
     from scipy.optimize import minimize
 
     method = case.scipy_method
-    if method == "none":
+    if method == "none" or (tight and method != "L-BFGS-B"):
         return None
     if method == "L-BFGS-B-factored":
         return _run_factored(case)
     vg = value_and_grad(lambda z: case.f(**case.unflat(z)))
+    options = {"maxiter": 20000} if method == "SLSQP" else {"maxiter": 20000, "maxfun": 40000}
+    if tight:
+        options.update(TIGHT)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = minimize(vg, case.start, jac=True, method=method, bounds=case.bounds,
                        constraints=case.constraints if method == "SLSQP" else (),
-                       options={"maxiter": 20000} if method == "SLSQP" else {"maxiter": 20000, "maxfun": 40000})
+                       options=options)
     elapsed = time.perf_counter() - start
     x = case.unflat(res.x)
     if case.bounds is not None:
@@ -520,6 +533,7 @@ def measure(case, repeat=1):
     """Rows ``(solver, time, f, violation, info)`` for `case`."""
     rows = []
     for label, fn in (("reparamopt", run_reparamopt), ("scipy", run_scipy),
+                      ("scipy-tight", lambda c: run_scipy(c, tight=True)),
                       ("special", run_special), ("cvxpy", run_cvxpy)):
         out = median_time(fn, case, repeat)
         if out is not None:
@@ -535,15 +549,18 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    print(f"{'problem':<20}{'solver':<12}{'time (s)':>10}{'gap':>11}{'violation':>11}  info")
+    print(f"{'problem':<20}{'solver':<12}{'time (s)':>10}{'ratio':>8}{'gap':>11}{'violation':>11}  info")
     for name in args.problems:
         case = build(name, args.size, args.seed)
         rows = measure(case, args.repeat)
         best = min(r[2] for r in rows if r[3] <= 1e-9)
+        ours = rows[0][1]
         for label, elapsed, f, violation, info in rows:
             gap = (f - best) / max(abs(best), 1.0)
-            print(f"{name:<20}{label:<12}{elapsed:>10.4f}{gap:>11.1e}{violation:>11.1e}  {info}",
-                  flush=True)
+            # reparamopt's time over this solver's
+            ratio = ours / elapsed if elapsed > 0 else float("inf")
+            print(f"{name:<20}{label:<12}{elapsed:>10.4f}{ratio:>8.2f}{gap:>11.1e}{violation:>11.1e}"
+                  f"  {info}", flush=True)
 
 
 if __name__ == "__main__":

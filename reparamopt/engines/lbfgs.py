@@ -99,10 +99,10 @@ def _x_curvature(x, gx, previous):
     """``y.y / s.y`` of the x-space pair from `previous` = (x, grad) to (x, gx), or None
     when the pair has no positive curvature or is lost in rounding."""
     s, y = x - previous[0], gx - previous[1]
-    sy = float(s @ y)
-    if not (sy > 0 and float(np.linalg.norm(y)) > 1e-10 * float(np.linalg.norm(gx))):
+    sy, yy = float(s.dot(y)), float(y.dot(y))
+    if not (sy > 0 and yy > 1e-20 * float(gx.dot(gx))):
         return None
-    value = float(y @ y) / sy
+    value = yy / sy
     return value if np.isfinite(value) and value > 0 else None
 
 
@@ -318,8 +318,8 @@ class LBFGS(Engine):
         if not (np.isfinite(f_new) and f_new <= f + slack):
             return state.replace(k=state.k + 1, nfev=state.nfev + cached.nfev, pairs=(), **memo)
         s, y = u_new - u, g_new - g
-        sy = float(s @ y)
-        if sy > 1e-12 * float(np.linalg.norm(s) * np.linalg.norm(y)):
+        sy = float(s.dot(y))
+        if sy > 1e-12 * np.sqrt(float(s.dot(s)) * float(y.dot(y))):
             pairs = (tuple(pairs) + ((s, y, 1.0 / sy),))[-self.memory:]
         return state.replace(u=cached.point(u_new), fun=f_new, grad=g_new.reshape(shape),
                              k=state.k + 1, nfev=state.nfev + cached.nfev, pairs=pairs, **memo)

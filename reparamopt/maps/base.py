@@ -196,6 +196,8 @@ class ComposedMap(Map):
     def derivatives(self, u):
         """The chain rule through the maps: ``(f o g)' = f'(g) g'`` and
         ``(f o g)'' = f''(g) g'^2 + f'(g) g''``."""
+        if len(self.maps) == 1:
+            return self.maps[0].derivatives(u)
         value = np.asarray(u, dtype=float)
         first, second = np.ones_like(value), np.zeros_like(value)
         for m in self.maps:
