@@ -376,3 +376,36 @@ def test_evaluations_are_cached_by_value_and_the_objective_traced_once():
     assert len(calls) == 1 and again[0] == first[0]
     problem.value_and_grad(u + 1e-3)
     assert len(calls) == 2
+
+
+class _OwnMeasureOracle:
+    """Least squares with its own relative optimality measure (as the flagships')."""
+
+    def __init__(self, A, b):
+        self.A, self.b = A, b
+        self.scale = np.linalg.norm(A.T @ b)
+
+    def __call__(self, x):
+        r = self.A @ x - self.b
+        return 0.5 * float(r @ r), self.A.T @ r
+
+    def optimality(self, x, g):
+        return float(np.linalg.norm(x - np.maximum(x - g, 0.0))) / self.scale
+
+
+@pytest.mark.parametrize("tol, atol", [(1e-3, 1e-300), (0.0, None)])
+def test_atol_is_a_floor_beside_tol_for_problems_with_their_own_measure(tol, atol):
+    rng = np.random.default_rng(8)
+    A, b = rng.standard_normal((40, 15)), rng.standard_normal(40)
+    oracle = _OwnMeasureOracle(A, b)
+    problem = ro.Problem(value_and_grad=oracle, x=ro.NonNegative(15))
+    start = problem.set_residual(*problem.evaluate(problem.init())[2:])
+    if atol is None:
+        atol = 1e-3 * start
+    res = ro.solve(problem, tol=tol, atol=atol, max_iter=3000)
+    assert res.success and res.status == 1 and res.nit < 3000
+    _, _, x, gx = problem.evaluate(res.u)
+    met_tol = oracle.optimality(x["x"], gx["x"]) <= tol
+    met_atol = problem.set_residual(x, gx) <= atol
+    assert met_tol or met_atol
+    assert met_tol if tol > 0 else met_atol

@@ -58,7 +58,9 @@ def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, 
         ``optimality`` measure (already relative) is measured by it; so is a batch.
     atol : float, default 0
         Absolute tolerance: stop also when the unscaled residual
-        ``||x - P_C(x - grad f(x))||`` (:meth:`Problem.optimality`) is ``<= atol``.
+        ``||x - P_C(x - grad f(x))||`` (the sets' residual,
+        :meth:`Problem.set_residual`; per column of a batch) is ``<= atol``, whatever
+        the measure `tol` applies to.
     ftol : float, default 0
         Stop with status 2 when an iteration changes f by no more than ``ftol * |f|``;
         ``success`` is then True only if the optimality measure meets `tol` or `atol`.
@@ -120,8 +122,11 @@ def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, 
     tol = check_scalar(tol, "tol", lower=0)
     atol = check_scalar(atol, "atol", lower=0)
     measure = _RelativeResidual.of(problem, init_scale, tol, atol)
-    threshold = tol if measure is not None or atol == 0 else atol
-    if measure is not None and getattr(engine, "curvature", False) is None:
+    if measure is None and atol > 0:
+        measure = _WithFloor(problem, tol, atol)
+    threshold = tol
+    relative = isinstance(measure, _RelativeResidual)
+    if relative and getattr(engine, "curvature", False) is None:
         # the L-BFGS diagonal needs the curvature the measure has just probed
         engine = dataclasses.replace(engine, curvature=measure.curvature)
     result = run(engine, problem, u0, optimality=measure, tol=threshold, ftol=ftol,
@@ -129,7 +134,7 @@ def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, 
                  progress=progress)
     result["engine"] = type(engine).__name__
     _never_worse(problem, result, u0, measure, monotone=getattr(engine, "monotone", False))
-    if measure is not None:
+    if relative:
         result["scale"] = measure.g0_norm
     met = bool(np.all(np.asarray(result.optimality) <= threshold))
     result["success"] = result.status in (1, 2) and met
@@ -240,6 +245,28 @@ class _RelativeResidual:
         if self.atol > 0 and measure > self.tol and self.problem.optimality(u) <= self.atol:
             measure = self.tol  # the absolute test holds
         return measure
+
+
+class _WithFloor:
+    """The measure of a problem with its own (a closed-form oracle's ``optimality``, or
+    a batch's per-column residual), with `atol` as an absolute floor: where the
+    unscaled residual ``||x - P_C(x - grad f)||`` (per column of a batch) is within
+    `atol`, the measure reports `tol`, so that either test stops the run."""
+
+    def __init__(self, problem, tol, atol):
+        self.problem, self.tol, self.atol = problem, tol, atol
+
+    def __call__(self, u):
+        problem = self.problem
+        measure = np.asarray(problem.optimality(u), dtype=float)
+        _, _, x, gx = problem.evaluate(u)
+        if problem.batch:
+            n = problem.names[0]
+            absolute = np.linalg.norm(problem.maps[n].optimality(x[n], gx[n]), axis=0)
+        else:
+            absolute = problem.set_residual(x, gx)
+        out = np.where(absolute <= self.atol, np.minimum(measure, self.tol), measure)
+        return float(out) if out.ndim == 0 else out
 
 
 def _norm(blocks):
