@@ -170,12 +170,30 @@ def test_diagonal_and_curvature_settings_are_checked():
     assert given.success
 
 
-def test_problems_without_entrywise_maps_keep_the_scalar_scaling():
-    # the simplex map couples entries: no diagonal, same iterates as diagonal=False
+def test_maps_without_a_diagonal_keep_the_scalar_scaling():
+    # the sphere's normalization gives no diagonal: same iterates as diagonal=False
     rng = np.random.default_rng(7)
-    A, b = rng.standard_normal((40, 10)), rng.standard_normal(40)
-    problem = ro.Problem(lambda w: anp.sum((anp.dot(A, w) - b) ** 2), w=ro.Simplex(10))
+    G = rng.standard_normal((20, 20))
+    M = G + G.T
+    problem = ro.Problem(lambda x: -anp.dot(x, anp.dot(M, x)), x=ro.Sphere(20))
     a = ro.solve(problem, engine=LBFGS())
-    b_ = ro.solve(problem, engine=LBFGS(diagonal=False))
-    assert a.nit == b_.nit
-    np.testing.assert_array_equal(a.x, b_.x)
+    b = ro.solve(problem, engine=LBFGS(diagonal=False))
+    assert a.success and a.nit == b.nit
+    np.testing.assert_array_equal(a.x, b.x)
+    np.testing.assert_allclose(-a.fun, np.linalg.eigvalsh(M)[-1], rtol=1e-9)
+
+
+def test_the_simplex_diagonal_cuts_iterations_and_agrees_with_slsqp():
+    rng = np.random.default_rng(7)
+    A, b = rng.standard_normal((60, 25)), rng.standard_normal(60)
+    f = lambda w: anp.sum((anp.dot(A, w) - b) ** 2)  # noqa: E731
+    problem = ro.Problem(f, w=ro.Simplex(25))
+    runs = {d: ro.solve(problem, engine=LBFGS(diagonal=d)) for d in (True, False)}
+    ref = scipy.optimize.minimize(f, np.full(25, 1 / 25), method="SLSQP", bounds=[(0, 1)] * 25,
+                                  constraints={"type": "eq", "fun": lambda w: w.sum() - 1},
+                                  options={"ftol": 1e-15, "maxiter": 1000})
+    for res in runs.values():
+        assert res.success
+        assert res.fun <= ref.fun + 1e-9 * abs(ref.fun)
+        np.testing.assert_allclose(res.x, ref.x, atol=1e-5)
+    assert runs[True].nit < 0.7 * runs[False].nit

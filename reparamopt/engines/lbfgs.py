@@ -114,12 +114,12 @@ def _diagonal(problem, u, gx, curvature, gamma):
     parts, entrywise = [], False
     for n in problem.names:
         try:
-            first, second = problem.maps[n].derivatives(blocks[n])
+            diagonal = problem.maps[n].latent_diagonal(blocks[n], gx[n], curvature)
         except NotImplementedError:
             parts.append(np.full(blocks[n].size, 1.0 / gamma))
         else:
             entrywise = True
-            parts.append(np.ravel(first * first * curvature + np.abs(second * gx[n])))
+            parts.append(np.ravel(diagonal))
     if not entrywise:
         return None
     hessian = np.concatenate(parts)
@@ -130,10 +130,11 @@ def _diagonal(problem, u, gx, curvature, gamma):
 
 
 def _entrywise(problem, u):
+    """Whether some variable's map gives a diagonal estimate (``latent_diagonal``)."""
     blocks = problem.split_latent(u)
     for n in problem.names:
         try:
-            problem.maps[n].derivatives(blocks[n])
+            problem.maps[n].latent_diagonal(blocks[n], np.zeros(problem.maps[n].shape), 1.0)
         except NotImplementedError:
             continue
         return True
@@ -161,8 +162,11 @@ class LBFGS(Engine):
     a bound, where ``phi'(u) -> 0``, it is a Newton step on ``g u^2`` that lands next
     to the bound instead of creeping to it (the slow, curvature-``g`` approach that
     the scalar ``s.y / y.y`` gives). The absolute value keeps the matrix positive
-    where an entry leaves a bound (``phi'' g < 0``). Other variables get the scalar
-    ``s.y / y.y``. With ``diagonal=False`` every variable does.
+    where an entry leaves a bound (``phi'' g < 0``). The estimate is each map's
+    :meth:`~reparamopt.maps.Map.latent_diagonal`, chained through compositions (the
+    simplex's normalization contributes the square of its Jacobian's diagonal part);
+    variables whose maps give none (the sphere) get the scalar ``s.y / y.y``. With
+    ``diagonal=False`` every variable does.
 
     Parameters
     ----------

@@ -67,8 +67,9 @@ def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, 
     max_iter : int, default 15000
         Iteration limit (scipy's L-BFGS-B default); reaching it returns ``status=0``
         with a ConvergenceWarning, not an exception. The benchmark problems take 20
-        to 200 L-BFGS iterations on orthants and boxes (the engine's initial matrix
-        undoes the map's rescaling), 100 to 2500 through maps that couple entries.
+        to 200 L-BFGS iterations where the maps give the engine a diagonal (orthants,
+        boxes, simplices), 100 to 2500 through maps without one (the sphere, user maps
+        that couple entries).
     time_limit, callback, history, progress
         As in :func:`reparamopt.engines.run`.
     random_state : int or Generator, optional

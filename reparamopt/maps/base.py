@@ -71,6 +71,16 @@ class Map:
         them. Maps that couple entries (or change the shape) raise NotImplementedError."""
         raise NotImplementedError(f"{type(self).__name__} is not entrywise")
 
+    def latent_diagonal(self, u, grad_x, curvature):
+        """A diagonal estimate of the Hessian of ``F(u) = f(forward(u))`` at `u`, given
+        the x-space gradient `grad_x` and a curvature of f (a number, or an array of
+        the shape of x): ``phi'(u)^2 c + |phi''(u) g|`` for an entrywise map, the
+        diagonal of the Gauss-Newton term plus the size of the map's own curvature
+        (the L-BFGS engine's initial matrix). Raises NotImplementedError where the map
+        gives no such estimate."""
+        first, second = self.derivatives(u)
+        return first * first * curvature + np.abs(second * np.asarray(grad_x, dtype=float))
+
     def metric(self, x):
         """The factor ``M(x)`` of the flow the latent gradient flow induces on x,
         ``x' = -M(x) grad f(x)`` (entrywise)."""
@@ -192,6 +202,20 @@ class ComposedMap(Map):
 
     def latent_lipschitz(self, u, grad_x, lipschitz):
         return self._single("latent_lipschitz")(u, grad_x, lipschitz)
+
+    def latent_diagonal(self, u, grad_x, curvature):
+        """The maps' estimates chained from x back to u: each map turns the estimate
+        and the gradient at its output into those at its input."""
+        if len(self.maps) == 1:
+            return self.maps[0].latent_diagonal(u, grad_x, curvature)
+        values = [np.asarray(u, dtype=float)]
+        for m in self.maps[:-1]:
+            values.append(np.asarray(m.forward(values[-1])))
+        g, h = np.asarray(grad_x, dtype=float), curvature
+        for m, value in zip(reversed(self.maps), reversed(values)):
+            h = m.latent_diagonal(value, g, h)
+            g = m.pullback(value, g)
+        return h
 
     def derivatives(self, u):
         """The chain rule through the maps: ``(f o g)' = f'(g) g'`` and

@@ -67,5 +67,14 @@ class HadamardDifference(Map):
             d = self.power * np.abs(u) ** (self.power - 1) * np.sign(u)
         return np.stack([d[0] * grad_x, -d[1] * grad_x])
 
+    def latent_diagonal(self, u, grad_x, curvature):
+        """``phi'(u_j)^2 c + |phi''(u_j) g|`` for both halves (x = phi(u_0) - phi(u_1),
+        entrywise in each)."""
+        u = np.asarray(u, dtype=float)
+        L, au = self.power, np.abs(u)
+        first = L * au ** (L - 1)
+        second = L * (L - 1) * au ** (L - 2)
+        return first * first * curvature + np.abs(second * np.asarray(grad_x, dtype=float))
+
     def __repr__(self):
         return f"HadamardDifference(shape={self.shape}, power={self.power:g})"

@@ -58,6 +58,13 @@ class NormalizeToSimplex(Map):
         inner = np.sum(y * grad_x, axis=self.axis, keepdims=self.axis is not None)
         return self.total * (grad_x / s - inner / s**2)
 
+    def latent_diagonal(self, y, grad_x, curvature):
+        """``(total / sum(y))^2 c``: the diagonal of the Jacobian, ``total / sum(y)``,
+        squared (its rank-one part, which keeps the sum, is left out)."""
+        y = np.asarray(y, dtype=float)
+        factor = (self.total / _sum(y, self.axis)) ** 2
+        return np.broadcast_to(factor * curvature, y.shape).copy()
+
 
 class NormalizeToSphere(Map):
     r"""``x = radius * u / ||u||`` maps R^n minus 0 onto the sphere.
