@@ -66,6 +66,18 @@ class OffsetCumsumSquares(Map):
         x = np.asarray(x, dtype=float)
         return np.concatenate([x[:1], np.sqrt(np.maximum(np.diff(x), 0.0))])
 
+    def latent_diagonal(self, u, grad_x, curvature):
+        """For the L-BFGS engine: ``||J e_j||^2 c + |d^2 (g.x) / du_j^2|``. Column j >= 1
+        of the Jacobian is ``2 u_j`` on rows j..n-1, column 0 is ones; the second
+        derivative of ``g.x`` in ``u_j`` is ``2 sum_{i >= j} g_i``."""
+        u, g = np.asarray(u, dtype=float), np.asarray(grad_x, dtype=float)
+        n = u.size
+        tail = np.cumsum(g[::-1])[::-1]  # sum_{i >= j} g_i
+        rows = n - np.arange(n)  # rows j..n-1
+        out = 4.0 * u * u * rows * curvature + 2.0 * np.abs(tail)
+        out[0] = n * curvature
+        return out
+
 
 class CorrelationSet(ConstraintSet):
     """Correlation matrices of rank at most `rank`: ``C = Y Y^T``, unit rows ``Y_i``."""
