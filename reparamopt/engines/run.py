@@ -9,7 +9,6 @@ from .._utils.progress import progress_bar
 from .._utils.validation import check_scalar, describe
 from ..exceptions import InvalidTypeError
 from ..result import STATUS_MESSAGES, LimitReached, OptimizeResult
-from .base import _value
 
 __all__ = ["run"]
 
@@ -233,7 +232,7 @@ class _Loop:
                         if done.all():
                             # the run ends here: evaluate the new point, no engine restart
                             fun, grad = self.problem.value_and_grad(u_new)
-                            state = state.replace(u=np.asarray(u_new, dtype=float), fun=_value(fun),
+                            state = state.replace(u=np.asarray(u_new, dtype=float), fun=_scalar_or_columns(fun),
                                                   grad=np.asarray(grad, dtype=float))
                         else:
                             self.nfev_offset += state.nfev
@@ -302,6 +301,11 @@ class _Loop:
         if state.t is not None:
             out["t"] = state.t
         return out
+
+
+def _scalar_or_columns(fun):
+    arr = np.asarray(fun, dtype=float)
+    return float(arr) if arr.ndim == 0 else arr
 
 
 def _arity(fn):
