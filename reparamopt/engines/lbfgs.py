@@ -62,20 +62,30 @@ def _direction(pairs, g, initial=None):
     ``gamma = s.y / y.y`` of the newest pair. Written out rather than through
     :class:`scipy.optimize.LbfgsInvHessProduct`, which needs the pairs stacked (a copy
     of ``2 m n`` numbers each iteration) and has no initial matrix."""
+    ddot, daxpy = _blas()
     q = np.array(g, dtype=float)
     alphas = []
     for s, y, rho in reversed(pairs):
-        a = rho * float(s.dot(q))
-        q -= a * y
+        a = rho * ddot(s, q)
+        q = daxpy(y, q, a=-a)  # in place: q is this function's own copy
         alphas.append(a)
     if initial is None:
         s, y, rho = pairs[-1]
-        q *= 1.0 / (rho * float(y.dot(y)))
+        q *= 1.0 / (rho * ddot(y, y))
     else:
         q *= initial
     for (s, y, rho), a in zip(pairs, reversed(alphas)):
-        q += (a - rho * float(y.dot(q))) * s
+        q = daxpy(s, q, a=a - rho * ddot(y, q))
     return -q
+
+
+@functools.lru_cache(maxsize=None)
+def _blas():
+    """BLAS ``ddot`` and ``daxpy`` (half the call overhead of numpy's for the short
+    vectors of small problems), imported on first use."""
+    from scipy.linalg import blas
+
+    return blas.ddot, blas.daxpy
 
 
 @functools.lru_cache(maxsize=None)
@@ -107,9 +117,10 @@ def _x_curvature(x, gx, previous):
 
 
 def _diagonal(problem, u, gx, curvature, gamma):
-    """The initial inverse-Hessian diagonal ``1 / (phi'(u)^2 c + |phi''(u) g|)`` of the
-    variables with entrywise maps (c the x-space curvature), ``gamma`` on the others;
-    None when no variable has an entrywise map."""
+    """The initial inverse-Hessian diagonal: the inverse of each map's
+    ``latent_diagonal`` (``phi'(u)^2 c + |phi''(u) g|`` for entrywise maps, c the
+    x-space curvature), ``gamma`` on the variables whose maps give none; None when no
+    map gives one."""
     blocks = problem.split_latent(u)
     parts, entrywise = [], False
     for n in problem.names:
@@ -122,8 +133,8 @@ def _diagonal(problem, u, gx, curvature, gamma):
             parts.append(np.ravel(diagonal))
     if not entrywise:
         return None
-    hessian = np.concatenate(parts)
-    top = float(np.max(hessian)) if hessian.size else 0.0
+    hessian = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    top = float(hessian.max()) if hessian.size else 0.0
     if not (np.isfinite(top) and top > 0):
         return None
     return 1.0 / np.maximum(hessian, 1e-12 * top)
