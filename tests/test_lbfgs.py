@@ -197,3 +197,28 @@ def test_the_simplex_diagonal_cuts_iterations_and_agrees_with_slsqp():
         assert res.fun <= ref.fun + 1e-9 * abs(ref.fun)
         np.testing.assert_allclose(res.x, ref.x, atol=1e-5)
     assert runs[True].nit < 0.7 * runs[False].nit
+
+
+@pytest.mark.parametrize("width", [1e-6, 1e-3])
+def test_a_box_far_narrower_than_the_gradient_step_converges(width):
+    # the probe step of the stopping measure saturates at the bounds: its curvature is
+    # the last change above rounding, not a fallback 1e20 times too large (which froze
+    # the L-BFGS diagonal)
+    from reparamopt.flagships.solve import _RelativeResidual
+
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((60, 30))
+    b = A @ (rng.uniform(-1, 3, 30) * 1e5)
+
+    def f(x):
+        return 0.5 * anp.sum((anp.dot(A, x) - b) ** 2)
+
+    problem = ro.Problem(f, x=ro.Box(-width, width, shape=30))
+    measure = _RelativeResidual.of(problem, None, 1e-8, 0.0)
+    assert measure.probed and measure.curvature <= 1.01 * np.linalg.norm(A, 2) ** 2
+    res = ro.solve(problem)
+    assert res.success and res.nit < 200
+    ref = scipy.optimize.minimize(autograd.value_and_grad(f), np.zeros(30), jac=True,
+                                  method="L-BFGS-B", bounds=[(-width, width)] * 30,
+                                  options={"ftol": 1e-16, "gtol": 1e-14})
+    assert res.fun <= ref.fun + 1e-12 * abs(ref.fun)

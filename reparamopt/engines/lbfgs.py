@@ -285,6 +285,15 @@ class LBFGS(Engine):
             gamma = 1.0 / curvature
         return _diagonal(problem, state.u, gx, curvature, gamma), here, curvature
 
+    @staticmethod
+    def _failed(state, cached, memo):
+        """No decrease found: the memory is dropped, and so is the curvature (a wrong
+        one would repeat the same failed step); the next step is a scaled gradient step
+        whose pair measures it again."""
+        if memo:
+            memo = {**memo, "curvature": None}
+        return state.replace(k=state.k + 1, nfev=state.nfev + cached.nfev, pairs=(), **memo)
+
     def step(self, problem, state):
         line_search, LineSearchWarning = _line_search()
         shape = state.u.shape
@@ -326,12 +335,11 @@ class LBFGS(Engine):
                     break
                 alpha *= 0.5
             else:
-                return state.replace(k=state.k + 1, nfev=state.nfev + cached.nfev, pairs=(),
-                                     **memo)
+                return self._failed(state, cached, memo)
         u_new = u + alpha * direction
         f_new, g_new = cached(u_new)
         if not (np.isfinite(f_new) and f_new <= f + slack):
-            return state.replace(k=state.k + 1, nfev=state.nfev + cached.nfev, pairs=(), **memo)
+            return self._failed(state, cached, memo)
         s, y = u_new - u, g_new - g
         sy = float(s.dot(y))
         if sy > 1e-12 * np.sqrt(float(s.dot(s)) * float(y.dot(y))):

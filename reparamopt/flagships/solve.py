@@ -127,7 +127,7 @@ def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, 
         measure = _WithFloor(problem, tol, atol)
     threshold = tol
     relative = isinstance(measure, _RelativeResidual)
-    if relative and getattr(engine, "curvature", False) is None:
+    if relative and measure.probed and getattr(engine, "curvature", False) is None:
         # the L-BFGS diagonal needs the curvature the measure has just probed
         engine = dataclasses.replace(engine, curvature=measure.curvature)
     result = run(engine, problem, u0, optimality=measure, tol=threshold, ftol=ftol,
@@ -202,34 +202,44 @@ class _RelativeResidual:
         self.problem, self.tol, self.atol = problem, tol, atol
         self.g0_norm = _finite_or(_norm(g0), 1.0)
         diameter = _norm({n: getattr(problem.maps[n].target_set, "diameter", np.inf) for n in x0})
-        curvature = _finite_or(self._probe(x0, g0, diameter),
-                               self.g0_norm / _finite_or(_norm(x0), 1.0))
-        #: the curvature of f at the start (L0), also the L-BFGS engine's first scaling
-        self.curvature = curvature
-        # the step moves x by at most the size of the sets (a box narrower than the
-        # step ||g0|| / L0 would let entries stop short of their bounds)
-        self.step = min(1.0 / curvature, diameter / self.g0_norm)
-
-    def _probe(self, x0, g0, diameter):
-        """``||g1 - g0|| / ||x1 - x0||`` for the projected gradient step x1 whose
-        gradient change is well above rounding (the step grows until it is)."""
-        maps = self.problem.maps
-        # a step of 1e-4 times the size of x, in units of x (the measure stays
-        # scale-free); the size of a bounded set where x starts at (nearly) 0
+        # the size of x: its norm, or a bounded set's where x starts at (nearly) 0
         size = _norm(x0)
         if np.isfinite(diameter):
             size = max(size, 1e-3 * diameter)
-        h = 1e-4 * _finite_or(size, 1.0) / self.g0_norm
+        size = _finite_or(size, 1.0)
+        probed = self._probe(x0, g0, size)
+        #: whether the curvature comes from the probe (not from the fallback g0 / size)
+        self.probed = bool(np.isfinite(probed) and probed > 0)
+        #: the curvature of f at the start (L0), also the L-BFGS engine's first scaling
+        self.curvature = probed if self.probed else self.g0_norm / size
+        # the step moves x by at most the size of the sets (a box narrower than the
+        # step ||g0|| / L0 would let entries stop short of their bounds)
+        self.step = min(1.0 / self.curvature, diameter / self.g0_norm)
+
+    def _probe(self, x0, g0, size):
+        """``||g1 - g0|| / ||x1 - x0||`` for the projected gradient step x1 whose
+        gradient change is well above rounding (the step grows until it is). When the
+        projection stops the step from growing (a box narrower than that step), the
+        last change above rounding; NaN when there is none."""
+        maps = self.problem.maps
+        # a step of 1e-4 times the size of x, in units of x (the measure stays scale-free)
+        h = 1e-4 * size / self.g0_norm
+        last, previous = np.nan, None
         for _ in range(12):
             x1 = {n: maps[n].target_set.project(x0[n] - h * g0[n]) for n in x0}
             step = _norm({n: x1[n] - x0[n] for n in x0})
             if step > 0:
+                if previous is not None and all(np.array_equal(x1[n], previous[n]) for n in x0):
+                    break  # the sets stop the step: it cannot grow
+                previous = x1
                 _, g1 = self.problem._x_value_and_grad(x1)
                 change = _norm({n: g1[n] - g0[n] for n in x0})
                 if change >= 1e-6 * self.g0_norm:
                     return change / step
+                if change > 1e3 * np.finfo(float).eps * self.g0_norm:
+                    last = change / step
             h *= 100.0
-        return np.nan
+        return last
 
     @classmethod
     def of(cls, problem, init_scale, tol, atol):
