@@ -222,3 +222,42 @@ def test_a_box_far_narrower_than_the_gradient_step_converges(width):
                                   method="L-BFGS-B", bounds=[(-width, width)] * 30,
                                   options={"ftol": 1e-16, "gtol": 1e-14})
     assert res.fun <= ref.fun + 1e-12 * abs(ref.fun)
+
+
+def _scaled_case(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 25))
+    A = rng.standard_normal((n + int(rng.integers(0, 25)), n)) * 10 ** rng.uniform(-4, 4)
+    scale = 10 ** rng.uniform(-8, 8)
+    b = A @ (rng.standard_normal(n) * scale) * 10 ** rng.uniform(-2, 2)
+    low = -scale * 10 ** rng.uniform(-3, 1)
+    high = low + scale * 10 ** rng.uniform(-3, 1)
+    kind = ("orthant", "box", "lower", "upper")[seed % 4]
+    spec, bounds = {"orthant": (ro.NonNegative(n), (0.0, None)),
+                    "box": (ro.Box(low, high, shape=n), (low, high)),
+                    "lower": (ro.Constraint("lower", shape=n, lower=low), (low, None)),
+                    "upper": (ro.Constraint("upper", shape=n, upper=high), (None, high))}[kind]
+    return A, b, spec, [bounds] * n
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_defaults_converge_over_decades_of_scale(seed):
+    # data, solutions and bounds from 1e-8 to 1e8: the solve defaults reach L-BFGS-B's
+    # objective run to full accuracy, relative to the decrease from the start
+    A, b, spec, bounds = _scaled_case(seed)
+
+    def f(x):
+        return 0.5 * anp.sum((anp.dot(A, x) - b) ** 2)
+
+    problem = ro.Problem(f, x=spec)
+    res = ro.solve(problem)
+    lo = np.array([-np.inf if a is None else a for a, _ in bounds])
+    hi = np.array([np.inf if c is None else c for _, c in bounds])
+    ref = scipy.optimize.minimize(autograd.value_and_grad(f), np.clip(0.0, lo, hi), jac=True,
+                                  method="L-BFGS-B", bounds=bounds,
+                                  options={"ftol": 1e-16, "gtol": 1e-300, "maxiter": 30000,
+                                           "maxfun": 60000})
+    start = float(f(problem.to_feasible(problem.init())))
+    assert res.success, res.message
+    assert np.all(res.x >= lo) and np.all(res.x <= hi)
+    assert res.fun - ref.fun <= 1e-6 * max(start - ref.fun, 1e-300)
