@@ -409,3 +409,21 @@ def test_atol_is_a_floor_beside_tol_for_problems_with_their_own_measure(tol, ato
     met_atol = problem.set_residual(x, gx) <= atol
     assert met_tol or met_atol
     assert met_tol if tol > 0 else met_atol
+
+
+def test_a_small_init_scale_with_gd_keeps_the_implicit_l1_bias():
+    # the documented engine for the bias through solve: gd from init_scale=1e-3 ends
+    # within 2% of the minimum l1 norm (scipy's linprog) among the exact solutions
+    import scipy.optimize
+
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((30, 120))
+    x_true = np.zeros(120)
+    x_true[rng.choice(120, 5, replace=False)] = rng.uniform(1, 2, 5)
+    b = A @ x_true
+    lp = scipy.optimize.linprog(np.ones(120), A_eq=A, b_eq=b, bounds=[(0, None)] * 120)
+    problem = ro.Problem(lambda x: 0.5 * anp.sum((anp.dot(A, x) - b) ** 2), x=ro.NonNegative(120))
+    res = ro.solve(problem, engine="gd", init_scale=1e-3, tol=1e-10)
+    assert res.success
+    assert np.linalg.norm(A @ res.x - b) <= 1e-6 * np.linalg.norm(b)
+    assert np.sum(res.x) <= 1.02 * lp.fun

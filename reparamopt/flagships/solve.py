@@ -43,8 +43,12 @@ def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, 
     x0 : array or dict, optional
         Feasible starting point; otherwise every map's identical initialization.
     init_scale : float, optional
-        Scale of the identical initialization (each map's default when omitted); for
-        Hadamard maps a small scale biases the result to sparse solutions.
+        Scale of the identical initialization (each map's default when omitted). For
+        Hadamard maps a small scale biases the gradient flow and its small-step
+        discretizations (``engine="flow"`` or ``"gd"``) to sparse, minimum-l1
+        solutions; L-BFGS, the default, converges much faster but keeps little of that
+        bias (its map-aware steps undo the map's rescaling). For sparse recovery use
+        :func:`reparamopt.sparse_recovery`.
     tol : float, default 1e-8
         Relative tolerance: stop when the gradient mapping
         ``||x - P_C(x - h grad f(x))|| / h`` is ``<= tol * ||g0||``, with g0 the
