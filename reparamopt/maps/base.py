@@ -17,6 +17,28 @@ def check_power(power):
     return power
 
 
+def _power_derivatives(u, power):
+    """``(L |u|^(L-1) sign(u), L (L-1) |u|^(L-2))``: the entrywise derivatives of
+    ``|u|^L`` (of ``u**L`` for even L)."""
+    u = np.asarray(u, dtype=float)
+    if power == 2:
+        return 2.0 * u, np.full_like(u, 2.0)
+    au = np.abs(u)
+    return power * au ** (power - 1) * np.sign(u), power * (power - 1) * au ** (power - 2)
+
+
+def _linear_derivatives(u, slope):
+    """``(slope, 0)`` for every entry: the derivatives of ``x = c + slope * u``."""
+    u = np.asarray(u, dtype=float)
+    return np.full_like(u, slope), np.zeros_like(u)
+
+
+def _diagonal_estimate(first, second, grad_x, curvature):
+    """``phi'^2 c + |phi'' g|``: the Gauss-Newton diagonal plus the size of the map's
+    own curvature term (see :meth:`Map.latent_diagonal`)."""
+    return first * first * curvature + np.abs(second * np.asarray(grad_x, dtype=float))
+
+
 # relative spread of a perturbed initialization (log-normal factor exp(0.1 z))
 _INIT_SPREAD = 0.1
 
@@ -78,8 +100,7 @@ class Map:
         diagonal of the Gauss-Newton term plus the size of the map's own curvature
         (the L-BFGS engine's initial matrix). Raises NotImplementedError where the map
         gives no such estimate."""
-        first, second = self.derivatives(u)
-        return first * first * curvature + np.abs(second * np.asarray(grad_x, dtype=float))
+        return _diagonal_estimate(*self.derivatives(u), grad_x, curvature)
 
     def metric(self, x):
         """The factor ``M(x)`` of the flow the latent gradient flow induces on x,
@@ -129,8 +150,7 @@ class IdentityMap(Map):
         return np.asarray(grad_x, dtype=float)
 
     def derivatives(self, u):
-        u = np.asarray(u, dtype=float)
-        return np.ones_like(u), np.zeros_like(u)
+        return _linear_derivatives(u, 1.0)
 
 
 class ComposedMap(Map):

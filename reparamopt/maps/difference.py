@@ -3,7 +3,7 @@
 import autograd.numpy as anp
 import numpy as np
 
-from .base import Map, check_power
+from .base import Map, _diagonal_estimate, _power_derivatives, check_power
 
 __all__ = ["HadamardDifference"]
 
@@ -70,11 +70,7 @@ class HadamardDifference(Map):
     def latent_diagonal(self, u, grad_x, curvature):
         """``phi'(u_j)^2 c + |phi''(u_j) g|`` for both halves (x = phi(u_0) - phi(u_1),
         entrywise in each)."""
-        u = np.asarray(u, dtype=float)
-        L, au = self.power, np.abs(u)
-        first = L * au ** (L - 1)
-        second = L * (L - 1) * au ** (L - 2)
-        return first * first * curvature + np.abs(second * np.asarray(grad_x, dtype=float))
+        return _diagonal_estimate(*_power_derivatives(u, self.power), grad_x, curvature)
 
     def __repr__(self):
         return f"HadamardDifference(shape={self.shape}, power={self.power:g})"

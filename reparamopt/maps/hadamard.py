@@ -3,7 +3,7 @@
 import autograd.numpy as anp
 import numpy as np
 
-from .base import Map, check_power
+from .base import Map, _power_derivatives, check_power
 
 __all__ = ["HadamardPower"]
 
@@ -60,12 +60,7 @@ class HadamardPower(Map):
 
     def derivatives(self, u):
         """``(L |u|^(L-1) sign(u), L (L-1) |u|^(L-2))``."""
-        u = np.asarray(u, dtype=float)
-        L = self.power
-        if L == 2:
-            return 2.0 * u, np.full_like(u, 2.0)
-        au = np.abs(u)
-        return L * au ** (L - 1) * np.sign(u), L * (L - 1) * au ** (L - 2)
+        return _power_derivatives(u, self.power)
 
     def latent_lipschitz(self, u, grad_x, lipschitz):
         r"""``L^2 lambda max |u|^{2L-2} + L (L-1) max |u|^{L-2} |g|`` per column: the

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .base import Map
+from .base import Map, _linear_derivatives
 from .sets import LowerBoundSet, UpperBoundSet
 
 __all__ = ["ShiftLower", "ShiftUpper"]
@@ -36,8 +36,7 @@ class ShiftLower(Map):
         return np.asarray(grad_x, dtype=float)
 
     def derivatives(self, y):
-        y = np.asarray(y, dtype=float)
-        return np.ones_like(y), np.zeros_like(y)
+        return _linear_derivatives(y, 1.0)
 
 
 class ShiftUpper(Map):
@@ -68,5 +67,4 @@ class ShiftUpper(Map):
         return -np.asarray(grad_x, dtype=float)
 
     def derivatives(self, y):
-        y = np.asarray(y, dtype=float)
-        return -np.ones_like(y), np.zeros_like(y)
+        return _linear_derivatives(y, -1.0)
