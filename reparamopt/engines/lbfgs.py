@@ -105,6 +105,12 @@ def _flat(blocks, names):
     return np.concatenate([np.ravel(blocks[n]) for n in names])
 
 
+def _x_point(problem, u):
+    """The x-space point and gradient at `u`, flat (the problem's cache knows `u`)."""
+    _, _, x, gx = problem.evaluate(u)
+    return _flat(x, problem.names), _flat(gx, problem.names)
+
+
 def _x_curvature(x, gx, previous):
     """``y.y / s.y`` of the x-space pair from `previous` = (x, grad) to (x, gx), or None
     when the pair has no positive curvature or is lost in rounding."""
@@ -140,7 +146,7 @@ def _diagonal(problem, u, gx, curvature, gamma):
     return 1.0 / np.maximum(hessian, 1e-12 * top)
 
 
-def _entrywise(problem, u):
+def _has_diagonal(problem, u):
     """Whether some variable's map gives a diagonal estimate (``latent_diagonal``)."""
     blocks = problem.split_latent(u)
     for n in problem.names:
@@ -233,10 +239,9 @@ class LBFGS(Engine):
             raise InvalidArgumentError("the L-BFGS engine needs a scalar objective; got a "
                                        "batch of columns (use 'gd' or 'accelerated')")
         state = LBFGSState(u=state.u, fun=state.fun, grad=state.grad, nfev=state.nfev)
-        if self.diagonal and _entrywise(problem, state.u):
+        if self.diagonal and _has_diagonal(problem, state.u):
             if self.curvature is not None and np.isfinite(self.curvature):
-                _, _, x, gx = problem.evaluate(state.u)
-                return state.replace(previous_x=(_flat(x, problem.names), _flat(gx, problem.names)),
+                return state.replace(previous_x=_x_point(problem, state.u),
                                      curvature=float(self.curvature))
             state = self._probe(problem, state)
         return state
@@ -247,8 +252,7 @@ class LBFGS(Engine):
         grows until the gradient change is above rounding (at most three evaluations)."""
         u, g = state.u, state.grad
         gnorm = float(np.linalg.norm(g))
-        _, _, x, gx = problem.evaluate(u)
-        here = (_flat(x, problem.names), _flat(gx, problem.names))
+        here = _x_point(problem, u)
         if not (np.isfinite(gnorm) and gnorm > 0):
             return state.replace(previous_x=here)
         h, nfev = 1e-4 * max(float(np.linalg.norm(u)), 1.0) / gnorm, 0
@@ -256,10 +260,9 @@ class LBFGS(Engine):
         for _ in range(3):
             probe = u - h * g
             with np.errstate(all="ignore"):
-                _, _, xp, gxp = problem.evaluate(probe)
+                there = _x_point(problem, probe)
             nfev += 1
-            curvature = _x_curvature(here[0], here[1], (_flat(xp, problem.names),
-                                                        _flat(gxp, problem.names)))
+            curvature = _x_curvature(here[0], here[1], there)
             if curvature is not None:
                 break
             h *= 100.0
