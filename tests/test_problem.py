@@ -427,3 +427,19 @@ def test_a_small_init_scale_with_gd_keeps_the_implicit_l1_bias():
     assert res.success
     assert np.linalg.norm(A @ res.x - b) <= 1e-6 * np.linalg.norm(b)
     assert np.sum(res.x) <= 1.02 * lp.fun
+
+
+def test_residual_is_the_sets_unscaled_residual_whatever_the_measure():
+    rng = np.random.default_rng(9)
+    A, b = rng.standard_normal((20, 6)), rng.standard_normal(20)
+    oracle = _OwnMeasureOracle(A, b)
+    own = ro.Problem(value_and_grad=oracle, x=ro.NonNegative(6))
+    plain = ro.Problem(lambda x: 0.5 * anp.sum((anp.dot(A, x) - b) ** 2), x=ro.NonNegative(6))
+    u = rng.standard_normal(6)
+    x = u ** 2
+    g = A.T @ (A @ x - b)
+    expected = np.linalg.norm(x - np.maximum(x - g, 0.0))
+    assert own.residual(u) == pytest.approx(expected, rel=1e-12)
+    assert plain.residual(u) == pytest.approx(expected, rel=1e-12)
+    assert plain.optimality(u) == plain.residual(u)
+    assert own.optimality(u) == pytest.approx(expected / oracle.scale, rel=1e-12)

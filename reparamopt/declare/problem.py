@@ -311,12 +311,29 @@ class Problem:
         constrained stationary points, unlike the latent gradient, which also vanishes at
         u = 0.
         """
-        _, _, x, gx = self.evaluate(u)
         own = self.own_measure
         if own is not None:
             # the data term's own measure (the relative KKT residual of least squares)
+            _, _, x, gx = self.evaluate(u)
             n = self.names[0]
             return own(x[n], gx[n])
+        return self.residual(u)
+
+    def residual(self, u: np.ndarray) -> Any:
+        """The sets' unscaled residual at the latent point `u`: :meth:`set_residual`
+        of x and its gradient, per column of a batch. It is :meth:`optimality` unless
+        the oracle has its own measure.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import reparamopt as ro
+        >>> problem = ro.Problem(lambda x: ((x - 2.0) ** 2).sum(), x=ro.NonNegative(2))
+        >>> # x = u**2 = (1, 0), g = (-2, -4): x - max(x - g, 0) = (-2, -4)
+        >>> float(problem.residual(np.array([1.0, 0.0])))
+        4.47213595499958
+        """
+        _, _, x, gx = self.evaluate(u)
         if self.batch:
             n = self.names[0]
             return np.linalg.norm(self.maps[n].optimality(x[n], gx[n]), axis=0)

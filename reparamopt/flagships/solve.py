@@ -257,7 +257,7 @@ class _RelativeResidual:
     def __call__(self, u):
         _, _, x, gx = self.problem.evaluate(u)
         measure = self.problem.set_residual(x, gx, self.step) / (self.step * self.g0_norm)
-        if self.atol > 0 and measure > self.tol and self.problem.optimality(u) <= self.atol:
+        if self.atol > 0 and measure > self.tol and self.problem.residual(u) <= self.atol:
             measure = self.tol  # the absolute test holds
         return measure
 
@@ -272,14 +272,8 @@ class _WithFloor:
         self.problem, self.tol, self.atol = problem, tol, atol
 
     def __call__(self, u):
-        problem = self.problem
-        measure = np.asarray(problem.optimality(u), dtype=float)
-        _, _, x, gx = problem.evaluate(u)
-        if problem.batch:
-            n = problem.names[0]
-            absolute = np.linalg.norm(problem.maps[n].optimality(x[n], gx[n]), axis=0)
-        else:
-            absolute = problem.set_residual(x, gx)
+        measure = np.asarray(self.problem.optimality(u), dtype=float)
+        absolute = self.problem.residual(u)
         out = np.where(absolute <= self.atol, np.minimum(measure, self.tol), measure)
         return float(out) if out.ndim == 0 else out
 
