@@ -26,6 +26,7 @@ import scipy.optimize
 
 import reparamopt as ro
 from reparamopt.baselines import basis_pursuit, min_l1_nnls
+from reparamopt.datasets import make_gaussian
 
 QUICK = os.environ.get("REPARAMOPT_QUICK") == "1"
 OUT = Path(os.environ.get("REPARAMOPT_OUTPUT", Path.cwd() / "reparamopt_output"))
@@ -45,12 +46,7 @@ powers = (2, 3)
 
 rows = []
 for trial in range(trials):
-    rng = np.random.default_rng(trial)
-    A = rng.standard_normal((m, n)) / np.sqrt(m)
-    x_star = np.zeros(n)
-    x_star[rng.choice(n, s, replace=False)] = np.abs(rng.standard_normal(s))
-    x_star /= np.linalg.norm(x_star)
-    b = A @ x_star
+    A, b, x_star = make_gaussian(m, n, support=s, random_state=trial)
     lp = min_l1_nnls(A, b).l1
     lawson_hanson = scipy.optimize.nnls(A, b)[0].sum()
     bp = basis_pursuit(A, b).l1
@@ -108,11 +104,7 @@ np.savetxt(OUT / "implicit_bias_fit.csv", np.array(summary), delimiter=",",
 # with Barzilai-Borwein steps and the accelerated method, the LP minimum as a line and
 # Lawson-Hanson as a point. Large steps leave the flow's path: their l1 norm differs.
 
-rng = np.random.default_rng(0)
-A = rng.standard_normal((m, n)) / np.sqrt(m)
-x_star = np.zeros(n)
-x_star[rng.choice(n, s, replace=False)] = np.abs(rng.standard_normal(s))
-b = A @ (x_star / np.linalg.norm(x_star))
+A, b, _ = make_gaussian(m, n, support=s, random_state=0)
 methods = {"flow": {"method": "flow", "time_limit": 30.0}, "default (limit)": {},
            "gd": {"method": "gd"}, "accelerated": {"method": "accelerated"}}
 curves = {label: [ro.sparse_recovery(A, b, init_scale=alpha, polish=False, tol=1e-10,

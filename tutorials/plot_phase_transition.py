@@ -21,6 +21,7 @@ import scipy.optimize
 
 import reparamopt as ro
 from reparamopt.baselines import basis_pursuit
+from reparamopt.datasets import make_gaussian
 
 QUICK = os.environ.get("REPARAMOPT_QUICK") == "1"
 OUT = Path(os.environ.get("REPARAMOPT_OUTPUT", Path.cwd() / "reparamopt_output"))
@@ -52,12 +53,8 @@ for i, delta in enumerate(deltas):
         s = max(int(round(rho * m)), 1)
         hits = dict.fromkeys(methods, 0)
         for trial in range(trials):
-            rng = np.random.default_rng([i, j, trial])
-            A = rng.standard_normal((m, n)) / np.sqrt(m)
-            x_star = np.zeros(n)
-            x_star[rng.choice(n, s, replace=False)] = np.abs(rng.standard_normal(s))
-            x_star /= np.linalg.norm(x_star)
-            b = A @ x_star
+            A, b, x_star = make_gaussian(m, n, support=s,
+                                         random_state=np.random.default_rng([i, j, trial]))
             for name, method in methods.items():
                 hits[name] += recovered(method(A, b), x_star)
         rows.append([delta, rho] + [hits[name] / trials for name in methods])

@@ -20,6 +20,7 @@ import scipy.optimize
 
 import reparamopt as ro
 from reparamopt.baselines import basis_pursuit
+from reparamopt.datasets import make_gaussian
 
 QUICK = os.environ.get("REPARAMOPT_QUICK") == "1"
 OUT = Path(os.environ.get("REPARAMOPT_OUTPUT", Path.cwd() / "reparamopt_output"))
@@ -43,12 +44,7 @@ methods = {
 
 records = {name: [] for name in methods}
 for trial in range(trials):
-    rng = np.random.default_rng(trial)
-    A = rng.standard_normal((m, n)) / np.sqrt(m)
-    x_star = np.zeros(n)
-    x_star[rng.choice(n, s, replace=False)] = np.abs(rng.standard_normal(s))
-    x_star /= np.linalg.norm(x_star)
-    b = A @ x_star
+    A, b, x_star = make_gaussian(m, n, support=s, random_state=trial)
     for name, method in methods.items():
         start = time.perf_counter()
         x = method(A, b)
