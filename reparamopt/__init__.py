@@ -5,12 +5,8 @@ A constrained problem ``min f(x) s.t. x in C`` becomes unconstrained through a m
 boxes...), and gradient flows or (accelerated) gradient descent on u solve it.
 """
 
-import sys
-from importlib import import_module
-from importlib.abc import Loader, MetaPathFinder
-from importlib.util import spec_from_loader
-
 from . import engines, exceptions, finish, maps
+from ._utils import dispatch as _dispatch
 from .declare.constraints import (
     Box,
     Constraint,
@@ -40,61 +36,45 @@ __all__ = [
 ]
 
 # Modules that need an optional extra (scikit-learn, matplotlib, dask) are imported on
-# first use, so that a missing extra never breaks ``import reparamopt``.
-_LAZY = {
-    "NMF": ("flagships.nmf", "NMF"),
-    "baselines": ("baselines", None),
-    "datasets": ("datasets", None),
-    "operators": ("models.operators", None),
-    "plotting": ("plotting", None),
-    "dask": ("dask", None),
-}
+# first use, so that a missing extra never breaks ``import reparamopt``. (Absolute
+# imports: ``from . import name`` would look the name up here first, and recurse.)
+def _load(name):
+    if name == "NMF":
+        from .flagships.nmf import NMF as value
+    elif name == "baselines":
+        import reparamopt.baselines as value
+    elif name == "datasets":
+        import reparamopt.datasets as value
+    elif name == "operators":
+        import reparamopt.models.operators as value
+    elif name == "plotting":
+        import reparamopt.plotting as value
+    elif name == "dask":
+        import reparamopt.dask as value
+    else:
+        raise AttributeError(f"module 'reparamopt' has no attribute {name!r}")
+    return value
 
 
 def __getattr__(name):
-    if name in _LAZY:
-        module_name, attribute = _LAZY[name]
-        try:
-            module = import_module(f".{module_name}", __name__)
-        except ModuleNotFoundError as exc:
-            from ._utils.extras import EXTRAS, missing
+    try:
+        value = _load(name)
+    except ModuleNotFoundError as exc:
+        from ._utils.extras import EXTRAS, missing
 
-            if (exc.name or "").split(".")[0] not in EXTRAS:
-                raise
-            raise missing(exc, f"reparamopt.{name}") from exc
-        value = module if attribute is None else getattr(module, attribute)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'reparamopt' has no attribute {name!r}")
+        if (exc.name or "").split(".")[0] not in EXTRAS:
+            raise
+        raise missing(exc, f"reparamopt.{name}") from exc
+    globals()[name] = value
+    return value
 
 
-# Module paths of earlier releases, still importable (``from reparamopt.operators import
-# SubsampledFFT``): each resolves to the module of the current layout.
-_MOVED = {
-    "constraints": "declare.constraints",
-    "problem": "declare.problem",
-    "registry": "maps.registry",
-    "operators": "models.operators",
-    "nmf": "flagships.nmf",
-    "sparse": "flagships.sparse",
-}
+def _dask_backend():
+    import reparamopt.dask as backend
+
+    return backend
 
 
-class _MovedModules(MetaPathFinder, Loader):
-    def find_spec(self, fullname, path=None, target=None):
-        prefix, _, name = fullname.partition(".")
-        if prefix == __name__ and name in _MOVED:
-            return spec_from_loader(fullname, self)
-        return None
-
-    def create_module(self, spec):
-        module = import_module(f".{_MOVED[spec.name.partition('.')[2]]}", __name__)
-        self._spec = module.__spec__  # the import system overwrites it; put it back
-        return module
-
-    def exec_module(self, module):
-        module.__spec__ = self._spec
-
-
-if not any(isinstance(finder, _MovedModules) for finder in sys.meta_path):
-    sys.meta_path.append(_MovedModules())
+# the in-memory flagships hand Dask collections to reparamopt.dask; the backend is
+# registered here, at the top, so that the lower layers never import it
+_dispatch.register_backend("dask", _dispatch.is_dask_collection, _dask_backend)

@@ -85,21 +85,50 @@ def test_no_import_cycle():
     assert not cycles, cycles[:5]
 
 
-@pytest.mark.parametrize("old, new, name", [
-    ("reparamopt.operators", "reparamopt.models.operators", "SubsampledFFT"),
-    ("reparamopt.constraints", "reparamopt.declare.constraints", "NonNegative"),
-    ("reparamopt.problem", "reparamopt.declare.problem", "Problem"),
-    ("reparamopt.registry", "reparamopt.maps.registry", "register_map"),
-    ("reparamopt.sparse", "reparamopt.flagships.sparse", "sparse_recovery"),
-    ("reparamopt.nmf", "reparamopt.flagships.nmf", "NMF"),
-])
-def test_earlier_module_paths_still_import(old, new, name):
+def string_imports(path):
+    """Calls such as ``import_module("reparamopt.x")`` or ``import_module(".x", ...)``:
+    imports of the package that the graph above cannot see."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+        if name not in ("import_module", "__import__") or not node.args:
+            continue
+        first = node.args[0]
+        text = ast.unparse(first)
+        literal = isinstance(first, (ast.Constant, ast.JoinedStr))
+        if literal and (text.strip("\'\"f").startswith((".", "reparamopt"))):
+            yield f"{path.relative_to(ROOT.parent)}:{node.lineno}: {text}"
+
+
+def test_no_string_import_of_the_package():
+    found = [hit for path in sorted(ROOT.rglob("*.py")) for hit in string_imports(path)]
+    assert not found, found
+
+
+def test_the_string_import_check_can_fail(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("from importlib import import_module\nimport_module('reparamopt.dask')\n"
+                   "import_module(f'.{name}', __name__)\nimport_module('numpy')\n")
+    global ROOT
+    saved, ROOT = ROOT, tmp_path
+    try:
+        hits = list(string_imports(bad))
+    finally:
+        ROOT = saved
+    assert len(hits) == 2, hits
+
+
+def test_earlier_module_paths_are_gone():
+    """Nothing was released under the old flat layout: no alias serves it."""
     import importlib
 
     import reparamopt
 
-    moved = importlib.import_module(old)
-    assert moved is importlib.import_module(new)
-    assert getattr(moved, name) is getattr(importlib.import_module(new), name)
-    assert moved.__spec__.name == new  # the real module's identity is untouched
-    assert callable(reparamopt.nnls) and callable(reparamopt.sparse_recovery)
+    for old in ("reparamopt.operators", "reparamopt.constraints", "reparamopt.problem",
+                "reparamopt.sparse", "reparamopt.nmf"):
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module(old)
+    # the lazy attribute stays: ro.operators is the operators module
+    assert reparamopt.operators.SubsampledFFT is importlib.import_module(
+        "reparamopt.models.operators").SubsampledFFT

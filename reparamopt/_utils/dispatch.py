@@ -1,14 +1,53 @@
 """Hand data of another array library to the backend that serves it.
 
-The flagships accept Dask collections and pass them on to :mod:`reparamopt.dask`. The
-backend is looked up by name when such data arrive, so that the in-memory layers never
+The flagships accept Dask collections and pass them on to :mod:`reparamopt.dask`. A
+backend registers itself here from the upper layer (``reparamopt/__init__.py``) with a
+cheap test that recognises its data and a loader, so that the in-memory layers never
 import it (the backend builds on them, not the other way round).
 """
 
 import sys
-from importlib import import_module
 
-__all__ = ["is_dask_collection", "backend_for"]
+__all__ = ["is_dask_collection", "backend_for", "register_backend", "backends"]
+
+# name -> (detects(value) -> bool, load() -> module with the flagships' functions)
+_BACKENDS = {}
+
+
+def register_backend(name, detects, load):
+    """Serve the values for which ``detects(value)`` holds by the module ``load()``.
+
+    Parameters
+    ----------
+    name : str
+        The backend's name (registering a name again replaces it).
+    detects : callable
+        ``detects(value) -> bool``; called on every argument of every flagship call, so
+        it must be cheap (not import the library when it was never imported).
+    load : callable
+        ``load() -> module``, called on the first call with such data; the module has the
+        flagships' functions (``nnls``, ``sparse_recovery``, ``fit_nmf``...).
+
+    Examples
+    --------
+    >>> from reparamopt._utils.dispatch import backend_for, backends, register_backend
+    >>> class Tagged(list):
+    ...     pass
+    >>> register_backend("tagged", lambda v: isinstance(v, Tagged), lambda: "tagged module")
+    >>> backend_for(Tagged([1.0]), [2.0]), backend_for([1.0])
+    ('tagged module', None)
+    >>> "tagged" in backends()
+    True
+    >>> _ = backends().pop("tagged")
+    """
+    if not (callable(detects) and callable(load)):
+        raise TypeError("`detects` and `load` must be callable")
+    _BACKENDS[str(name)] = (detects, load)
+
+
+def backends():
+    """The registered backends: a dict ``name -> (detects, load)`` (the live table)."""
+    return _BACKENDS
 
 
 def is_dask_collection(value):
@@ -24,8 +63,9 @@ def is_dask_collection(value):
 
 
 def backend_for(*values):
-    """The backend module serving `values` (``reparamopt.dask`` for Dask collections),
-    or None when they are all in memory."""
-    if any(is_dask_collection(value) for value in values):
-        return import_module("reparamopt.dask")
+    """The module of the backend serving `values` (``reparamopt.dask`` for Dask
+    collections), or None when they are all in memory."""
+    for detects, load in _BACKENDS.values():
+        if any(detects(value) for value in values):
+            return load()
     return None
