@@ -76,8 +76,8 @@ def worker(root):
     warnings.simplefilter("ignore")
     import reparamopt
 
-    reparamopt.NMF  # import the lazy parts before any timing
-    reparamopt.operators
+    # import the lazy parts before any timing
+    _ = reparamopt.NMF, reparamopt.operators
     sys.stdout.write(json.dumps(dict(file=reparamopt.__file__)) + "\n")
     sys.stdout.flush()
     for line in sys.stdin:

@@ -192,7 +192,8 @@ def nnls(A, b, *, mode="auto", client=None, gram_max_features=GRAM_MAX_FEATURES,
         columns = [b_np] if b_np.ndim == 1 else list(b_np.T)
         results = [_dask_nnls.solve_matrix_free(
             A_d, column, scheduler, tol=tol, max_iter=1000 if max_iter is None else max_iter,
-            init_scale=1e-3 if init_scale is None else init_scale, check_every=check_every, max_gather_bytes=max_gather_bytes,
+            init_scale=1e-3 if init_scale is None else init_scale, check_every=check_every,
+            max_gather_bytes=max_gather_bytes,
             options=memory_options) for column in columns]
         res = results[0] if b_np.ndim == 1 else _stack(results)
     res["scheduler"] = name

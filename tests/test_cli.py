@@ -616,9 +616,11 @@ def test_bench_plot_log_time_axes_and_memory_panel():
     pytest.importorskip("matplotlib")
     from reparamopt.cli.bench import _bench_figure
 
-    rows = [dict(family="6", problem="fft", solver="auto", time="0.02", capped="False", peak_memory_mib="1.3"),
+    rows = [dict(family="6", problem="fft", solver="auto", time="0.02", capped="False",
+                 peak_memory_mib="1.3"),
             dict(family="6", problem="fft", solver="apg", time="2.0", capped="True", peak_memory_mib="nan"),
-            dict(family="1", problem="square", solver="auto", time="0.001", capped="False", peak_memory_mib="nan")]
+            dict(family="1", problem="square", solver="auto", time="0.001", capped="False",
+                 peak_memory_mib="nan")]
     fig = _bench_figure("nnls", rows)
     *time_axes, memory_axis = fig.axes
     assert len(time_axes) == 2

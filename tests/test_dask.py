@@ -186,7 +186,8 @@ def test_public_entry_points_dispatch_dask_input(client, rng):
     assert is_dask_collection(W) and W.shape == (60, 3)
     with client.as_current():  # a few iterations: each product is a round trip
         rec = ro.sparse_recovery(A_d, b, max_iter=5, polish=False)
-    np.testing.assert_allclose(rec.x, ro.sparse_recovery(A, b, max_iter=5, polish=False, method="accelerated").x, atol=1e-10)
+    reference = ro.sparse_recovery(A, b, max_iter=5, polish=False, method="accelerated")
+    np.testing.assert_allclose(rec.x, reference.x, atol=1e-10)
 
 
 # --- input ------------------------------------------------------------------------------

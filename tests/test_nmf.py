@@ -178,7 +178,8 @@ def _separation(W, labels):
 def test_graph_separates_clusters_better(solver):
     X, labels, graph = _two_clusters()
     plain = NMF(2, solver=solver, random_state=0, max_iter=300).fit_transform(X)
-    regularized = NMF(2, solver=solver, random_state=0, max_iter=300, graph_weight=1.0).fit_transform(X, graph=graph)
+    regularized = NMF(2, solver=solver, random_state=0, max_iter=300,
+                      graph_weight=1.0).fit_transform(X, graph=graph)
     # stated measure: the Fisher-type ratio above at least triples
     assert _separation(regularized, labels) > 3 * _separation(plain, labels)
 
@@ -464,7 +465,8 @@ def test_masked_array_is_a_missing_data_mask():
     # the values under the mask are never used, whatever they are
     garbage = np.ma.masked_array(np.where(hidden, -1e300, X), mask=hidden)
     np.testing.assert_array_equal(NMF(**params).fit_transform(garbage), W)
-    np.testing.assert_array_equal(masked.transform(garbage), masked.transform(np.ma.masked_array(X, mask=hidden)))
+    np.testing.assert_array_equal(masked.transform(garbage),
+                                  masked.transform(np.ma.masked_array(X, mask=hidden)))
     # reconstruction_err_ counts the observed entries only
     observed_error = np.linalg.norm((W @ masked.components_ - X)[~hidden])
     assert masked.reconstruction_err_ == pytest.approx(observed_error, rel=1e-9)

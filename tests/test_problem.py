@@ -63,7 +63,8 @@ def test_warm_start_at_solution_returns_at_once():
 def test_results_are_scipy_style(engine):
     problem = ro.Problem(lambda x: anp.sum((x - 2.0) ** 2), x=ro.Box(0, 1, shape=2))
     res = ro.solve(problem, engine=engine, tol=1e-7, max_iter=5000)
-    for key in ("x", "u", "fun", "optimality", "nit", "nfev", "status", "success", "message", "history", "time"):
+    for key in ("x", "u", "fun", "optimality", "nit", "nfev", "status", "success", "message",
+                "history", "time"):
         assert key in res
     assert isinstance(res, ro.OptimizeResult)
     np.testing.assert_allclose(res.x, [1.0, 1.0], atol=1e-6)

@@ -85,7 +85,8 @@ np.savetxt(OUT / "fft_recovery.csv", data, delimiter=",", comments="",
 
 fig, ax = plt.subplots(figsize=(8, 3.5))
 if QUICK:  # the figure says it comes from the quick mode
-    fig.suptitle(f"REPARAMOPT_QUICK=1: reduced sizes (n = {n}, m = {m}, s = {s}, {len(alphas)} scales), not the paper's",
+    fig.suptitle(f"REPARAMOPT_QUICK=1: reduced sizes (n = {n}, m = {m}, s = {s}, {len(alphas)} scales), "
+                 "not the paper's",
                  color="firebrick")
 ax.stem(np.flatnonzero(x_star), x_star[x_star > 0], linefmt="C0-", markerfmt="C0o", basefmt=" ",
         label="x*")

@@ -69,7 +69,8 @@ np.savetxt(OUT / "implicit_bias.csv", data, delimiter=",", header=header, commen
 summary = []
 fig, ax = plt.subplots(1, 3, figsize=(15, 4))
 if QUICK:  # the figure says it comes from the quick mode
-    fig.suptitle(f"REPARAMOPT_QUICK=1: reduced sizes ({trials} trials, {alphas.size} scales), not the paper's",
+    fig.suptitle(f"REPARAMOPT_QUICK=1: reduced sizes ({trials} trials, {alphas.size} scales), "
+                 "not the paper's",
                  color="firebrick")
 for L in powers:
     sel = data[:, 1] == L

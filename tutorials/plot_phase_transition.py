@@ -70,7 +70,9 @@ for k, name in enumerate(methods):
 
 fig, axes = plt.subplots(1, len(methods), figsize=(4 * len(methods), 3.6), sharey=True)
 if QUICK:  # the figure says it comes from the quick mode
-    fig.suptitle(f"REPARAMOPT_QUICK=1: reduced sizes (n = {n}, {trials} trials, {deltas.size} x {rhos.size} grid), not the paper's",
+    fig.suptitle(f"REPARAMOPT_QUICK=1: reduced sizes (n = {n}, {trials} trials, "
+                 f"{deltas.size} x {rhos.size} grid), "
+                 "not the paper's",
                  color="firebrick")
     fig.subplots_adjust(top=0.8)  # room for it above the panel titles
 for k, (ax, name) in enumerate(zip(axes, methods)):

@@ -33,7 +33,8 @@ methods = {
     "Lawson-Hanson": lambda A, b: scipy.optimize.nnls(A, b)[0],
     "reparametrized (alpha=1e-4)": lambda A, b: ro.sparse_recovery(A, b).x,
     "reparametrized (no finish)": lambda A, b: ro.sparse_recovery(A, b, polish=False, max_iter=5000).x,
-    "reparametrized (alpha=1)": lambda A, b: ro.sparse_recovery(A, b, init_scale=1.0, polish=False, max_iter=5000).x,
+    "reparametrized (alpha=1)": lambda A, b: ro.sparse_recovery(A, b, init_scale=1.0, polish=False,
+                                                                 max_iter=5000).x,
     "non-negative basis pursuit": lambda A, b: basis_pursuit(A, b, nonnegative=True).x,
     "basis pursuit": lambda A, b: basis_pursuit(A, b).x,
     "least squares (min l2)": lambda A, b: np.linalg.lstsq(A, b, rcond=None)[0],
@@ -66,7 +67,8 @@ for name, (support, l1, error, elapsed) in table.items():
 
 fig, ax = plt.subplots(1, 2, figsize=(11, 4))
 if QUICK:  # the figure says it comes from the quick mode
-    fig.suptitle(f"REPARAMOPT_QUICK=1: reduced sizes (n = {n}, m = {m}, s = {s}, {trials} trials), not the paper's",
+    fig.suptitle(f"REPARAMOPT_QUICK=1: reduced sizes (n = {n}, m = {m}, s = {s}, {trials} trials), "
+                 "not the paper's",
                  color="firebrick")
 names = list(table)
 ax[0].barh(names, [table[k][0] for k in names])

@@ -69,7 +69,8 @@ with open(OUT / "stability.csv", "w") as fh:
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 4))
 if QUICK:  # the figure says it comes from the quick mode
-    fig.suptitle(f"REPARAMOPT_QUICK=1: reduced sizes (n = {n}, m = {m}, s = {s}, {trials} trials), not the paper's",
+    fig.suptitle(f"REPARAMOPT_QUICK=1: reduced sizes (n = {n}, m = {m}, s = {s}, {trials} trials), "
+                 "not the paper's",
                  color="firebrick")
 for ax, kind, label in ((axes[0], "negative", "||x-||_1"), (axes[1], "noise", "||noise||_2")):
     for name in ("reparametrized", "Lawson-Hanson"):

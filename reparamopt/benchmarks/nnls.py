@@ -14,7 +14,8 @@ reparamopt is asked for KKT <= 1e-10; the peers for 1e-8 where they have a knob.
 With --quick every solver run is stopped after 1 s of wall-clock time (``--time-cap``):
 such a run is marked capped (no KKT, not reached) in the printed table and the CSV, and
 its time is where it was stopped (later than the cap when the run was inside one long
-compiled call, such as a LAPACK factorization, which no signal interrupts). The CSV also holds the peak traced memory of "auto"
+compiled call, such as a LAPACK factorization, which no signal interrupts). The CSV also holds the
+peak traced memory of "auto"
 on the FFT family (``peak_memory_mib``).
 
 Families (sizes of the full run; --quick runs smaller ones):
@@ -275,7 +276,8 @@ def main(argv=None):
     for family in args.families:
         for name, A, b in all_families[family]:
             methods = ["auto"] + (extra if family in GAUSSIAN else [])
-            plan.append((family, name, A, b, [solve_reparamopt(m) for m in methods] + peers_for(family, A, b)))
+            solvers = [solve_reparamopt(m) for m in methods] + peers_for(family, A, b)
+            plan.append((family, name, A, b, solvers))
     for module in {getattr(s, "imports", None) for *_, solvers in plan for s in solvers} - {None}:
         importlib.import_module(module)  # no time includes an import
     progress = Progress(sum(len(solvers) + (family == MEMORY_FAMILY) for family, *_, solvers in plan),

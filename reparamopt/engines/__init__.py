@@ -40,8 +40,8 @@ def get_engine(engine, **settings):
     Examples
     --------
     >>> from reparamopt.engines import get_engine
-    >>> get_engine("gd", step_size="armijo")
-    GradientDescent(step_size='armijo', decay=0.0, initial_step=None, shrink=0.5, grow=2.0, armijo=0.0001, step_min=1e-12, step_max=1000000000000.0, memory=10)
+    >>> get_engine("gd", step_size="armijo").step_size
+    'armijo'
     """
     return ENGINES.get(engine, "engine", **settings)
 

@@ -169,7 +169,8 @@ class AcceleratedGradientDescent(Engine):
                 u_new = y - eta * gy
                 fun, grad = problem.value_and_grad(u_new)
                 nfev += 1
-                if np.all(np.isfinite(fun)) and np.sum(fun) <= np.sum(fy) - 0.5 * eta * gg + np.sum(slack(fy)):
+                bound = np.sum(fy) - 0.5 * eta * gg + np.sum(slack(fy))
+                if np.all(np.isfinite(fun)) and np.sum(fun) <= bound:
                     break
                 eta *= self.shrink
                 if eta < np.finfo(float).tiny or gg == 0:

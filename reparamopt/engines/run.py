@@ -232,7 +232,8 @@ class _Loop:
                         if done.all():
                             # the run ends here: evaluate the new point, no engine restart
                             fun, grad = self.problem.value_and_grad(u_new)
-                            state = state.replace(u=np.asarray(u_new, dtype=float), fun=_scalar_or_columns(fun),
+                            state = state.replace(u=np.asarray(u_new, dtype=float),
+                                                  fun=_scalar_or_columns(fun),
                                                   grad=np.asarray(grad, dtype=float))
                         else:
                             self.nfev_offset += state.nfev

@@ -372,7 +372,8 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 raise ShapeError(f"`mask` must have the shape of X {X.shape}; got {describe(mask)}")
             if observed.dtype != bool:
                 if not np.all(np.isin(observed, (0, 1))):
-                    raise InvalidArgumentError(f"`mask` must be boolean (True = observed); got {describe(mask)}")
+                    raise InvalidArgumentError(
+                        f"`mask` must be boolean (True = observed); got {describe(mask)}")
                 observed = observed.astype(bool)
         if not sp.issparse(X):
             missing = np.isnan(X)

@@ -279,7 +279,8 @@ class Registry:
         if isinstance(spec, Map):
             return self._wrap_map(spec)
         if _is_constraint(spec):
-            return self.resolve(spec.name, spec.shape if shape is None else shape, **{**spec.params, **params})
+            return self.resolve(spec.name, spec.shape if shape is None else shape,
+                                **{**spec.params, **params})
         if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str):
             return self.resolve(spec[0], spec[1], **params)
         if not isinstance(spec, str):

@@ -42,7 +42,8 @@ def _bound(value, name, shape):
     try:
         return np.broadcast_to(arr, shape).copy()
     except ValueError:
-        raise ShapeError(f"`{name}` of shape {arr.shape} does not broadcast to the variable shape {shape}") from None
+        raise ShapeError(f"`{name}` of shape {arr.shape} does not broadcast to the variable "
+                         f"shape {shape}") from None
 
 
 class ConstraintSet:
@@ -177,7 +178,8 @@ class BoxSet(ConstraintSet):
                 f"`lower` and `upper` of a box must be finite (use LowerBound/UpperBound for "
                 f"half-bounded variables); got lower={lower!r}, upper={upper!r}")
         if np.any(self.lower >= self.upper):
-            raise InvalidArgumentError(f"`lower` must be < `upper` entrywise; got lower={lower!r}, upper={upper!r}")
+            raise InvalidArgumentError(f"`lower` must be < `upper` entrywise; got lower={lower!r}, "
+                                       f"upper={upper!r}")
 
     @property
     def diameter(self):

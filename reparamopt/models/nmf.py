@@ -136,7 +136,8 @@ class Problem:
             if l2:
                 value += 0.5 * l2 * np.sum(F * F)
         if self.has_graph:
-            value += self.graph_weight * (np.vdot(self.degree[:, None] * W, W) - np.vdot(W, self.adjacency @ W))
+            laplacian = np.vdot(self.degree[:, None] * W, W) - np.vdot(W, self.adjacency @ W)
+            value += self.graph_weight * laplacian
         return float(value)
 
     def data_loss(self, W, H):

@@ -247,7 +247,8 @@ def fit_transform(model, X, W=None, H=None, client=None):
     max_iter, tol = settings["max_iter"], settings["tol"]
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
-        W_new = da.map_blocks(_update_W, X, W, chunks=W.chunks, H=H, P=H @ H.T, l1=l1_W, l2=l2_W, solver=solver,
+        W_new = da.map_blocks(_update_W, X, W, chunks=W.chunks, H=H, P=H @ H.T, l1=l1_W, l2=l2_W,
+                              solver=solver,
                              W_spec=model.W_constraint, power=power, sweeps=sweeps_W, dtype=float)
         (W,), B, Q, colsum = _sums(W_new, X, scheduler, also=(W_new,))
         if solver == "mirror":
