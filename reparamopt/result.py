@@ -1,15 +1,51 @@
-"""The result type shared by every solver."""
+"""The result type and the status codes shared by every solver."""
 
-__all__ = ["OptimizeResult", "STATUS_MESSAGES"]
+from enum import IntEnum
+
+__all__ = ["OptimizeResult", "Status", "STATUS_MESSAGES", "LimitReached"]
+
+
+class Status(IntEnum):
+    """Why a run ended: the ``status`` of every result (stored there as a plain int, with
+    the values scipy users know: 1 and 2 are successes, 0 the iteration limit).
+
+    Examples
+    --------
+    >>> from reparamopt.result import Status
+    >>> Status(1).name, Status.MAX_ITER == 0, Status.STALLED.success
+    ('CONVERGED', True, True)
+    >>> Status.TIME_LIMIT.message
+    'The time limit was reached.'
+    """
+
+    NON_FINITE = -1
+    MAX_ITER = 0
+    CONVERGED = 1
+    STALLED = 2
+    TIME_LIMIT = 3
+    CALLBACK = 4
+
+    @property
+    def success(self):
+        """Whether a stopping tolerance was met (CONVERGED or STALLED)."""
+        return self in (Status.CONVERGED, Status.STALLED)
+
+    @property
+    def message(self):
+        """The human-readable description of the status."""
+        return STATUS_MESSAGES[self]
+
 
 STATUS_MESSAGES = {
-    -1: "Non-finite values met during the iteration.",
-    0: "The maximum number of iterations was reached.",
-    1: "The optimality measure fell below `tol`.",
-    2: "The relative change of the objective fell below `ftol`.",
-    3: "The time limit was reached.",
-    4: "The callback asked to stop.",
+    Status.NON_FINITE: "Non-finite values met during the iteration.",
+    Status.MAX_ITER: "The maximum number of iterations was reached.",
+    Status.CONVERGED: "The optimality measure fell below `tol`.",
+    Status.STALLED: "The relative change of the objective fell below `ftol`.",
+    Status.TIME_LIMIT: "The time limit was reached.",
+    Status.CALLBACK: "The callback asked to stop.",
 }
+"""The message of each status (keyed by :class:`Status`, which compares equal to its
+integer value)."""
 
 
 class OptimizeResult(dict):
@@ -29,8 +65,8 @@ class OptimizeResult(dict):
     nit, nfev : int
         Iterations and objective/gradient evaluations.
     status : int
-        One of :data:`STATUS_MESSAGES`: 1 and 2 mean success, 0 the iteration limit,
-        3 the time limit, 4 a stop asked by the callback, -1 non-finite values.
+        A :class:`Status` value: 1 and 2 mean success, 0 the iteration limit, 3 the
+        time limit, 4 a stop asked by the callback, -1 non-finite values.
     success : bool
         Whether a stopping tolerance was met.
     message : str

@@ -1,5 +1,7 @@
 """Engines: unconstrained solvers run on the latent problem by one shared loop."""
 
+from functools import partial
+
 from .._utils.names import NameRegistry
 from .accelerated import AcceleratedGradientDescent, AcceleratedState
 from .accelerated_flow import AcceleratedFlow
@@ -23,9 +25,13 @@ __all__ = [
     "polynomial_decay",
 ]
 
+# The one table from method names to engines: solve's `engine`, and the `method` of nnls
+# and sparse recovery, are looked up here (each flagship passes its own settings for the
+# engine, e.g. the integrator of a flow). An alias is accepted wherever its name is.
 ENGINES = NameRegistry("engine", base=Engine)
 ENGINES.register("lbfgs", LBFGS, aliases=("l-bfgs", "quasi-newton"))
 ENGINES.register("gd", GradientDescent, aliases=("gradient-descent",))
+ENGINES.register("bb", partial(GradientDescent, step_size="bb"), aliases=("barzilai-borwein",))
 ENGINES.register("accelerated", AcceleratedGradientDescent, aliases=("nesterov", "agd"))
 ENGINES.register("flow", GradientFlow, aliases=("gradient-flow",))
 ENGINES.register("accelerated-flow", AcceleratedFlow, aliases=("nesterov-flow",))
@@ -34,8 +40,8 @@ ENGINES.register("mirror-nesterov", AcceleratedMirrorDescent, aliases=("accelera
 
 
 def get_engine(engine, **settings):
-    """An engine from a name ("gd", "accelerated", "flow", "accelerated-flow", or an alias)
-    or an engine object (settings, if any, replace its fields).
+    """An engine from a name (one of :func:`engine_names`, or an alias: "nesterov" is
+    "accelerated") or an engine object (settings, if any, replace its fields).
 
     Examples
     --------
@@ -53,6 +59,6 @@ def engine_names():
     --------
     >>> from reparamopt.engines import engine_names
     >>> engine_names()
-    ['accelerated', 'accelerated-flow', 'flow', 'gd', 'lbfgs', 'mirror-nesterov', 'riemannian-gd']
+    ['accelerated', 'accelerated-flow', 'bb', 'flow', 'gd', 'lbfgs', 'mirror-nesterov', 'riemannian-gd']
     """
     return ENGINES.names()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
-from scipy.sparse.linalg import LinearOperator, aslinearoperator
+from scipy.sparse.linalg import LinearOperator
 
 from .. import engines as _engines
 from .._utils.dispatch import backend_for
@@ -45,9 +45,9 @@ from ..models.linear import (
     LeastSquaresOracle,
     LinearModel,
     check_nnls_input,
-    largest_entry,
     single_threaded,
 )
+from ..models.scaling import divided, rescaling
 from ..result import STATUS_MESSAGES, OptimizeResult
 
 if TYPE_CHECKING:
@@ -57,10 +57,6 @@ __all__ = ["nnls", "METHODS"]
 
 METHODS = ("auto", "gd", "riemannian-gd", "bb", "nesterov", "mirror-nesterov", "flow",
            "accelerated-flow")
-
-# Matrices whose largest entry lies outside this range are rescaled first, so that
-# A^T A and the steps neither overflow nor underflow.
-_SAFE_LOW, _SAFE_HIGH = 1e-50, 1e50
 
 # Largest n for which the automatic Gram mode stores A^T A (n^2 doubles): dense A with
 # m >= n, and sparse A of any shape (its Gram matrix is formed dense).
@@ -347,9 +343,8 @@ def nnls(A: Matrix, b: ArrayLike, *, method: str = "auto", power: float = 2,
 
     # Work on A / a and b / c: the solution is x = (c / a) x_scaled and the relative KKT
     # residual does not change, while A^T A and the steps stay far from over/underflow.
-    A_s, a = _normalize_matrix(A)
-    c = _magnitude(B)
-    B_s = B / c
+    a, c = rescaling(A), rescaling(B)
+    A_s, B_s = divided(A, a), B / c
     X0_s = None if X0 is None else X0 * (a / c)
 
     solver = _Solver(A_s, B_s, method=method, power=power, init_scale=init_scale, tol=tol,
@@ -375,26 +370,6 @@ def nnls(A: Matrix, b: ArrayLike, *, method: str = "auto", power: float = 2,
     if res["status"] in (0, -1):
         warn_not_converged(res["message"])
     return res
-
-
-def _magnitude(B):
-    """The scale ``c`` to divide `B` by: its largest entry when extreme, else 1."""
-    c = max(float(np.max(B)), -float(np.min(B))) if B.size else 0.0
-    return c if np.isfinite(c) and c > 0 and (c < _SAFE_LOW or c > _SAFE_HIGH) else 1.0
-
-
-def _normalize_matrix(A):
-    """``(A / a, a)`` when the entries of ``A`` are extreme, else ``(A, 1)``.
-
-    ``a`` is the largest absolute entry (an estimate of ``||A||_2`` for operators). Data
-    of ordinary magnitude are left alone: dividing would copy a large matrix.
-    """
-    a = largest_entry(A)
-    if not (np.isfinite(a) and a > 0) or _SAFE_LOW <= a <= _SAFE_HIGH:
-        return A, 1.0
-    if isinstance(A, LinearOperator):
-        return aslinearoperator(A) * (1.0 / a), a
-    return A * (1.0 / a), a
 
 
 class _Run:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import LinearOperator, aslinearoperator, lsmr
+from scipy.sparse.linalg import LinearOperator, lsmr
 
 from .._utils.dispatch import backend_for
 from .._utils.validation import check_choice, check_scalar, describe
@@ -26,7 +26,8 @@ from ..finish.kkt import kkt_residual
 from ..finish.support import SupportPolish, support_least_squares, support_of
 from ..maps.base import check_power
 from ..maps.registry import resolve
-from ..models.linear import LeastSquaresOracle, LinearModel, check_data, largest_entry
+from ..models.linear import LeastSquaresOracle, LinearModel, check_data
+from ..models.scaling import NARROW, divided, largest_entry, rescaling
 from ..result import STATUS_MESSAGES, OptimizeResult
 from .early_stopping import parse_early_stopping
 from .implicit_bias import flow_limit
@@ -41,8 +42,6 @@ METHODS = ("auto", "limit", "flow", "gd", "accelerated", "accelerated-flow")
 # matrices with more unknowns than this (and every LinearOperator) integrate the flow in
 # log coordinates with an explicit method: no finite-difference Jacobian
 _LSODA_MAX_N = 2000
-# the data are divided by their largest entry when it is outside this range
-_SCALE_RANGE = (1e-6, 1e6)
 # the polish of the limit may move x by this much (relative 2-norm) and ||x||_1 by that
 _POLISH_MOVE, _POLISH_L1 = 1e-4, 1e-5
 # Newton steps tried on b itself before the least-squares solve that finds b_hat
@@ -242,12 +241,11 @@ def sparse_recovery(A: Matrix, b: ArrayLike, *, nonnegative: bool = True, power:
     constraint = NonNegative(n, power=power) if nonnegative else Signed(n, power=power)
     # (A, b) and (A / c, b / c) define the same solution set and the same flow up to a
     # change of clock: divide both by the largest entry of A when it is extreme
-    A, b, c = _rescale(A, b)
+    c = rescaling(A, NARROW)
+    A, b = divided(A, c), b / c
     # the flow on (A, d b) from alpha is d times the flow on (A, b) from alpha d^(-1/L),
     # on another clock: bring b to unit size and move init_scale accordingly
-    d = largest_entry(b) if np.any(b) else 1.0
-    if _SCALE_RANGE[0] <= d <= _SCALE_RANGE[1]:
-        d = 1.0
+    d = rescaling(b, NARROW)
     b = b / d
     alpha = init_scale * d ** (-1.0 / power)
     scale = (c, d, init_scale)
@@ -293,15 +291,6 @@ def sparse_recovery(A: Matrix, b: ArrayLike, *, nonnegative: bool = True, power:
     result["stopped_early"] = stopped_early
     return _finish_result(result, full, scale, power, support_threshold,
                           nfev=oracle.nfev + 1)
-
-
-def _rescale(A, b):
-    """``(A / c, b / c, c)`` with ``c`` the largest entry of A when it is extreme."""
-    c = largest_entry(A)
-    if not (np.isfinite(c) and c > 0) or _SCALE_RANGE[0] <= c <= _SCALE_RANGE[1]:
-        return A, b, 1.0
-    A = aslinearoperator(A) * (1.0 / c) if isinstance(A, LinearOperator) else A * (1.0 / c)
-    return A, b / c, c
 
 
 def _zero_result(constraint, n):

@@ -273,27 +273,6 @@ def lipschitz_estimate(model, iters=12, rng=0):
 # Boundary checks and the result
 # ---------------------------------------------------------------------------
 
-def largest_entry(A):
-    """The largest entry of `A` in magnitude: read by max and min for dense data (no
-    temporary ``abs(A)``), over the stored entries for sparse data, estimated from one
-    product with a random unit vector for a LinearOperator.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from reparamopt.models.linear import largest_entry
-    >>> largest_entry(np.array([[1.0, -3.0], [2.0, 0.5]]))
-    3.0
-    """
-    if isinstance(A, LinearOperator):
-        v = np.random.default_rng(0).standard_normal(A.shape[1])
-        v /= max(np.linalg.norm(v), 1e-300)
-        return float(np.max(np.abs(A.matvec(v)))) if A.shape[0] else 0.0
-    if sp.issparse(A):
-        return float(abs(A).max()) if A.nnz else 0.0
-    return max(float(np.max(A)), -float(np.min(A))) if A.size else 0.0
-
-
 def check_data(A, b, *, allow_operator=True):
     """Validate ``(A, b)``: A dense, sparse (or a LinearOperator), non-empty, b of length m."""
     if not allow_operator and isinstance(A, LinearOperator):
