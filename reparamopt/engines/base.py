@@ -18,6 +18,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from .._utils.arrays import scalar_or_columns
+
 __all__ = ["Engine", "State", "estimate_step", "columnwise", "fail"]
 
 
@@ -95,7 +97,7 @@ class Engine:
     def init_state(self, problem, u0):
         u0 = np.array(u0, dtype=float)
         fun, grad = problem.value_and_grad(u0)
-        return State(u=u0, fun=_value(fun), grad=np.asarray(grad, dtype=float))
+        return State(u=u0, fun=scalar_or_columns(fun), grad=np.asarray(grad, dtype=float))
 
     def step(self, problem, state):
         raise NotImplementedError
@@ -105,11 +107,6 @@ class Engine:
         from .run import run
 
         return run(self, problem, u0, **options)
-
-
-def _value(fun):
-    arr = np.asarray(fun, dtype=float)
-    return float(arr) if arr.ndim == 0 else arr
 
 
 def columnwise(a, b):

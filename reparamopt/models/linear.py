@@ -113,6 +113,11 @@ class LinearModel:
                 self._G = self.A.T @ self.A
         return self._G
 
+    @property
+    def gram_formed(self):
+        """Whether ``A^T A`` has been formed (by a read of :attr:`G` in Gram mode)."""
+        return self._G is not None
+
     def take(self, cols):
         """The same matrix with the right-hand sides ``cols`` of a 2-D ``b`` only (shared
         ``A``, Gram matrix, norms and Lipschitz estimate)."""

@@ -1,0 +1,73 @@
+"""The one certification of :func:`~reparamopt.nnls`: the best candidate, checked on
+the data, as an :class:`~reparamopt.result.OptimizeResult`."""
+
+import time
+
+import numpy as np
+
+from ...result import OptimizeResult, Status
+
+__all__ = ["certify", "explain"]
+
+
+def certify(outcome, finish, settings, x0, start):
+    """The result of a path's `outcome`.
+
+    The result is never worse than ``x = 0``, the warm start `x0` or the iterates the
+    finish started from (``outcome.before``); its KKT residual is measured on ``A``
+    itself, and the status is CONVERGED only when every column passes.
+    """
+    model = finish.model
+    x = _best_candidate(outcome, model, x0)
+    optimality, ok, _, rnorm = model.certify(x, settings.tol)
+    status = Status(outcome.status)
+    if status != Status.CALLBACK:
+        if np.all(ok):
+            status = Status.CONVERGED
+        elif status not in (Status.NON_FINITE, Status.TIME_LIMIT):
+            status = Status.MAX_ITER
+    message = status.message
+    if status == Status.MAX_ITER:
+        message = explain(outcome, optimality, finish, settings)
+    return OptimizeResult(
+        x=x, u=outcome.u, rnorm=rnorm, fun=0.5 * rnorm ** 2, optimality=optimality,
+        nit=int(outcome.nit), nfev=int(outcome.nfev), status=int(status),
+        success=status.success, message=message, method=settings.method,
+        time=time.perf_counter() - start, history=outcome.history)
+
+
+def _best_candidate(outcome, model, x0):
+    """Per column, the path's point unless another candidate is lower beyond rounding."""
+    x = np.maximum(np.nan_to_num(outcome.x, nan=0.0, posinf=0.0), 0.0)
+    candidates = [x] + [np.maximum(v, 0.0) for v in outcome.before]
+    if x0 is not None:
+        candidates.append(x0)
+    candidates.append(np.zeros(x.shape))
+    values = np.array([model.objective(v) for v in candidates])
+    # keep the method's point unless another is lower beyond rounding
+    slack = 64 * np.finfo(float).eps * (values.min(axis=0) + 0.5 * model.b_norm2)
+    best = np.where(values[0] <= values.min(axis=0) + slack, 0, np.argmin(values, axis=0))
+    return np.stack([candidates[c][:, j] for j, c in enumerate(best)], axis=1)
+
+
+def explain(outcome, optimality, finish, settings):
+    """The status-0 message: what was reached and what to try."""
+    worst = float(np.max(optimality))
+    text = (f"Not converged: the relative KKT residual is {worst:.2e}, above `tol` = "
+            f"{settings.tol:.1e}")
+    if not settings.polish:
+        return (text + f" after {outcome.nit} iterations of the dynamics alone (polish=False), "
+                "which converge at a first-order rate. Try polish=True for the exact "
+                "finish, a larger `max_iter`, or a looser `tol`.")
+    model = finish.model
+    if finish.nfallback:
+        hint = ("The problem is ill-conditioned (the finish needed pivoted QR "
+                f"factorizations {finish.nfallback} times). Try method='auto', a larger "
+                "options['max_solves'], or dense `A` if it is sparse or an operator.")
+    elif model.kind in ("sparse", "operator") and model.G is None:
+        hint = ("The finish solves its least squares by conjugate gradients here; try "
+                "gram=True (sparse A with moderate n) or a looser `tol`.")
+    else:
+        hint = "Try method='auto', a larger `max_iter` or options['max_solves']."
+    return (f"{text} after {outcome.nit} iterations and {finish.nsolves} least-squares "
+            f"solves. {hint}")

@@ -1,0 +1,210 @@
+"""The direct paths of "auto": the exact solution without the dynamics.
+
+Tall and square data start from the unconstrained least-squares solution, take the
+columns it already solves and finish the others from its sign pattern (from scratch
+when the matrix is too ill-conditioned for the sign pattern to mean anything); small
+dense data go to scipy's compiled Lawson-Hanson method. Each function takes the call's
+:class:`~.finishing.Finisher` and returns an :class:`~.finishing.Outcome`.
+"""
+
+from typing import NamedTuple, Optional
+
+import numpy as np
+import scipy.linalg as sla
+
+from ...finish.compiled import compiled_lawson_hanson
+from ...finish.least_squares import RHO_CHOLESKY
+from ...models.linear import LinearModel
+from .finishing import Outcome
+from .route import COMPILED_SMALL_N, DENSIFY_MAX, LAWSON_HANSON_FROM, densifiable
+
+__all__ = ["least_squares_path", "compiled_path", "ill_conditioned_path", "warm_finish_path",
+           "LeastSquaresStart", "least_squares_start"]
+
+# The Cholesky factor of a Gram matrix whose columns all keep at least this sine to the
+# span of the others is inverted for the finish (supports missing few columns are then
+# solved from the inverse): the inverse loses no more than about eps / sine^2 in relative
+# accuracy.
+SINE_INVERSE = 1e-3
+
+# A square least-squares start is trusted for its sign pattern when the reciprocal
+# condition number of A is at least this (the Cholesky start uses the sine test of the
+# finish, RHO_CHOLESKY).
+RCOND_TRUSTED = 1e-8
+
+
+class LeastSquaresStart(NamedTuple):
+    """The unconstrained least-squares solution and what it can be trusted for.
+
+    Attributes
+    ----------
+    X : ndarray or None
+        The solutions, ``(n, k)``; None when the factorization failed.
+    trusted : bool
+        The matrix is well conditioned: the sign pattern guides the finish.
+    stable : bool
+        A positive column is the answer: solved by LU of a square ``A`` (backward
+        stable) or by the normal equations of a well-conditioned one.
+    factor : ndarray or None
+        The Cholesky factor of ``A^T A`` when every column keeps a sine of at least
+        :data:`SINE_INVERSE` to the others (it is then inverted for the finish).
+    """
+
+    X: Optional[np.ndarray]
+    trusted: bool = False
+    stable: bool = False
+    factor: Optional[np.ndarray] = None
+
+
+def least_squares_start(model):
+    """The :class:`LeastSquaresStart` of `model` (dense or Gram data with ``m >= n``)."""
+    try:
+        if model.kind == "dense" and model.m == model.n and not model.gram_formed:
+            return _square_start(model)
+        R, info = sla.lapack.dpotrf(model.G, lower=False, clean=True)
+        if info != 0:
+            return LeastSquaresStart(None)
+        X, info = sla.lapack.dpotrs(R, model.atb, lower=False)
+        norms = np.maximum(model.norms, np.finfo(float).tiny)
+        sine = float(np.min(np.abs(np.diag(R)) / norms))
+        if info != 0 or not np.all(np.isfinite(X)):
+            return LeastSquaresStart(None)
+        trusted = sine >= RHO_CHOLESKY
+        return LeastSquaresStart(X, trusted, trusted, R if sine >= SINE_INVERSE else None)
+    except (np.linalg.LinAlgError, ValueError):
+        return LeastSquaresStart(None)
+
+
+def _square_start(model):
+    """LU of a square ``A``, trusted when its reciprocal condition number is not tiny."""
+    lu, piv, info = sla.lapack.dgetrf(model.A)
+    if info != 0:
+        return LeastSquaresStart(None)
+    anorm = float(np.max(np.sum(np.abs(model.A), axis=0)))
+    rcond, _ = sla.lapack.dgecon(lu, anorm)
+    X, info = sla.lapack.dgetrs(lu, piv, model.b)
+    if info != 0 or not np.all(np.isfinite(X)):
+        return LeastSquaresStart(None)
+    return LeastSquaresStart(X, bool(rcond >= RCOND_TRUSTED), True)
+
+
+def least_squares_path(finish):
+    """Every column from the least-squares start: a positive solution solved stably is
+    the answer; the others are finished from its sign pattern."""
+    model = finish.model
+    n, k = model.n, model.b.shape[1]
+    start = least_squares_start(model)
+    X = np.zeros((n, k))
+    done = np.zeros(k, bool)
+    if start.X is not None:
+        positive = np.all(start.X > 0, axis=0) & start.stable
+        if positive.any():
+            done[positive] = finish.certified(start.X[:, positive], model.take(positive))
+            X[:, done] = start.X[:, done]
+    rest = np.flatnonzero(~done)
+    if not rest.size:
+        return Outcome(X)
+    if n <= COMPILED_SMALL_N:
+        return compiled_path(finish, rest, X)
+    if not start.trusted and densifiable(model):
+        return ill_conditioned_path(finish, rest, X)
+    X[:, rest] = _finish_from_sign_pattern(finish, start, rest)
+    return Outcome(X)
+
+
+def _finish_from_sign_pattern(finish, start, rest):
+    """The finish of the columns `rest` from the sign pattern of a trusted start (from
+    zero when it is not)."""
+    model = finish.model
+    n = model.n
+    if start.trusted:
+        support = start.X[:, rest] > 0
+        X0 = np.maximum(start.X[:, rest], 0.0)
+    else:
+        # the sign pattern of an ill-conditioned solve is noise: start from zero
+        support = np.zeros((n, rest.size), bool)
+        X0 = np.zeros(support.shape)
+    # A^T A (m n^2 to form) pays for itself when A is tall or the supports are large;
+    # from a small trusted sign pattern blocks of columns cost less
+    p0 = float(np.mean(np.sum(support, axis=0)))
+    gram = not start.trusted or model.m >= 2 * n or model.gram_formed or 3 * p0 > n
+    inverse = None
+    if start.trusted and gram and 2 * p0 > n:
+        inverse = _inverse_gram(model, start.factor, start.X[:, rest])
+    return finish(X0, support, model.take(rest), gram=gram, inverse=inverse)
+
+
+def _inverse_gram(model, R, X_ls):
+    """``((A^T A)^{-1}, X_ls)`` for the finish when ``A^T A`` is well conditioned
+    (every column keeps a sine of at least 1e-3 to the others), else None."""
+    if R is None:
+        R, info = sla.lapack.dpotrf(model.G, lower=False, clean=True)
+        sines = np.abs(np.diag(R)) / np.maximum(model.norms, np.finfo(float).tiny)
+        if info != 0 or np.min(sines) < SINE_INVERSE:
+            return None
+    H, info = sla.lapack.dpotri(R, lower=False)
+    if info != 0:
+        return None
+    return np.triu(H) + np.triu(H, 1).T, X_ls
+
+
+def ill_conditioned_path(finish, cols=None, X=None):
+    """Columns `cols` (default all) of an ill-conditioned dense problem: the compiled
+    Lawson-Hanson method when small, else Lawson and Hanson's method with block entries
+    on an updated QR (of the triangular factor of a tall ``A``)."""
+    model = finish.model
+    cols, X = _all_columns(model, cols, X)
+    if model.n < LAWSON_HANSON_FROM:
+        return compiled_path(finish, cols, X)
+    X[:, cols] = finish.from_zero(_reduced_model(model, cols), cols.size, gram=False,
+                                  strategy="lawson-hanson")
+    return Outcome(X)
+
+
+def _reduced_model(model, cols):
+    """The data of the right-hand sides `cols` on the triangular factor of ``A`` when
+    ``A`` is tall (``||A x - b||^2 = ||R x - Q^T b||^2 + const``), else as is."""
+    A = _dense(model)
+    B = model.b[:, cols]
+    if model.m < 2 * model.n:
+        return model.take(cols) if A is model.A else LinearModel(A, B)
+    CQ, R = sla.qr_multiply(A, B.T, mode="right")
+    return LinearModel(R, np.atleast_2d(CQ).T)
+
+
+def compiled_path(finish, cols=None, X=None):
+    """Columns `cols` (default all) by the compiled Lawson-Hanson method (the others of
+    `X` kept); those it cannot finish go to the exact finish from zero."""
+    model = finish.model
+    cols, X = _all_columns(model, cols, X)
+    dense = _dense(model)
+    if dense is None:
+        X[:, cols] = finish.from_zero(model.take(cols), cols.size)
+        return Outcome(X)
+    Xc, ok = compiled_lawson_hanson(dense, model.b[:, cols])
+    X[:, cols[ok]] = Xc[:, ok]
+    left = cols[~ok]
+    if left.size:
+        X[:, left] = finish.from_zero(model.take(left), left.size)
+    return Outcome(X)
+
+
+def warm_finish_path(finish, x0):
+    """The finish from the support of the warm start `x0`."""
+    return Outcome(finish(x0, x0 > 0), before=[x0])
+
+
+def _all_columns(model, cols, X):
+    k = model.b.shape[1]
+    cols = np.arange(k) if cols is None else cols
+    X = np.zeros((model.n, k)) if X is None else X
+    return cols, X
+
+
+def _dense(model):
+    """``A`` as a dense array when it is one or small enough to become one."""
+    if model.kind == "dense":
+        return model.A
+    if model.kind == "sparse" and model.m * model.n <= DENSIFY_MAX:
+        return model.A.toarray()
+    return None
