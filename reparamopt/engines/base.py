@@ -20,7 +20,7 @@ import numpy as np
 
 from .._utils.arrays import scalar_or_columns
 
-__all__ = ["Engine", "State", "estimate_step", "columnwise", "fail"]
+__all__ = ["Engine", "State", "estimate_step", "probe", "columnwise", "fail"]
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,35 @@ def columnwise(a, b):
     return (a * b).sum(axis=0)
 
 
+def probe(measure, u, grad, tries=1, grow=100.0):
+    """The one step probe of the engines: ``measure(u - h grad, h)`` for the step
+    ``h = 1e-4 max(||u||, 1) / ||grad||``, grown `grow`-fold until `measure` returns a
+    number (it returns None while the change it measures is lost in rounding).
+
+    Returns ``(value or None, evaluations)``; no evaluation for a zero or non-finite
+    gradient.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparamopt.engines.base import probe
+    >>> u, g = np.ones(2), np.array([1.0, 0.0])
+    >>> value, calls = probe(lambda point, h: h if h > 0.1 else None, u, g, tries=4)
+    >>> round(float(value), 4), calls
+    (1.4142, 3)
+    """
+    gnorm = np.linalg.norm(grad)
+    if not (np.isfinite(gnorm) and gnorm > 0):
+        return None, 0
+    h = 1e-4 * max(float(np.linalg.norm(u)), 1.0) / gnorm
+    for tries_done in range(1, tries + 1):
+        value = measure(u - h * grad, h)
+        if value is not None:
+            return value, tries_done
+        h *= grow
+    return None, tries
+
+
 def estimate_step(problem, u, grad):
     """``1 / L`` with L a local Lipschitz estimate of the gradient from one probe step.
 
@@ -122,12 +151,15 @@ def estimate_step(problem, u, grad):
     gnorm = np.linalg.norm(grad)
     if gnorm == 0 or not np.isfinite(gnorm):
         return 1.0, 0
-    h = 1e-4 * max(np.linalg.norm(u), 1.0) / gnorm
-    _, g2 = problem.value_and_grad(u - h * grad)
-    lipschitz = np.linalg.norm(g2 - grad) / (h * gnorm)
-    if not np.isfinite(lipschitz) or lipschitz <= 0:
-        return 1.0 / gnorm, 1
-    return 1.0 / lipschitz, 1
+
+    def lipschitz(point, h):
+        _, g2 = problem.value_and_grad(point)
+        return np.linalg.norm(g2 - grad) / (h * gnorm)
+
+    value, nfev = probe(lipschitz, u, grad)
+    if not np.isfinite(value) or value <= 0:
+        return 1.0 / gnorm, nfev
+    return 1.0 / value, nfev
 
 
 def slack(value):

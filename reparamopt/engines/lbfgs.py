@@ -8,7 +8,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .._utils.validation import check_scalar
-from .base import Engine, State
+from .base import Engine, State, probe
 
 __all__ = ["LBFGS", "LBFGSState"]
 
@@ -250,23 +250,15 @@ class LBFGS(Engine):
     def _probe(problem, state):
         """The x-space curvature at the start, from a short latent gradient step that
         grows until the gradient change is above rounding (at most three evaluations)."""
-        u, g = state.u, state.grad
-        gnorm = float(np.linalg.norm(g))
-        here = _x_point(problem, u)
-        if not (np.isfinite(gnorm) and gnorm > 0):
-            return state.replace(previous_x=here)
-        h, nfev = 1e-4 * max(float(np.linalg.norm(u)), 1.0) / gnorm, 0
-        curvature = None
-        for _ in range(3):
-            probe = u - h * g
+        here = _x_point(problem, state.u)
+
+        def curvature(point, h):
             with np.errstate(all="ignore"):
-                there = _x_point(problem, probe)
-            nfev += 1
-            curvature = _x_curvature(here[0], here[1], there)
-            if curvature is not None:
-                break
-            h *= 100.0
-        return state.replace(previous_x=here, curvature=curvature, nfev=state.nfev + nfev)
+                there = _x_point(problem, point)
+            return _x_curvature(here[0], here[1], there)
+
+        value, nfev = probe(curvature, state.u, state.grad, tries=3)
+        return state.replace(previous_x=here, curvature=value, nfev=state.nfev + nfev)
 
     def _initial(self, problem, state, pairs):
         """The diagonal initial matrix at `state` (None: the scalar scaling), and the
