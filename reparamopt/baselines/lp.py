@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from .._utils.validation import describe
 from ..exceptions import InvalidArgumentError, InvalidTypeError
 from ..models.linear import check_data
-from ..result import OptimizeResult
+from ..result import OptimizeResult, Status
 
 __all__ = ["basis_pursuit", "min_l1_nnls"]
 
@@ -48,7 +48,10 @@ def _result(A, b, x, lp, start, optimality):
         x=x, u=None, fun=0.5 * float(r @ r), rnorm=float(np.linalg.norm(r)),
         l1=float(np.abs(x).sum()), support=np.flatnonzero(np.abs(x) > 1e-9 * max(np.abs(x).max(), _TINY)),
         optimality=optimality(x, r), nit=int(getattr(lp, "nit", 0)), nfev=0,
-        status=1 if success else (0 if lp.status == 1 else -1), success=success,
+        # HiGHS: 0 solved, 1 its iteration limit, others a failure
+        status=int(Status.CONVERGED if success else
+                   (Status.MAX_ITER if lp.status == 1 else Status.NON_FINITE)),
+        success=success,
         message="HiGHS: " + str(lp.message), history=None, time=time.perf_counter() - start)
 
 

@@ -24,7 +24,9 @@ import scipy.optimize
 import scipy.sparse as sp
 
 from .._utils.validation import check_scalar
-from ..models.linear import LinearModel, check_nnls_input, kkt_residual, make_result
+from ..finish.kkt import kkt_residual
+from ..models.linear import LinearModel, check_nnls_input, make_result
+from ..result import Status
 
 __all__ = ["lawson_hanson", "projected_gradient", "accelerated_projected_gradient"]
 
@@ -64,13 +66,13 @@ def lawson_hanson(A, b, *, max_iter=None):
     max_iter = check_scalar(max_iter, "max_iter", lower=1, integer=True, allow_none=True)
     if n == 0:
         # scipy 1.17 aborts the interpreter on an empty column set
-        x, status = np.zeros(0), 1
+        x, status = np.zeros(0), Status.CONVERGED
     else:
         try:
             x, _ = scipy.optimize.nnls(A, b, maxiter=max_iter)
-            status = 1
+            status = Status.CONVERGED
         except RuntimeError:
-            x, status = np.zeros(n), 0
+            x, status = np.zeros(n), Status.MAX_ITER
     return _result(LinearModel(A, b), x, nit=0, status=status, method="lawson-hanson",
                    start=start)
 
@@ -129,13 +131,13 @@ def _first_order(A, b, tol, max_iter, x0, accelerated):
     x = np.zeros(shape) if x0 is None else np.maximum(np.asarray(x0, float).reshape(shape), 0)
     step = 1.0 / model.lipschitz()
     y, t = x.copy(), 1.0
-    status, nit = 0, 0
+    status, nit = Status.MAX_ITER, 0
     for nit in range(max_iter + 1):
         check = not accelerated or nit % _CHECK_EVERY == 0 or nit == max_iter
         if check:
             g, _ = model.grad(x)
             if np.all(kkt_residual(x, g, model.atb_norm) <= tol):
-                status = 1
+                status = Status.CONVERGED
                 break
         if nit == max_iter:
             break

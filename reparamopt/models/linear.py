@@ -22,9 +22,9 @@ from scipy.sparse.linalg import LinearOperator
 from .._utils.validation import as_float_array
 from ..exceptions import InvalidTypeError, ShapeError
 from ..finish.kkt import FLOOR_FACTOR, excess_residual, kkt_residual
-from ..result import STATUS_MESSAGES, OptimizeResult
+from ..result import OptimizeResult, Status
 
-__all__ = ["LinearModel", "LeastSquaresOracle", "kkt_residual", "lipschitz_estimate", "check_data",
+__all__ = ["LinearModel", "LeastSquaresOracle", "lipschitz_estimate", "check_data",
            "select_rows",
            "check_nnls_input", "make_result", "single_threaded"]
 
@@ -334,5 +334,5 @@ def make_result(model, x, *, nit, status, method, start, u=None, nfev=None, hist
     return OptimizeResult(
         x=x, u=u, rnorm=rnorm, fun=0.5 * rnorm ** 2, optimality=optimality, nit=int(nit),
         nfev=int(nit if nfev is None else nfev), status=int(status),
-        success=status in (1, 2), message=STATUS_MESSAGES[status], method=method,
+        success=Status(status).success, message=Status(status).message, method=method,
         time=time.perf_counter() - start, history=history, **extra)

@@ -23,7 +23,7 @@ import scipy.linalg as sla
 
 from ...finish.kkt import kkt_residual
 from ...finish.support import support_of
-from ...result import STATUS_MESSAGES, OptimizeResult
+from ...result import OptimizeResult, Status
 from .common import check_finite_scalar, compute, persist
 
 __all__ = ["gram_reduction", "SquareRoot", "solve_gram", "solve_columns", "solve_matrix_free"]
@@ -173,11 +173,12 @@ def solve_columns(A, B, scheduler, options):
     x = packed[:n]
     fun, optimality, nit, status = packed[n:]
     status = status.astype(int)
-    worst = int(status[np.argmin(np.isin(status, (1, 2)))]) if status.size else 1
+    successes = (int(Status.CONVERGED), int(Status.STALLED))
+    worst = int(status[np.argmin(np.isin(status, successes))]) if status.size else 1
     res = OptimizeResult(
         x=x, fun=fun, optimality=optimality, nit=int(nit.max(initial=0)), status=status,
-        success=bool(np.all(np.isin(status, (1, 2)))),
-        message=STATUS_MESSAGES.get(worst, "") if worst not in (1, 2) else
+        success=bool(np.all(np.isin(status, successes))),
+        message=Status(worst).message if not Status(worst).success else
         "Every right-hand side met its stopping tolerance.",
         history=None)
     res["rnorm"] = np.sqrt(2.0 * np.maximum(fun, 0.0))
@@ -311,9 +312,9 @@ def solve_matrix_free(A, b, scheduler, *, tol, max_iter, init_scale, check_every
         r = compute(A @ da.from_array(x, chunks=(A.chunks[1],)), scheduler=scheduler)[0] - b
         g = state.gradient(r)
     optimality = float(kkt_residual(x, g, state.c_norm))
-    status = 1 if ok or optimality <= tol else 0
+    status = Status.CONVERGED if ok or optimality <= tol else Status.MAX_ITER
     fun = 0.5 * float(r @ r)
     return OptimizeResult(
         x=x, u=np.sqrt(x), fun=fun, rnorm=float(np.sqrt(2 * fun)), optimality=optimality,
-        nit=nit, nfev=state.passes, status=status, success=status == 1,
-        message=STATUS_MESSAGES[status], history=None, time=time.perf_counter() - start)
+        nit=nit, nfev=state.passes, status=int(status), success=status.success,
+        message=status.message, history=None, time=time.perf_counter() - start)
