@@ -11,16 +11,17 @@ import numbers
 
 import numpy as np
 
-__all__ = ["namespace_of", "scalar_or_columns"]
+__all__ = ["namespace_of", "scalar_or_columns", "column_norms", "as_float"]
 
 # libraries whose arrays predate the __array_namespace__ attribute in some versions
 _ARRAY_LIBRARIES = ("torch", "cupy", "jax", "jaxlib")
 
 
-def namespace_of(*arrays):
-    """The array namespace of `arrays`: ``numpy`` for NumPy arrays, scalars, lists and
-    scipy.sparse matrices; the ``array-api-compat`` namespace of another library's
-    arrays (PyTorch, CuPy, JAX...) when that package is installed.
+def namespace_of(*arrays, default=np):
+    """The array namespace of `arrays`: `default` (``numpy``; ``autograd.numpy`` where
+    autograd may trace the arrays) for NumPy arrays, scalars, lists and scipy.sparse
+    matrices; the ``array-api-compat`` namespace of another library's arrays (PyTorch,
+    CuPy, JAX, array-api-strict...), which needs that package.
 
     Examples
     --------
@@ -31,7 +32,7 @@ def namespace_of(*arrays):
     """
     foreign = [a for a in arrays if _is_foreign(a)]
     if not foreign:
-        return np
+        return default
     try:
         from array_api_compat import array_namespace
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -64,3 +65,18 @@ def scalar_or_columns(fun):
     """
     arr = np.asarray(fun, dtype=float)
     return float(arr) if arr.ndim == 0 else arr
+
+
+def column_norms(v, xp=np):
+    """The 2-norm of each column of `v` (of the vector when 1-D), in namespace `xp`."""
+    if xp is np:
+        return np.linalg.norm(v, axis=0)
+    return xp.linalg.vector_norm(v, axis=0)
+
+
+def as_float(x, xp=np):
+    """`x` as a float64 array of namespace `xp` (NumPy input converted, other libraries'
+    arrays kept on their device)."""
+    if xp is np:
+        return np.asarray(x, dtype=float)
+    return xp.asarray(x, dtype=xp.float64)

@@ -5,6 +5,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from .._utils.arrays import as_float, namespace_of
 from .._utils.validation import check_choice, check_scalar
 from ..exceptions import InvalidArgumentError
 from .base import Engine, State, columnwise, estimate_step, slack
@@ -108,17 +109,23 @@ class AcceleratedGradientDescent(Engine):
         eta, nfev = self.initial_step, 0
         if eta is None and self.step_size == "backtracking":
             eta, nfev = estimate_step(problem, state.u, state.grad)
-        columns = np.shape(state.u)[1:]
-        momentum = np.ones(columns) if self.momentum == "fista" else np.zeros(columns, int)
+        xp = namespace_of(state.u)
+        columns = tuple(state.u.shape[1:])
+        if xp is np:
+            momentum = np.ones(columns) if self.momentum == "fista" else np.zeros(columns, int)
+        else:
+            momentum = (xp.ones if self.momentum == "fista" else xp.zeros)(columns,
+                                                                          dtype=state.u.dtype)
         return AcceleratedState(u=state.u, fun=state.fun, grad=state.grad, nfev=state.nfev + nfev,
-                                previous=state.u.copy(), momentum=momentum, step=eta)
+                                previous=state.u.copy() if xp is np else xp.asarray(state.u, copy=True),
+                                momentum=momentum, step=eta)
 
     def _extrapolate(self, state):
         """``(y, beta, next momentum)`` for the current momentum counter."""
         u, previous = state.u, state.previous
         if self.momentum == "fista":
             t = state.momentum
-            t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
+            t_new = 0.5 * (1.0 + namespace_of(t).sqrt(1.0 + 4.0 * t * t))
             beta = (t - 1.0) / t_new
             return u + beta * (u - previous), beta, t_new
         j = state.momentum
@@ -128,7 +135,7 @@ class AcceleratedGradientDescent(Engine):
     def _reset(self, advanced, restart):
         """The momentum counter after a step: `advanced`, reset where `restart`."""
         base = 1.0 if self.momentum == "fista" else 0
-        return np.where(restart, base, advanced)
+        return namespace_of(advanced, restart).where(restart, base, advanced)
 
     def step(self, problem, state):
         if is_rule(self.step_size):
@@ -139,11 +146,12 @@ class AcceleratedGradientDescent(Engine):
         """One evaluation per iteration: the gradient at y, the rule's step there."""
         u = state.u
         y, _, advanced = self._extrapolate(state)
+        xp = namespace_of(u)
         fy, gy = problem.value_and_grad(y)
-        gy = np.asarray(gy, dtype=float)
+        gy = as_float(gy, xp)
         eta = self.step_size(Probe(y, fy, gy, state.k), problem)
         u_new = y - eta * gy
-        restart = np.zeros(np.shape(u)[1:], bool)
+        restart = xp.zeros(tuple(u.shape[1:]), dtype=bool if xp is np else xp.bool)
         if self.restart == "gradient":
             restart = columnwise(gy, u_new - u) > 0
         elif self.restart == "speed":

@@ -18,7 +18,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._utils.arrays import scalar_or_columns
+from .._utils.arrays import as_float, namespace_of, scalar_or_columns
 
 __all__ = ["Engine", "State", "estimate_step", "probe", "columnwise", "fail"]
 
@@ -95,9 +95,15 @@ class Engine:
     monotone = False
 
     def init_state(self, problem, u0):
-        u0 = np.array(u0, dtype=float)
+        xp = namespace_of(u0)
+        if xp is np:
+            u0 = np.array(u0, dtype=float)
+            fun, grad = problem.value_and_grad(u0)
+            return State(u=u0, fun=scalar_or_columns(fun), grad=np.asarray(grad, dtype=float))
+        # another array library's arrays stay on their device
+        u0 = as_float(u0, xp)
         fun, grad = problem.value_and_grad(u0)
-        return State(u=u0, fun=scalar_or_columns(fun), grad=np.asarray(grad, dtype=float))
+        return State(u=u0, fun=fun, grad=grad)
 
     def step(self, problem, state):
         raise NotImplementedError
@@ -111,7 +117,10 @@ class Engine:
 
 def columnwise(a, b):
     """``sum(a * b)`` over axis 0: one number per column of a batch (a scalar else)."""
-    return (a * b).sum(axis=0)
+    xp = namespace_of(a, b)
+    if xp is np:
+        return (a * b).sum(axis=0)
+    return xp.sum(a * b, axis=0)
 
 
 def probe(measure, u, grad, tries=1, grow=100.0):

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._utils.arrays import namespace_of
 from ..exceptions import InvalidArgumentError
 
 __all__ = ["LocalLipschitz", "Probe", "is_rule"]
@@ -58,7 +59,8 @@ class LocalLipschitz:
 
     def __call__(self, state, problem):
         bound = problem.local_lipschitz(state.u)
-        return self.safety / np.maximum(bound, np.finfo(float).tiny)
+        xp = namespace_of(bound)
+        return self.safety / xp.maximum(bound, float(np.finfo(float).tiny))
 
     def __repr__(self):
         return f"LocalLipschitz(safety={self.safety})"

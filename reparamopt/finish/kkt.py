@@ -31,6 +31,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
+from .._utils.arrays import column_norms, namespace_of
+
 __all__ = ["residual", "kkt_residual", "gradient_floor", "excess_residual", "check",
            "FLOOR_FACTOR"]
 
@@ -45,15 +47,29 @@ FLOOR_FACTOR = 8.0
 
 def residual(x, g, nonnegative=True):
     """The natural residual ``x - P(x - g)``: ``min(x, g)`` entrywise on the orthant, ``g``
-    without constraint (``nonnegative=False``)."""
-    return np.minimum(x, g) if nonnegative else g
+    without constraint (``nonnegative=False``). Arrays of any array-API library."""
+    if not nonnegative:
+        return g
+    return namespace_of(x, g).minimum(x, g)
 
 
 def kkt_residual(x, g, scale, nonnegative=True):
     """Relative residual ``||x - P(x - g)||_2 / scale``, per column (the package's
-    ``optimality``; ``scale = ||A^T b||`` for least squares)."""
-    num = np.linalg.norm(residual(x, g, nonnegative), axis=0)
-    return num / np.maximum(scale, _TINY)
+    ``optimality``; ``scale = ||A^T b||`` for least squares). Arrays of any array-API
+    library (`scale` a number or an array of the same library).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparamopt.finish.kkt import kkt_residual
+    >>> float(kkt_residual(np.array([1.0, 0.0]), np.array([0.0, -2.0]), 4.0))
+    0.5
+    """
+    xp = namespace_of(x, g)
+    num = column_norms(residual(x, g, nonnegative), xp)
+    if xp is np:
+        return num / np.maximum(scale, _TINY)
+    return num / xp.maximum(xp.asarray(scale, dtype=num.dtype), float(_TINY))
 
 
 def gradient_floor(A, x, b, norm=None):

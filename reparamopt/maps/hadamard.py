@@ -3,6 +3,7 @@
 import autograd.numpy as anp
 import numpy as np
 
+from .._utils.arrays import as_float, namespace_of
 from .base import Map, _power_derivatives, check_power
 
 __all__ = ["HadamardPower"]
@@ -47,16 +48,18 @@ class HadamardPower(Map):
     def forward(self, u):
         if self._even:
             return u ** int(self.power)
-        return anp.abs(u) ** self.power
+        return namespace_of(u, default=anp).abs(u) ** self.power
 
     def inverse(self, x):
-        return np.maximum(np.asarray(x, dtype=float), 0.0) ** (1.0 / self.power)
+        xp = namespace_of(x)
+        return xp.maximum(as_float(x, xp), 0.0) ** (1.0 / self.power)
 
     def pullback(self, u, grad_x):
-        u = np.asarray(u, dtype=float)
+        xp = namespace_of(u, grad_x)
+        u = as_float(u, xp)
         if self._even:
             return self.power * u ** (int(self.power) - 1) * grad_x
-        return self.power * np.abs(u) ** (self.power - 1) * np.sign(u) * grad_x
+        return self.power * xp.abs(u) ** (self.power - 1) * xp.sign(u) * grad_x
 
     def derivatives(self, u):
         """``(L |u|^(L-1) sign(u), L (L-1) |u|^(L-2))``."""
@@ -67,11 +70,12 @@ class HadamardPower(Map):
         Hessian of ``F(u) = f(|u|^L)`` is ``L^2 diag(|u|^{L-1}) H diag(|u|^{L-1}) +
         L (L-1) diag(|u|^{L-2} g)`` with ``||H|| <= lambda``."""
         L = self.power
+        xp = namespace_of(u, grad_x)
         if L == 2:  # the common case, without powers
-            return 4.0 * lipschitz * _colmax(u * u) + 2.0 * _colmax(np.abs(grad_x))
-        au = np.abs(u)
-        return (L * L * lipschitz * _colmax(au ** (2 * L - 2))
-                + L * (L - 1) * _colmax(au ** (L - 2) * np.abs(grad_x)))
+            return 4.0 * lipschitz * _colmax(u * u, xp) + 2.0 * _colmax(xp.abs(grad_x), xp)
+        au = xp.abs(u)
+        return (L * L * lipschitz * _colmax(au ** (2 * L - 2), xp)
+                + L * (L - 1) * _colmax(au ** (L - 2) * xp.abs(grad_x), xp))
 
     def metric(self, x):
         """``L^2 x^(2 - 2/L)``: the flow ``u' = -grad F(u)`` moves x as
@@ -96,6 +100,8 @@ class HadamardPower(Map):
         return f"HadamardPower(shape={self.shape}, power={self.power:g})"
 
 
-def _colmax(v):
+def _colmax(v, xp=np):
     """Largest entry of each column (of a batch), or of the vector."""
-    return v.max(axis=0) if v.size else np.zeros(v.shape[1:])
+    if xp is np:
+        return v.max(axis=0) if v.size else np.zeros(v.shape[1:])
+    return xp.max(v, axis=0) if v.shape[0] else xp.zeros(v.shape[1:], dtype=v.dtype)
