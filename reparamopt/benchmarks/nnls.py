@@ -252,7 +252,7 @@ def _time_cap(text):
     return value
 
 
-def main(argv=None):
+def _parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, one run")
     parser.add_argument("--families", type=int, nargs="*", default=list(range(1, 17)),
@@ -267,9 +267,11 @@ def main(argv=None):
                         help="stop any solver run after this many seconds; the table marks it "
                              f"capped (default: {QUICK_TIME_CAP:g} with --quick, else none; 0: none)")
     parser.add_argument("--csv", default="bench_nnls.csv")
-    args = parser.parse_args(argv)
-    repeats = args.repeats or (1 if args.quick else 3)
-    cap = args.time_cap if args.time_cap is not None else (QUICK_TIME_CAP if args.quick else None)
+    return parser
+
+
+def _plan(args):
+    """``(family, name, A, b, solvers)`` for every problem asked for."""
     extra = [m for m in (args.methods if args.methods is not None else METHODS) if m != "auto"]
     all_families = families(args.quick)
     plan = []
@@ -280,6 +282,55 @@ def main(argv=None):
             plan.append((family, name, A, b, solvers))
     for module in {getattr(s, "imports", None) for *_, solvers in plan for s in solvers} - {None}:
         importlib.import_module(module)  # no time includes an import
+    return plan
+
+
+def _reference(A, b, results):
+    """The objective every solver is judged against (scipy's, else the first finished
+    solver's), or None for matrix-free data (judged by their KKT residual)."""
+    finished = [x for _, _, x, _, _ in results if x is not None]
+    ref = next((x for s, _, x, _, _ in results if s == "scipy-nnls" and x is not None),
+               finished[0] if finished else None)
+    if ref is None or not (isinstance(A, np.ndarray) or sp.issparse(A)):
+        return None
+    return objective(A, b, ref)
+
+
+def _rows(family, name, A, b, results, memory, cap):
+    """The table rows of one problem, printed as they are made."""
+    f_ref = _reference(A, b, results)
+    bb = np.sum(b * b, axis=0)
+    t_auto = results[0][1]
+    rows = []
+    for solver_name, t, x, runs, capped in results:
+        k = np.nan if capped else kkt(A, b, x)
+        if capped:
+            reached = False
+        elif f_ref is not None:
+            reached = bool(np.all(objective(A, b, x) <= f_ref * (1 + 1e-9) + 1e-12 * bb))
+        else:
+            reached = k <= PEER_TOL
+        peak = memory.get(solver_name)
+        row = dict(family=family, problem=name, solver=solver_name, time=t, runs=runs,
+                   kkt=k, reached=reached, ratio=t / t_auto, capped=capped,
+                   peak_memory_mib=np.nan if peak is None else peak / 2**20)
+        rows.append(row)
+        note = f"capped at {cap:g} s" if capped else ""
+        print(f"{name:28s} {solver_name:28s} {t:9.4f} {'-' if capped else f'{k:9.1e}':>9s} "
+              f"{'-' if capped else 'yes' if reached else 'no':>7s} {row['ratio']:8.2f}  {note}".rstrip(),
+              flush=True)
+        if peak is not None:
+            m, n = A.shape
+            print(f"{name:28s} peak traced memory of {solver_name}: {peak / 2**20:.1f} MiB "
+                  f"= {peak / (8 * (m + n)):.1f} x 8(m+n) bytes", flush=True)
+    return rows
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    repeats = args.repeats or (1 if args.quick else 3)
+    cap = args.time_cap if args.time_cap is not None else (QUICK_TIME_CAP if args.quick else None)
+    plan = _plan(args)
     progress = Progress(sum(len(solvers) + (family == MEMORY_FAMILY) for family, *_, solvers in plan),
                         "solver runs")
     rows = []
@@ -290,35 +341,11 @@ def main(argv=None):
         for solver in solvers:
             results.append((solver.name, *time_solver(solver, A, b, repeats, args.budget, cap)))
             progress.step(f"{name} {solver.name}")
-        finished = [x for _, _, x, _, _ in results if x is not None]
-        ref = next((x for s, _, x, _, _ in results if s == "scipy-nnls" and x is not None),
-                   finished[0] if finished else None)
-        dense_ref = ref is not None and (isinstance(A, np.ndarray) or sp.issparse(A))
-        f_ref = objective(A, b, ref) if dense_ref else None
-        bb = np.sum(b * b, axis=0)
-        t_auto = results[0][1]
         memory = {}
         if family == MEMORY_FAMILY:
             memory[results[0][0]] = peak_memory(solve_reparamopt("auto"), A, b)
             progress.step(f"{name} peak memory")
-        for solver_name, t, x, runs, capped in results:
-            k = np.nan if capped else kkt(A, b, x)
-            reached = False if capped else bool(
-                np.all(objective(A, b, x) <= f_ref * (1 + 1e-9) + 1e-12 * bb)) if dense_ref \
-                else k <= PEER_TOL
-            peak = memory.get(solver_name)
-            row = dict(family=family, problem=name, solver=solver_name, time=t, runs=runs,
-                       kkt=k, reached=reached, ratio=t / t_auto, capped=capped,
-                       peak_memory_mib=np.nan if peak is None else peak / 2**20)
-            rows.append(row)
-            note = f"capped at {cap:g} s" if capped else ""
-            print(f"{name:28s} {solver_name:28s} {t:9.4f} {'-' if capped else f'{k:9.1e}':>9s} "
-                  f"{'-' if capped else 'yes' if reached else 'no':>7s} {row['ratio']:8.2f}  {note}".rstrip(),
-                  flush=True)
-            if peak is not None:
-                m, n = A.shape
-                print(f"{name:28s} peak traced memory of {solver_name}: {peak / 2**20:.1f} MiB "
-                      f"= {peak / (8 * (m + n)):.1f} x 8(m+n) bytes", flush=True)
+        rows += _rows(family, name, A, b, results, memory, cap)
     with open(args.csv, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()

@@ -37,7 +37,16 @@ def build_parser():
         epilog="Run `reparamopt COMMAND --help` for the options of a command.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in (_add_demo, _add_solve, _add_nmf, _add_bench, _add_reproduce):
+        add(commands)
+    return parser
 
+
+_FILES = (f"Files: {', '.join(READABLE)} (.npz: scipy.sparse.save_npz or one array; .csv: "
+          "comma-separated).")
+
+
+def _add_demo(commands):
     demo = commands.add_parser(
         "demo", formatter_class=_Formatter, help="the paper's small problems, reparamopt beside scipy",
         description="Solve the paper's implicit-bias problem (m=10, n=50, s=3) and a 1000 x 1000 "
@@ -49,20 +58,22 @@ def build_parser():
     demo.add_argument("--no-plot", action="store_true", help="skip the plot")
     demo.set_defaults(handler=_cmd_demo)
 
-    files = f"Files: {', '.join(READABLE)} (.npz: scipy.sparse.save_npz or one array; .csv: comma-separated)."
+
+def _add_solve(commands):
     solve = commands.add_parser(
         "solve", formatter_class=_Formatter, help="NNLS or sparse recovery from files",
         description="Solve min ||A x - b|| subject to x >= 0 (or recover a sparse x with "
-                    "--sparse-recovery) from A and b stored in files. " + files)
+                    "--sparse-recovery) from A and b stored in files. " + _FILES)
     solve.add_argument("A", help="matrix file")
     solve.add_argument("b", help="right-hand side file (a vector, or one row or column)")
     solve.add_argument("-o", "--output", help="write x to this .npy, .csv or .txt file")
     solve.add_argument("--sparse-recovery", action="store_true",
                        help="use reparamopt.sparse_recovery (small init, implicit l1 bias)")
     solve.add_argument("--signed", action="store_true", help="with --sparse-recovery: x of any sign")
-    solve.add_argument("--method", help="NNLS: auto, gd, riemannian-gd, bb, nesterov, mirror-nesterov, "
-                                        "flow, accelerated-flow; sparse recovery: auto, flow, gd, "
-                                        "accelerated, accelerated-flow (default: auto)")
+    solve.add_argument("--method", help="NNLS: auto, gd, riemannian-gd, bb, accelerated (alias "
+                                        "nesterov), mirror-nesterov, flow, accelerated-flow; sparse "
+                                        "recovery: auto, limit, flow, gd, accelerated, "
+                                        "accelerated-flow (default: auto)")
     solve.add_argument("--power", type=float, help="Hadamard power L >= 2 of x = u**L (default 2)")
     solve.add_argument("--init-scale", type=float,
                        help="scale alpha of the identical initialization u0 = alpha * 1; small "
@@ -75,10 +86,12 @@ def build_parser():
     solve.add_argument("--progress", action="store_true", help="show a progress bar")
     solve.set_defaults(handler=_cmd_solve)
 
+
+def _add_nmf(commands):
     nmf = commands.add_parser(
         "nmf", formatter_class=_Formatter, help="non-negative matrix factorization of a file",
         description="Factor a non-negative X ~ W H with reparamopt.NMF and write W and H to "
-                    "PREFIX_W and PREFIX_H. " + files)
+                    "PREFIX_W and PREFIX_H. " + _FILES)
     nmf.add_argument("X", help="data matrix file (non-negative)")
     nmf.add_argument("-k", "--n-components", dest="k", type=int, required=True, help="rank k")
     nmf.add_argument("-o", "--output", metavar="PREFIX",
@@ -94,6 +107,8 @@ def build_parser():
     nmf.add_argument("--progress", action="store_true", help="show a progress bar")
     nmf.set_defaults(handler=_cmd_nmf)
 
+
+def _add_bench(commands):
     bench = commands.add_parser(
         "bench", formatter_class=_Formatter, help="run the benchmark suites",
         description="Run the benchmark suites shipped in reparamopt.benchmarks, each in a fresh "
@@ -105,6 +120,8 @@ def build_parser():
     bench.add_argument("-o", "--output", default="benchmark-results", help="folder of the CSV and PNG files")
     bench.set_defaults(handler=_cmd_bench)
 
+
+def _add_reproduce(commands):
     reproduce = commands.add_parser(
         "reproduce", formatter_class=_Formatter, help="regenerate the paper's figures",
         description="Run the tutorials shipped in reparamopt.tutorials (plot_*.py) that reproduce "
@@ -115,4 +132,3 @@ def build_parser():
     reproduce.add_argument("--quick", action="store_true", help="smaller problems (REPARAMOPT_QUICK=1)")
     reproduce.add_argument("--list", action="store_true", help="list the figures and exit")
     reproduce.set_defaults(handler=_cmd_reproduce)
-    return parser
