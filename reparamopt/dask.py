@@ -29,6 +29,7 @@ Examples
 array([1., 1., 1., 1., 1., 0., 0.])
 """
 
+import inspect
 import time
 
 import numpy as np
@@ -44,6 +45,7 @@ from .backends.dask.common import (
     scheduler_of,
 )
 from .exceptions import InvalidArgumentError, InvalidTypeError, ShapeError
+from .flagships.nnls.settings import NNLSSettings
 
 __all__ = ["nnls", "sparse_recovery", "fit_transform_nmf", "fit_nmf", "transform_nmf",
            "open_array", "is_dask_collection", "DaskOperator", "MODES"]
@@ -173,9 +175,7 @@ def nnls(A, b, *, mode="auto", client=None, gram_max_features=GRAM_MAX_FEATURES,
 
     mode = _pick_mode(mode, A, b, gram_max_features)
     scheduler, name = scheduler_of([x for x in (A, b) if is_dask_collection(x)], client)
-    memory_options = {key: value for key, value in options.items() if value is not None}
-    memory_options.update(tol=tol, max_iter=max_iter, init_scale=init_scale)
-    memory_options = {key: value for key, value in memory_options.items() if value is not None}
+    memory_options = _memory_options(options, tol=tol, max_iter=max_iter, init_scale=init_scale)
     if "x0" in memory_options and mode != "gram":
         raise InvalidArgumentError(f"`x0` is supported by `mode`='gram' only; got mode {mode!r}")
     if mode == "gram":
@@ -200,6 +200,24 @@ def nnls(A, b, *, mode="auto", client=None, gram_max_features=GRAM_MAX_FEATURES,
     res["dask_mode"] = mode
     res["time"] = time.perf_counter() - start
     return res
+
+
+def _memory_options(options, **values):
+    """The options of the in-memory solves (None values left out), validated here by the
+    in-memory settings, so that a bad one fails before any work is sent to the workers."""
+    merged = {key: value for key, value in {**options, **values}.items() if value is not None}
+    accepted = set(_NNLS_ARGUMENTS) | {"x0"}
+    unknown = sorted(set(merged) - accepted)
+    if unknown:
+        valid = ", ".join(sorted(accepted))
+        raise InvalidArgumentError(f"unknown option(s) {', '.join(map(repr, unknown))} of the "
+                                   f"in-memory nnls; valid: {valid}")
+    NNLSSettings.from_arguments(**{k: v for k, v in merged.items() if k in _NNLS_ARGUMENTS})
+    return merged
+
+
+_NNLS_ARGUMENTS = tuple(p for p in inspect.signature(NNLSSettings.from_arguments).parameters
+                        if p != "cls")
 
 
 def _stack(results):
