@@ -132,3 +132,50 @@ def test_earlier_module_paths_are_gone():
     # the lazy attribute stays: ro.operators is the operators module
     assert reparamopt.operators.SubsampledFFT is importlib.import_module(
         "reparamopt.models.operators").SubsampledFFT
+
+
+def code_lines(path):
+    """``(module lines, {function: lines of code})`` of a source file: a function's
+    lines without its docstring, comments and blank lines (nested functions count in
+    their enclosing one too)."""
+    source = path.read_text(encoding="utf-8")
+    lines = source.splitlines()
+    tree = ast.parse(source)
+    docstrings = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
+                isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            docstrings.update(range(body[0].lineno, body[0].end_lineno + 1))
+    functions = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            functions[f"{node.name}:{node.lineno}"] = sum(
+                1 for i in range(node.lineno, node.end_lineno + 1)
+                if i not in docstrings and lines[i - 1].strip()
+                and not lines[i - 1].strip().startswith("#"))
+    return len(lines), functions
+
+
+MAX_FUNCTION_LINES, MAX_MODULE_LINES = 60, 600
+
+
+def test_functions_fit_on_a_screen_and_modules_stay_small():
+    too_long = []
+    for path in sorted(ROOT.rglob("*.py")):
+        total, functions = code_lines(path)
+        where = path.relative_to(ROOT.parent)
+        if total > MAX_MODULE_LINES:
+            too_long.append(f"{where}: {total} lines")
+        too_long += [f"{where}:{name} {count} lines of code"
+                     for name, count in functions.items() if count > MAX_FUNCTION_LINES]
+    assert not too_long, too_long
+
+
+def test_the_size_check_counts_code_only(tmp_path):
+    body = "\n".join(f"    x{i} = {i}  # step" for i in range(61))
+    path = tmp_path / "big.py"
+    path.write_text(f'def f():\n    """Doc.\n\n    More doc.\n    """\n    # a comment\n\n{body}\n'
+                    "\n\ndef g():\n    return 1\n")
+    total, functions = code_lines(path)
+    assert functions == {"f:1": 62, "g:71": 2}
