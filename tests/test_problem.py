@@ -2,6 +2,7 @@
 
 import warnings
 
+import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
@@ -444,3 +445,21 @@ def test_residual_is_the_sets_unscaled_residual_whatever_the_measure():
     assert plain.residual(u) == pytest.approx(expected, rel=1e-12)
     assert plain.optimality(u) == plain.residual(u)
     assert own.optimality(u) == pytest.approx(expected / oracle.scale, rel=1e-12)
+
+
+def test_x_value_and_grad_takes_the_point_of_several_variables_as_a_dict():
+    def f(x, w):
+        return anp.sum((x - 1.0) ** 2) + anp.sum(w * anp.arange(3.0))
+
+    problem = ro.Problem(f, x=ro.NonNegative(2), w=ro.Simplex(3))
+    point = {"x": np.array([0.5, 2.0]), "w": np.array([0.2, 0.3, 0.5])}
+    value, grad = problem.x_value_and_grad(point)
+    assert value == pytest.approx(f(**point), rel=1e-15)
+    np.testing.assert_allclose(grad["x"], autograd.grad(f, 0)(point["x"], point["w"]))
+    np.testing.assert_allclose(grad["w"], np.arange(3.0))
+    assert problem.as_dict(point) is point
+    with pytest.raises(ex.InvalidArgumentError, match="keys"):
+        problem.as_dict({"x": point["x"]})
+    single = ro.Problem(lambda x: anp.sum(x ** 2), x=ro.NonNegative(2))
+    value, grad = single.x_value_and_grad(np.array([1.0, 2.0]))
+    assert value == 5.0 and isinstance(grad, np.ndarray)

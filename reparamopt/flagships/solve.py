@@ -165,7 +165,7 @@ def _never_worse(problem, result, u0, measure, monotone=False):
     with np.errstate(all="ignore"):  # a user's set may divide by the norm of 0
         zero_feasible = all(problem.maps[n].contains(zeros[n]) for n in problem.names)
     if zero_feasible:
-        start = problem._as_dict(problem.to_feasible(u0))
+        start = problem.as_dict(problem.to_feasible(u0))
         # (to rounding: the sine box's centre is 0 within 1e-15)
         if not all(np.max(np.abs(start[n]), initial=0.0) <= 1e-12 for n in problem.names):
             candidates.append(("x = 0", problem.to_latent(zeros)))
@@ -236,7 +236,7 @@ class _RelativeResidual:
                 if previous is not None and all(np.array_equal(x1[n], previous[n]) for n in x0):
                     break  # the sets stop the step: it cannot grow
                 previous = x1
-                _, g1 = self.problem._x_value_and_grad(x1)
+                _, g1 = self.problem.x_value_and_grad(x1)
                 change = _norm({n: g1[n] - g0[n] for n in x0})
                 if change >= 1e-6 * self.g0_norm:
                     return change / step
