@@ -6,8 +6,7 @@ import time
 from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.linalg import LinearOperator, lsmr
+from scipy.sparse.linalg import LinearOperator
 
 from .._utils.dispatch import backend_for
 from .._utils.validation import check_choice, check_scalar, describe
@@ -27,10 +26,10 @@ from ..finish.support import SupportPolish, support_least_squares, support_of
 from ..maps.base import check_power
 from ..maps.registry import resolve
 from ..models.linear import LeastSquaresOracle, LinearModel, check_data
-from ..models.scaling import NARROW, divided, largest_entry, rescaling
+from ..models.scaling import NARROW, divided, rescaling
 from ..result import STATUS_MESSAGES, OptimizeResult
 from .early_stopping import parse_early_stopping
-from .implicit_bias import flow_limit
+from .implicit_bias import limit_point
 
 if TYPE_CHECKING:
     from .._utils.typing import Any, ArrayLike, Callback, Matrix, Optional, Union
@@ -44,8 +43,6 @@ METHODS = ("auto", "limit", "flow", "gd", "accelerated", "accelerated-flow")
 _LSODA_MAX_N = 2000
 # the polish of the limit may move x by this much (relative 2-norm) and ||x||_1 by that
 _POLISH_MOVE, _POLISH_L1 = 1e-4, 1e-5
-# Newton steps tried on b itself before the least-squares solve that finds b_hat
-_OPTIMISTIC_NEWTON = 60
 
 
 def _engine(method, init_scale, A):
@@ -329,64 +326,10 @@ def _finish_result(result, full, scale, power, support_threshold, nfev=None, clo
     return result
 
 
-def _least_squares(A, b):
-    """A least-squares solution of ``A x = b`` (minimum norm for dense A)."""
-    if sp.issparse(A):
-        return lsmr(A, b, atol=1e-14, btol=1e-14, maxiter=20 * min(A.shape))[0]
-    return np.linalg.lstsq(A, b, rcond=None)[0]
-
-
 def _limit(A, b, full, constraint, nonnegative, power, init_scale, tol, polish):
-    """The flow's limit by the dual Newton of :mod:`.implicit_bias`, or None."""
-    from .nnls import nnls
-
-    n = A.shape[1]
-    norm_b = float(np.linalg.norm(b))
-    all_columns = np.arange(n)
-    amax = largest_entry(A)
-    if not isinstance(A, LinearOperator) and A.shape[0] < n:
-        # wide data: b is usually attainable, and a converged Newton proves it; the
-        # least-squares (NNLS) solve is needed only otherwise
-        out = flow_limit(A, b, all_columns, power=power, init_scale=init_scale,
-                         nonnegative=nonnegative, amax=amax, max_iter=_OPTIMISTIC_NEWTON)
-        if out is not None:
-            return _limit_result(A, full, *out, 0, nonnegative, tol, polish)
-    if isinstance(A, LinearOperator):
-        b_hat, candidates, unique = b, all_columns, None
-        nfev = 0
-    else:
-        if nonnegative:
-            x_hat = nnls(A, b).x
-        else:
-            x_hat = _least_squares(A, b)
-        b_fit = full.matvec(x_hat)
-        nfev = 1
-        if np.linalg.norm(b_fit - b) <= 1e-10 * norm_b:
-            b_hat, candidates = b, all_columns
-        else:
-            b_hat = b_fit
-            if nonnegative:
-                g = full.rmatvec(b_fit - b)
-                candidates = np.flatnonzero((x_hat > 0) | (g <= 1e-8 * full.atb_norm))
-            else:
-                candidates = all_columns
-        unique = None
-        if candidates.size <= A.shape[0]:
-            cols = A[:, candidates] if not sp.issparse(A) else sp.csc_array(A)[:, candidates].toarray()
-            if np.linalg.matrix_rank(cols) == candidates.size:
-                unique = np.zeros(n)
-                unique[candidates] = x_hat[candidates]
-    if unique is not None:
-        # a single point in the set: the flow converges to it
-        x, nit = unique, 0
-        u = np.ravel(resolve(constraint).inverse(x))
-    else:
-        out = flow_limit(A, b_hat, candidates, power=power, init_scale=init_scale,
-                         nonnegative=nonnegative, amax=amax)
-        if out is None:
-            return None
-        x, u, nit = out
-    return _limit_result(A, full, x, u, nit, nfev, nonnegative, tol, polish)
+    """The flow's limit (:func:`.implicit_bias.limit_point`) as a result, or None."""
+    out = limit_point(A, full, power=power, init_scale=init_scale, nonnegative=nonnegative)
+    return None if out is None else _limit_result(A, full, *out, nonnegative, tol, polish)
 
 
 def _limit_result(A, full, x, u, nit, nfev, nonnegative, tol, polish):
