@@ -262,28 +262,30 @@ def sparse_recovery(A: Matrix, b: ArrayLike, *, nonnegative: bool = True, power:
         if result is not None:
             return _finish_result(result, full, scale, power, support_threshold, clock=clock)
         method = "flow"  # Newton on the dual did not converge: integrate the flow instead
-    fit = full if rule is None else LinearModel(*rule.split(A, b))
+    monitor = None if rule is None else rule.monitor(full)
+    fit = full if monitor is None else monitor.fit
     oracle = LeastSquaresOracle(fit, nonnegative=nonnegative)
     problem = Problem(value_and_grad=oracle, x=constraint)
     engine = _engine(method, alpha, A)
 
     checkpoint, every = None, None
-    if rule is not None:
-        checkpoint, every = rule.checkpoint_for(problem), 1
+    if monitor is not None:
+        checkpoint, every = monitor.checkpoint(problem), 1
     elif polish:
         checkpoint, every = SupportPolish(problem, fit, tol, nonnegative), 25
     result = run(engine, problem, problem.init(alpha), tol=tol, max_iter=max_iter,
                  time_limit=time_limit, callback=callback, history=history, progress=progress,
                  checkpoint=checkpoint, checkpoint_every=every)
-    stopped_early = rule is not None and rule.triggered
-    if rule is not None:
-        u = rule.best(result.u)
-        if u is not result.u:
-            result["u"], result["x"] = u, problem.to_feasible(u)
-            result["optimality"] = problem.optimality(u)
+    stopped_early = False
+    if monitor is not None:
+        outcome = monitor.outcome(result.u)
+        stopped_early = outcome.stopped
+        if outcome.u is not result.u:
+            result["u"], result["x"] = outcome.u, problem.to_feasible(outcome.u)
+            result["optimality"] = problem.optimality(outcome.u)
         if stopped_early:
             result["status"], result["success"] = 1, True
-            result["message"] = f"Stopped early: {rule.describe()}."
+            result["message"] = f"Stopped early: {outcome.reason}."
     result["method"] = type(engine).__name__
     result["stopped_early"] = stopped_early
     return _finish_result(result, full, scale, power, support_threshold,
