@@ -1,14 +1,19 @@
 """Problems: layout, maps, closed-form oracles and bad input."""
 
 import warnings
+from dataclasses import FrozenInstanceError
 
+import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
 
 import reparamopt as ro
 from reparamopt import exceptions as ex
-from reparamopt.engines import AcceleratedGradientDescent, GradientDescent, GradientFlow
+from reparamopt.engines import LBFGS, AcceleratedGradientDescent, GradientDescent, GradientFlow
+from reparamopt.flagships.solve import SolveSettings
+from reparamopt.flagships.solve import route as solve_route
+from reparamopt.models.linear import LeastSquaresOracle, LinearModel
 
 
 def _nnls_problem(rng, oracle):
@@ -444,3 +449,95 @@ def test_residual_is_the_sets_unscaled_residual_whatever_the_measure():
     assert plain.residual(u) == pytest.approx(expected, rel=1e-12)
     assert plain.optimality(u) == plain.residual(u)
     assert own.optimality(u) == pytest.approx(expected / oracle.scale, rel=1e-12)
+
+
+# -- solve: settings validated once, the routing plan ------------------------------------
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"tol": -1.0}, "`tol` must be a number >= 0; got -1.0"),
+    ({"atol": np.nan}, "`atol` must be a number; got nan"),
+    ({"ftol": -1e-3}, "`ftol` must be a number >= 0; got -0.001"),
+    ({"max_iter": 2.5}, "`max_iter` must be an integer; got 2.5"),
+    ({"init_scale": 0.0}, "`init_scale` must be a number > 0; got 0.0"),
+    ({"init_scale": np.inf}, "`init_scale` must be a finite number > 0; got inf"),
+    ({"time_limit": -1.0}, "`time_limit` must be a number >= 0; got -1.0"),
+])
+def test_solve_settings_validate_once_and_name_the_argument(kwargs, match):
+    with pytest.raises(ex.InvalidArgumentError, match=match):
+        SolveSettings(**kwargs)
+
+
+def test_solve_settings_are_frozen_and_name_the_engine():
+    settings = SolveSettings(engine="nesterov", engine_settings={"restart": None})
+    assert settings.engine == "accelerated"
+    with pytest.raises(FrozenInstanceError):
+        settings.tol = 1.0
+    with pytest.raises(TypeError):
+        settings.engine_settings["restart"] = "function"
+    with pytest.raises(ex.UnknownNameError, match="'lbfgs'.*got 'newton'"):
+        SolveSettings(engine="newton")
+    with pytest.raises(ex.InvalidTypeError, match="`callback` must be callable; got 3"):
+        SolveSettings(callback=3)
+
+
+def _batch_problem():
+    rng = np.random.default_rng(2)
+    model = LinearModel(rng.standard_normal((8, 4)), rng.standard_normal((8, 3)))
+    return ro.Problem(value_and_grad=LeastSquaresOracle(model), batch=True, x=ro.NonNegative((4, 3)))
+
+
+def test_solve_route_picks_the_documented_engine_start_and_measure():
+    vector = ro.Problem(lambda x: anp.sum((x - 1.0) ** 2), x=ro.NonNegative(3))
+    plan = solve_route(SolveSettings(), vector)
+    assert plan.engine == LBFGS() and plan.start == "identical" and plan.measure == "relative"
+    # the default L-BFGS takes the curvature the measure probes; a set one is kept
+    assert plan.pass_curvature
+    assert not solve_route(SolveSettings(engine_settings={"curvature": 2.0}), vector).pass_curvature
+    assert solve_route(SolveSettings(engine="gd"), vector).engine == GradientDescent()
+    assert solve_route(SolveSettings(x0=np.ones(3)), vector).start == "x0"
+    assert solve_route(SolveSettings(random_state=1), vector).start == "seeded"
+    factors = ro.Problem(lambda W, h: anp.sum(anp.dot(W, h) ** 2), W=ro.NonNegative((3, 2)),
+                         h=ro.NonNegative(2))
+    plan = solve_route(SolveSettings(), factors)
+    assert (plan.start, plan.perturb) == ("perturbed", ("W",))
+    batch = _batch_problem()
+    plan = solve_route(SolveSettings(), batch)
+    assert plan.engine == GradientDescent() and plan.measure == "own" and not plan.pass_curvature
+    assert solve_route(SolveSettings(atol=1e-9), batch).measure == "floor"
+    rng = np.random.default_rng(3)
+    own = ro.Problem(value_and_grad=_OwnMeasureOracle(rng.standard_normal((6, 3)),
+                                                      rng.standard_normal(6)),
+                     x=ro.NonNegative(3))
+    assert solve_route(SolveSettings(), own).measure == "own"
+
+
+def test_solve_nesterov_is_an_alias_of_accelerated():
+    rng = np.random.default_rng(4)
+    A, b = rng.standard_normal((30, 10)), rng.standard_normal(30)
+    problem = ro.Problem(lambda x: 0.5 * anp.sum((anp.dot(A, x) - b) ** 2), x=ro.NonNegative(10))
+    accelerated = ro.solve(problem, engine="accelerated", tol=1e-9)
+    nesterov = ro.solve(problem, engine="nesterov", tol=1e-9)
+    assert accelerated.success and nesterov.engine == "AcceleratedGradientDescent"
+    np.testing.assert_array_equal(nesterov.x, accelerated.x)
+    assert nesterov.nit == accelerated.nit
+    # the KKT point of scipy's NNLS, to the tolerance's reach (1e-9 relative of the
+    # gradient measure: 1e-6 absolute in x on this well-conditioned problem)
+    np.testing.assert_allclose(accelerated.x, scipy_nnls(A, b), atol=1e-6)
+
+
+def test_x_value_and_grad_takes_the_point_of_several_variables_as_a_dict():
+    def f(x, w):
+        return anp.sum((x - 1.0) ** 2) + anp.sum(w * anp.arange(3.0))
+
+    problem = ro.Problem(f, x=ro.NonNegative(2), w=ro.Simplex(3))
+    point = {"x": np.array([0.5, 2.0]), "w": np.array([0.2, 0.3, 0.5])}
+    value, grad = problem.x_value_and_grad(point)
+    assert value == pytest.approx(f(**point), rel=1e-15)
+    np.testing.assert_allclose(grad["x"], autograd.grad(f, 0)(point["x"], point["w"]))
+    np.testing.assert_allclose(grad["w"], np.arange(3.0))
+    assert problem.as_dict(point) is point
+    with pytest.raises(ex.InvalidArgumentError, match="keys"):
+        problem.as_dict({"x": point["x"]})
+    single = ro.Problem(lambda x: anp.sum(x ** 2), x=ro.NonNegative(2))
+    value, grad = single.x_value_and_grad(np.array([1.0, 2.0]))
+    assert value == 5.0 and isinstance(grad, np.ndarray)

@@ -1,12 +1,23 @@
-"""sparse_recovery: implicit l1 bias, signed recovery, early stopping, bad input."""
+"""sparse_recovery: implicit l1 bias, signed recovery, early stopping, bad input, and
+its settings, measured properties and routing plan."""
+
+from dataclasses import FrozenInstanceError
 
 import numpy as np
 import pytest
+import scipy.optimize
 import scipy.sparse as sp
 from scipy.sparse.linalg import aslinearoperator
 
 import reparamopt as ro
 from reparamopt.baselines.lp import basis_pursuit, min_l1_nnls
+from reparamopt.datasets import make_gaussian
+from reparamopt.engines import (
+    AcceleratedFlow,
+    AcceleratedGradientDescent,
+    GradientDescent,
+    GradientFlow,
+)
 from reparamopt.exceptions import (
     InvalidArgumentError,
     InvalidTypeError,
@@ -14,6 +25,8 @@ from reparamopt.exceptions import (
     ShapeError,
     UnknownNameError,
 )
+from reparamopt.flagships.early_stopping import Discrepancy, Validation, parse_early_stopping
+from reparamopt.flagships.sparse import DataProperties, SparseSettings, measure, route
 
 
 def gaussian_problem(seed, n, m, s, signed=False, noise=0.0):
@@ -181,7 +194,7 @@ def test_complex_data(small):
         ro.sparse_recovery(A, b + 0j)
 
 
-@pytest.mark.parametrize("kwargs, match", [
+BAD_PARAMETERS = [
     ({"power": 1.5}, "`power` must be a number >= 2; got 1.5"),
     ({"power": np.inf}, "`power`"),
     ({"init_scale": 0}, "`init_scale` must be a number > 0; got 0"),
@@ -194,7 +207,10 @@ def test_complex_data(small):
     ({"early_stopping": {"rule": "discrepancy"}}, "noise_level"),
     ({"early_stopping": {"rule": "validation", "fraction": 1.5}}, "fraction"),
     ({"early_stopping": {"rule": "validation", "folds": 3}}, "unknown keys"),
-])
+]
+
+
+@pytest.mark.parametrize("kwargs, match", BAD_PARAMETERS)
 def test_bad_parameters(small, kwargs, match):
     A, b = small
     with pytest.raises(InvalidArgumentError, match=match):
@@ -213,7 +229,8 @@ def test_unknown_method_lists_the_valid_ones(small):
     A, b = small
     with pytest.raises(UnknownNameError) as info:
         ro.sparse_recovery(A, b, method="newton")
-    for name in ("'auto'", "'flow'", "'gd'", "'accelerated'", "'accelerated-flow'", "'newton'"):
+    for name in ("'auto'", "'flow'", "'gd'", "'accelerated'", "'accelerated-flow'", "'newton'",
+                 "'nesterov'"):
         assert name in str(info.value)
 
 
@@ -222,3 +239,148 @@ def test_engine_object_is_accepted(small):
     res = ro.sparse_recovery(A, b, method=ro.engines.GradientDescent(step_size="armijo"),
                              max_iter=20000)
     assert res.method == "GradientDescent" and res.success
+
+
+# -- settings, measured properties, routing --------------------------------------------
+
+@pytest.mark.parametrize("kwargs, match", BAD_PARAMETERS + [
+    ({"time_limit": -1.0}, "`time_limit` must be a number >= 0; got -1.0"),
+    ({"method": "limit", "early_stopping": 0.1}, "`early_stopping` needs the dynamics"),
+])
+def test_settings_validate_once_and_name_the_argument(kwargs, match):
+    with pytest.raises(InvalidArgumentError, match=match):
+        SparseSettings(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"nonnegative": "yes"}, "`nonnegative` must be True or False; got 'yes'"),
+    ({"polish": 1}, "`polish` must be True or False; got 1"),
+    ({"callback": 3}, "`callback` must be callable; got 3"),
+])
+def test_settings_reject_wrong_types_by_name(kwargs, match):
+    with pytest.raises(InvalidTypeError, match=match):
+        SparseSettings(**kwargs)
+
+
+def test_settings_are_frozen_and_normalized():
+    settings = SparseSettings(method="nesterov", power=3, early_stopping=0.5)
+    assert settings.method == "accelerated" and settings.power == 3.0
+    assert settings.max_iter == 100000
+    assert settings.early_stopping == Discrepancy(0.5)
+    with pytest.raises(FrozenInstanceError):
+        settings.tol = 1.0
+    with pytest.raises(FrozenInstanceError):
+        settings.early_stopping.tau = 2.0
+    assert not SparseSettings().wants_iterates and SparseSettings(progress=True).wants_iterates
+
+
+def test_early_stopping_rules_are_settings_and_the_split_is_seeded():
+    assert parse_early_stopping(Validation(patience=5)) == Validation(patience=5)
+    assert parse_early_stopping({"noise_level": 0.1, "tau": 2.0}).threshold == pytest.approx(0.2)
+    first, second = Validation(random_state=3).split(50), Validation(random_state=3).split(50)
+    np.testing.assert_array_equal(first[0], second[0])
+    assert first[0].size == 10 and np.union1d(*first).size == 50
+    with pytest.raises(InvalidArgumentError, match="fraction"):
+        Validation(fraction=0.2).split(2)
+
+
+DENSE = DataProperties(n=500, operator=False, zero=False, scale_A=1.0, scale_b=1.0)
+
+
+def test_measure_reads_the_kind_size_scale_and_zero_of_the_data():
+    A, b, _ = make_gaussian(20, 60, support=3)
+    assert measure(A, b) == DataProperties(60, False, False, 1.0, 1.0)
+    assert measure(aslinearoperator(A), b).operator
+    assert measure(A, 0.0 * b).zero
+    big = measure(A * 1e8, b * 1e16)
+    c = np.abs(A * 1e8).max()
+    assert big.scale_A == c and big.scale_b == np.abs(b * 1e16 / c).max()
+
+
+def test_route_dense_data_take_the_limit_with_the_flow_as_fallback():
+    plan = route(SparseSettings(), DENSE)
+    assert plan.path == "limit"
+    # the flow integrated if Newton on the dual fails, its atol resolving alpha = 1e-4
+    assert plan.engine == GradientFlow(rtol=1e-8, atol=1e-12)
+    assert (plan.checkpoint, plan.checkpoint_every) == ("polish", 25)
+    assert plan.init_scale == 1e-4 and plan.scale == (1.0, 1.0)
+
+
+def test_route_a_linear_operator_runs_nesterov():
+    plan = route(SparseSettings(), DENSE._replace(operator=True))
+    assert plan.path == "dynamics" and plan.engine == AcceleratedGradientDescent()
+    assert (plan.checkpoint, plan.checkpoint_every) == ("polish", 25)
+
+
+@pytest.mark.parametrize("kwargs", [{"history": True}, {"callback": lambda result: None},
+                                    {"progress": True}, {"time_limit": 10.0},
+                                    {"early_stopping": 0.1}, {"early_stopping": "validation"}])
+def test_route_runs_the_dynamics_when_iterates_are_asked_for(kwargs):
+    plan = route(SparseSettings(**kwargs), DENSE)
+    assert plan.path == "dynamics" and plan.engine == AcceleratedGradientDescent()
+    early = "early_stopping" in kwargs
+    assert (plan.checkpoint, plan.checkpoint_every) == (("early-stopping", 1) if early else ("polish", 25))
+
+
+def test_route_builds_each_method_with_its_sparse_settings():
+    assert route(SparseSettings(method="gd"), DENSE).engine == GradientDescent(step_size="bb")
+    assert route(SparseSettings(method="accelerated-flow"), DENSE).engine == AcceleratedFlow()
+    assert route(SparseSettings(method="nesterov"), DENSE).engine == AcceleratedGradientDescent()
+    # LSODA on u while small, its atol at most 1e-6 alpha; DOP853 on log u beyond 2000
+    # unknowns and for an operator
+    small = route(SparseSettings(method="flow", init_scale=1e-8), DENSE)
+    assert small.engine == GradientFlow(rtol=1e-8, atol=1e-14)
+    log = GradientFlow(method="DOP853", coordinates="log", rtol=1e-8, atol=1e-8)
+    assert route(SparseSettings(method="flow"), DENSE._replace(n=2001)).engine == log
+    assert route(SparseSettings(method="flow"), DENSE._replace(operator=True)).engine == log
+    engine = GradientDescent(step_size="armijo")
+    assert route(SparseSettings(method=engine), DENSE).engine is engine
+    assert route(SparseSettings(method="gd", polish=False), DENSE).checkpoint is None
+
+
+def test_route_zero_data_and_the_rescaled_initialization():
+    plan = route(SparseSettings(), DENSE._replace(zero=True))
+    assert plan.path == "zero" and plan.engine is None
+    # b divided by d = 1e8: the flow from alpha d^(-1/L) is the same up to the clock
+    plan = route(SparseSettings(init_scale=1e-4), DENSE._replace(scale_A=1e3, scale_b=1e8))
+    assert plan.scale == (1e3, 1e8) and plan.init_scale == pytest.approx(1e-8, rel=1e-14)
+
+
+def test_nesterov_is_an_alias_of_accelerated():
+    A, b, _ = gaussian_problem(2, 60, 30, 4)
+    accelerated = ro.sparse_recovery(A, b, method="accelerated")
+    nesterov = ro.sparse_recovery(A, b, method="nesterov")
+    np.testing.assert_array_equal(nesterov.x, accelerated.x)
+    assert (nesterov.nit, nesterov.method) == (accelerated.nit, "AcceleratedGradientDescent")
+
+
+def test_every_route_of_the_sparsity_table_problem_ends_at_the_lp_minimum():
+    # the paper's sparsity-table size, n = 500, m = 200, s = 25: the limit (dense), and
+    # Nesterov with the polish (operator, and dense with a history) all end at the
+    # minimum-l1 point of linprog; the polish makes them exact, so 1e-8 relative holds
+    A, b, _ = make_gaussian(200, 500, support=25, random_state=1)
+    bp = basis_pursuit(A, b, nonnegative=True)
+    runs = {"limit": ro.sparse_recovery(A, b),
+            "operator": ro.sparse_recovery(aslinearoperator(A), b),
+            "history": ro.sparse_recovery(A, b, history=True)}
+    assert runs["limit"].method == "limit"
+    assert runs["operator"].method == runs["history"].method == "AcceleratedGradientDescent"
+    for res in runs.values():
+        assert res.success
+        np.testing.assert_allclose(res.x, bp.x, atol=1e-8 * np.linalg.norm(bp.x))
+
+
+def test_an_m_plus_matrix_gives_the_nnls_solution_of_lawson_hanson():
+    # entries uniform on [0, 1] (the M+ criterion holds) and a 4-sparse x*: the only
+    # non-negative solution, which scipy's Lawson-Hanson, the limit and the dynamics
+    # reach to rounding (1e-8 relative leaves room for the conditioning of the support)
+    rng = np.random.default_rng(11)
+    A = rng.uniform(0.0, 1.0, (60, 150))
+    x_true = np.zeros(150)
+    x_true[rng.choice(150, 4, replace=False)] = rng.uniform(0.5, 2.0, 4)
+    b = A @ x_true
+    reference = scipy.optimize.nnls(A, b)[0]
+    for method in ("auto", "accelerated", "gd"):
+        res = ro.sparse_recovery(A, b, method=method)
+        assert res.success, (method, res.message)
+        np.testing.assert_allclose(res.x, reference, atol=1e-8 * np.linalg.norm(reference))

@@ -78,28 +78,10 @@ class Problem:
                  value_and_grad: Optional[Callable[..., tuple]] = None,
                  lipschitz: Optional[float] = None, batch: bool = False,
                  registry: Any = None, **variables: Any) -> None:
-        if objective is not None and not callable(objective):
-            raise InvalidTypeError(f"`objective` must be callable; got {describe(objective)}")
-        if value_and_grad is not None and not callable(value_and_grad):
-            raise InvalidTypeError(f"`value_and_grad` must be callable; got {describe(value_and_grad)}")
-        if objective is None and value_and_grad is None:
-            raise InvalidArgumentError("`objective` or `value_and_grad` is required; got neither")
-        if not variables:
-            raise InvalidArgumentError("a Problem needs at least one variable, e.g. x=NonNegative(5)")
-        registry = registry or default_registry
+        _check_callables(objective, value_and_grad, variables)
         self.objective = objective
         self._oracle = value_and_grad
-        self.maps = {}
-        for name, spec in variables.items():
-            pair = isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str)
-            if isinstance(spec, (list, tuple)) and not pair:
-                raise InvalidTypeError(
-                    f"variable `{name}` must be one constraint (e.g. {name}=NonNegative(5)); "
-                    f"got {describe(spec)}. Variables are keyword arguments, one set each: "
-                    "there is no `constraints=` list")
-            if getattr(spec, "shape", 0) is None:
-                raise ShapeError(f"variable `{name}` needs a shape; got {spec!r}")
-            self.maps[name] = registry.resolve(spec)
+        self.maps = _resolve_variables(variables, registry or default_registry)
         self.names = list(self.maps)
         self.lipschitz = lipschitz
         self.batch = bool(batch)
@@ -148,7 +130,18 @@ class Problem:
         sub.columns = self.columns[columns]
         return sub
 
-    def _as_dict(self, x, name="x"):
+    def as_dict(self, x: Any, name: str = "x") -> dict:
+        """`x` keyed by variable name: a dict with exactly the problem's variables, or
+        the array of its one variable.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import reparamopt as ro
+        >>> problem = ro.Problem(lambda x: (x ** 2).sum(), x=ro.NonNegative(2))
+        >>> problem.as_dict(np.ones(2))
+        {'x': array([1., 1.])}
+        """
         if isinstance(x, dict):
             missing = set(self.names) - set(x)
             extra = set(x) - set(self.names)
@@ -172,7 +165,7 @@ class Problem:
 
     def to_latent(self, x: Any, atol: float = 1e-8) -> np.ndarray:
         """A latent u with ``to_feasible(u) == x``; x must be feasible."""
-        x = self._as_dict(x)
+        x = self.as_dict(x)
         blocks = {}
         for n in self.names:
             m = self.maps[n]
@@ -198,40 +191,48 @@ class Problem:
 
     # -- evaluation ---------------------------------------------------------------
     def _x_value_and_grad(self, x):
-        if self._oracle is not None:
+        """``(f(x), grad f(x))`` at the x-space point `x`, a dict by variable name (the
+        gradient a dict too; a batch's values a ``k``-vector)."""
+        if self._oracle is None:
+            value, grad = self._autograd_value_and_grad(x)
+        else:
             value, grad = self._oracle(**x)
             if self.batch:
                 return np.asarray(value, dtype=float), {self.names[0]: grad}
-            grad = self._as_dict(grad, "value_and_grad's gradient")
-        else:
-            flat_slices, start = {}, 0
-            for n in self.names:
-                size = int(np.prod(self.maps[n].shape))
-                flat_slices[n] = slice(start, start + size)
-                start += size
-
-            def flat_objective(z):
-                return self.objective(**{n: z[flat_slices[n]].reshape(self.maps[n].shape)
-                                         for n in self.names})
-
-            z = np.concatenate([np.ravel(x[n]) for n in self.names])
-            try:
-                if self._graph_checked:
-                    vjp, value = make_vjp(flat_objective)(z)
-                else:
-                    vjp, value = _vjp_checking_graph(flat_objective, z)
-                    self._graph_checked = True
-            except (TypeError, AttributeError, ValueError) as error:
-                hint = _autograd_hint(error)
-                if hint is None:
-                    raise
-                raise InvalidTypeError(f"the objective cannot be differentiated by autograd: "
-                                       f"{error}. {hint}") from error
+            grad = self.as_dict(grad, "value_and_grad's gradient")
             self._check_scalar(value)
-            gz = vjp(1.0)
-            grad = {n: gz[flat_slices[n]].reshape(self.maps[n].shape) for n in self.names}
-        self._check_scalar(value)
         return float(value), grad
+
+    def _autograd_value_and_grad(self, x):
+        """The objective (checked to be a real scalar) and its gradient by autograd's
+        reverse mode, on the variables flattened into one vector (the first call also
+        counts the traced graph)."""
+        flat_slices, start = {}, 0
+        for n in self.names:
+            size = int(np.prod(self.maps[n].shape))
+            flat_slices[n] = slice(start, start + size)
+            start += size
+
+        def flat_objective(z):
+            return self.objective(**{n: z[flat_slices[n]].reshape(self.maps[n].shape)
+                                     for n in self.names})
+
+        z = np.concatenate([np.ravel(x[n]) for n in self.names])
+        try:
+            if self._graph_checked:
+                vjp, value = make_vjp(flat_objective)(z)
+            else:
+                vjp, value = _vjp_checking_graph(flat_objective, z)
+                self._graph_checked = True
+        except (TypeError, AttributeError, ValueError) as error:
+            hint = _autograd_hint(error)
+            if hint is None:
+                raise
+            raise InvalidTypeError(f"the objective cannot be differentiated by autograd: "
+                                   f"{error}. {hint}") from error
+        self._check_scalar(value)
+        gz = vjp(1.0)
+        return value, {n: gz[flat_slices[n]].reshape(self.maps[n].shape) for n in self.names}
 
     @staticmethod
     def _check_scalar(value):
@@ -283,8 +284,12 @@ class Problem:
         value, gu, _, _ = self.evaluate(u)
         return value, gu
 
-    def x_value_and_grad(self, x: ArrayLike) -> tuple:
-        """Objective value and x-space gradient at a feasible x of the one variable."""
+    def x_value_and_grad(self, x: Any) -> tuple:
+        """Objective value and x-space gradient at a feasible x: the array of the one
+        variable (the gradient an array), or a dict by variable name (the gradient a
+        dict)."""
+        if isinstance(x, dict):
+            return self._x_value_and_grad(self.as_dict(x))
         value, grad = self._x_value_and_grad({self.names[0]: x})
         return value, grad[self.names[0]]
 
@@ -301,7 +306,7 @@ class Problem:
 
     def fun(self, x: Any) -> float:
         """Objective value at a feasible x (array or dict)."""
-        value, _ = self._x_value_and_grad(self._as_dict(x))
+        value, _ = self._x_value_and_grad(self.as_dict(x))
         return value
 
     def optimality(self, u: np.ndarray) -> Any:
@@ -366,6 +371,34 @@ class Problem:
     def __repr__(self):
         items = ", ".join(f"{n}={self.maps[n]!r}" for n in self.names)
         return f"Problem({items})"
+
+
+def _check_callables(objective, value_and_grad, variables):
+    if objective is not None and not callable(objective):
+        raise InvalidTypeError(f"`objective` must be callable; got {describe(objective)}")
+    if value_and_grad is not None and not callable(value_and_grad):
+        raise InvalidTypeError(f"`value_and_grad` must be callable; got {describe(value_and_grad)}")
+    if objective is None and value_and_grad is None:
+        raise InvalidArgumentError("`objective` or `value_and_grad` is required; got neither")
+    if not variables:
+        raise InvalidArgumentError("a Problem needs at least one variable, e.g. x=NonNegative(5)")
+
+
+def _resolve_variables(variables, registry):
+    """The map of each ``name=constraint`` pair (a constraint, a ``(name, shape)`` pair or
+    a map), by name."""
+    maps = {}
+    for name, spec in variables.items():
+        pair = isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str)
+        if isinstance(spec, (list, tuple)) and not pair:
+            raise InvalidTypeError(
+                f"variable `{name}` must be one constraint (e.g. {name}=NonNegative(5)); "
+                f"got {describe(spec)}. Variables are keyword arguments, one set each: "
+                "there is no `constraints=` list")
+        if getattr(spec, "shape", 0) is None:
+            raise ShapeError(f"variable `{name}` needs a shape; got {spec!r}")
+        maps[name] = registry.resolve(spec)
+    return maps
 
 
 _HINTS = (

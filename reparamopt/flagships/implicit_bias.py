@@ -34,15 +34,21 @@ face of the cone ``{A x : x >= 0}``) are found by a linear program and removed.
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
-from scipy.sparse.linalg import LinearOperator, cg
+from scipy.sparse.linalg import LinearOperator, cg, lsmr
 
-__all__ = ["LogCoordinates", "flow_limit"]
+from ..declare.constraints import NonNegative, Signed
+from ..maps.registry import resolve
+from ..models.scaling import largest_entry
+
+__all__ = ["LogCoordinates", "flow_limit", "limit_point"]
 
 # Largest growth of an entry's log coordinate in one Newton step: keeps exp() in range
 # and makes the first steps from alpha**L a trust region.
 _STEP_CAP = 10.0
 # a residual below this (relative) that no longer halves in ten Newton steps is final
 _STALL_RTOL = 1e-10
+# Newton steps tried on b itself before the least-squares solve that finds b_hat
+_OPTIMISTIC_NEWTON = 60
 
 
 class LogCoordinates:
@@ -315,3 +321,80 @@ def flow_limit(A, b_hat, candidates, *, power, init_scale, nonnegative, amax=1.0
             return None
         idx = positive
     return None
+
+
+def limit_point(A, model, *, power, init_scale, nonnegative):
+    """The limit of the flow from ``init_scale`` on the data `model` (a
+    :class:`~reparamopt.models.linear.LinearModel` of `A` and b): first the fitted value
+    ``b_hat`` (b itself when attainable) and the coordinates that may be positive, then
+    :func:`flow_limit` on them -- or the one point of the set when it holds only one.
+
+    Returns
+    -------
+    (x, u, nit, nfev) or None
+        ``nfev`` counts the least-squares (NNLS) solves; None when Newton did not converge.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparamopt.flagships.implicit_bias import limit_point
+    >>> from reparamopt.models.linear import LinearModel
+    >>> A = np.array([[1.0, 2.0]])
+    >>> x, u, nit, nfev = limit_point(A, LinearModel(A, np.array([1.0])), power=3,
+    ...                               init_scale=1e-3, nonnegative=True)
+    >>> bool(abs(A @ x - 1.0)[0] < 1e-12), bool(x[1] > 0.49)
+    (True, True)
+    """
+    n = A.shape[1]
+    amax = largest_entry(A)
+    options = {"power": power, "init_scale": init_scale, "nonnegative": nonnegative, "amax": amax}
+    if not isinstance(A, LinearOperator) and A.shape[0] < n:
+        # wide data: b is usually attainable, and a converged Newton proves it; the
+        # least-squares (NNLS) solve is needed only otherwise
+        out = flow_limit(A, model.b, np.arange(n), max_iter=_OPTIMISTIC_NEWTON, **options)
+        if out is not None:
+            return (*out, 0)
+    if isinstance(A, LinearOperator):
+        b_hat, candidates, unique, nfev = model.b, np.arange(n), None, 0
+    else:
+        b_hat, candidates, unique = _fitted_value(A, model, nonnegative)
+        nfev = 1
+    if unique is not None:
+        # a single point in the set: the flow converges to it
+        constraint = NonNegative(n, power=power) if nonnegative else Signed(n, power=power)
+        return unique, np.ravel(resolve(constraint).inverse(unique)), 0, nfev
+    out = flow_limit(A, b_hat, candidates, **options)
+    return None if out is None else (*out, nfev)
+
+
+def _fitted_value(A, model, nonnegative):
+    """``(b_hat, candidates, unique)`` for a matrix: the fitted value of the NNLS
+    (least-squares) solutions, the coordinates that may be positive in the limit, and
+    the one solution when the set holds a single point (else None)."""
+    from .nnls import nnls
+
+    b, n = model.b, A.shape[1]
+    x_hat = nnls(A, b).x if nonnegative else _least_squares(A, b)
+    b_fit = model.matvec(x_hat)
+    candidates = np.arange(n)
+    if np.linalg.norm(b_fit - b) <= 1e-10 * float(np.linalg.norm(b)):
+        b_hat = b
+    else:
+        b_hat = b_fit
+        if nonnegative:
+            g = model.rmatvec(b_fit - b)
+            candidates = np.flatnonzero((x_hat > 0) | (g <= 1e-8 * model.atb_norm))
+    unique = None
+    if candidates.size <= A.shape[0]:
+        cols = A[:, candidates] if not sp.issparse(A) else sp.csc_array(A)[:, candidates].toarray()
+        if np.linalg.matrix_rank(cols) == candidates.size:
+            unique = np.zeros(n)
+            unique[candidates] = x_hat[candidates]
+    return b_hat, candidates, unique
+
+
+def _least_squares(A, b):
+    """A least-squares solution of ``A x = b`` (minimum norm for dense A)."""
+    if sp.issparse(A):
+        return lsmr(A, b, atol=1e-14, btol=1e-14, maxiter=20 * min(A.shape))[0]
+    return np.linalg.lstsq(A, b, rcond=None)[0]

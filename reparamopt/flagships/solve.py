@@ -1,23 +1,158 @@
-"""`solve`: run an engine on a Problem and return a feasible result."""
+"""`solve`: run an engine on a Problem and return a feasible result.
+
+:func:`solve` reads top to bottom as: the arguments validated once into a frozen
+:class:`SolveSettings`; a plan chosen by :func:`route`, a pure function of the settings
+and the declared problem (the engine, the start, the stopping measure); the start and
+the measure; the engine's run; the finish (never worse than the start or x = 0); one
+certification.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._utils.validation import check_random_state, check_scalar, describe
 from ..declare.problem import Problem
-from ..engines import get_engine, run
+from ..engines import ENGINES, Engine, get_engine, run
 from ..exceptions import InvalidArgumentError, InvalidTypeError, warn_not_converged
+from ..result import Status
 
 if TYPE_CHECKING:
     from .._utils.typing import Any, ArrayLike, Callback, Optional, Seed, Union
     from ..result import OptimizeResult
 
-__all__ = ["solve"]
+__all__ = ["solve", "SolveSettings", "SolvePlan", "route"]
 
+
+# -- settings ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SolveSettings:
+    """The arguments of :func:`solve` (same names, same defaults; `engine_settings` the
+    keyword arguments that replace the engine's fields), validated once when built; an
+    invalid one raises with the argument's name and value.
+
+    `engine` becomes its canonical name ("nesterov" is "accelerated"), "auto" or the
+    Engine object given; `random_state` a Generator where it is used (no `x0`).
+
+    Examples
+    --------
+    >>> from reparamopt.flagships.solve import SolveSettings
+    >>> SolveSettings(engine="nesterov", tol=1e-10).engine
+    'accelerated'
+    >>> SolveSettings(atol=-1.0)
+    Traceback (most recent call last):
+    ...
+    reparamopt.exceptions.InvalidArgumentError: `atol` must be a number >= 0; got -1.0
+    """
+
+    engine: Any = "auto"
+    engine_settings: Any = field(default_factory=dict)
+    x0: Any = None
+    init_scale: Optional[float] = None
+    tol: float = 1e-8
+    atol: float = 0.0
+    ftol: float = 0.0
+    max_iter: int = 15000
+    time_limit: Optional[float] = None
+    callback: Optional[Callback] = None
+    history: bool = False
+    progress: Union[bool, dict] = False
+    random_state: Seed = None
+
+    def __post_init__(self):
+        if not isinstance(self.engine, Engine) and not (isinstance(self.engine, str)
+                                                        and self.engine == "auto"):
+            self._set("engine", ENGINES.canonical(self.engine, "engine"))
+        self._set("engine_settings", MappingProxyType(dict(self.engine_settings)))
+        if self.init_scale is not None:
+            init_scale = check_scalar(self.init_scale, "init_scale", lower=0, lower_inclusive=False)
+            if not np.isfinite(init_scale):
+                raise InvalidArgumentError(f"`init_scale` must be a finite number > 0; got {init_scale!r}")
+            self._set("init_scale", init_scale)
+        for name in ("tol", "atol", "ftol"):
+            self._set(name, check_scalar(getattr(self, name), name, lower=0))
+        self._set("max_iter", check_scalar(self.max_iter, "max_iter", lower=0, integer=True))
+        self._set("time_limit", check_scalar(self.time_limit, "time_limit", lower=0, allow_none=True))
+        if self.callback is not None and not callable(self.callback):
+            raise InvalidTypeError(f"`callback` must be callable; got {describe(self.callback)}")
+        if self.x0 is None and self.random_state is not None:
+            self._set("random_state", check_random_state(self.random_state))
+
+    def _set(self, name, value):
+        object.__setattr__(self, name, value)
+
+
+# -- the routing plan -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SolvePlan:
+    """How :func:`solve` goes about one problem (see :func:`route`)."""
+
+    #: the engine, built from the one table :data:`reparamopt.engines.ENGINES`
+    engine: Engine
+    #: "x0" (the given point), "identical" (every map's identical initialization),
+    #: "perturbed" (the variables in `perturb` perturbed by a generator of seed 0) or
+    #: "seeded" (every variable perturbed by the `random_state` generator)
+    start: str
+    #: the stopping measure: "relative" (:class:`_RelativeResidual`), "own" (the
+    #: problem's own, a closed-form oracle's or a batch's) or "floor" (the own measure
+    #: with `atol` as an absolute floor)
+    measure: str
+    #: the variables that start perturbed ("perturbed" start)
+    perturb: tuple = ()
+    #: whether the engine takes the curvature the relative measure probes (an engine
+    #: with a ``curvature`` setting left to None: the L-BFGS diagonal)
+    pass_curvature: bool = False
+
+
+def route(settings, problem):
+    """The :class:`SolvePlan` for `settings` (:class:`SolveSettings`) on `problem`, from
+    its declared properties only (a batch, an oracle with its own measure, the shapes of
+    the variables). Pure: evaluates nothing.
+
+    "auto" is L-BFGS, gradient descent for a batch. Matrix-shaped variables start
+    perturbed (seed 0) unless `x0` or `random_state` says otherwise: the identical start
+    is a saddle of products such as ``W @ H``.
+
+    Examples
+    --------
+    >>> import autograd.numpy as anp
+    >>> import reparamopt as ro
+    >>> from reparamopt.flagships.solve import SolveSettings, route
+    >>> problem = ro.Problem(lambda W, h: anp.sum(anp.dot(W, h) ** 2),
+    ...                      W=ro.NonNegative((3, 2)), h=ro.NonNegative(2))
+    >>> plan = route(SolveSettings(), problem)
+    >>> type(plan.engine).__name__, plan.start, plan.perturb, plan.measure
+    ('LBFGS', 'perturbed', ('W',), 'relative')
+    """
+    name = settings.engine
+    if isinstance(name, str) and name == "auto":
+        name = "gd" if problem.batch else "lbfgs"
+    engine = get_engine(name, **settings.engine_settings)
+    if problem.batch or problem.own_measure is not None:
+        measure = "floor" if settings.atol > 0 else "own"
+    else:
+        measure = "relative"
+    perturb = ()
+    if settings.x0 is not None:
+        start = "x0"
+    elif settings.random_state is not None:
+        start = "seeded"
+    else:
+        # the identical start is a saddle of products of matrix-shaped variables
+        perturb = tuple(n for n in problem.names if len(problem.maps[n].shape) >= 2)
+        start = "perturbed" if perturb else "identical"
+    pass_curvature = measure == "relative" and getattr(engine, "curvature", False) is None
+    return SolvePlan(engine, start, measure, perturb, pass_curvature)
+
+
+# -- the flagship ----------------------------------------------------------------------------
 
 def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, None] = None,
           init_scale: Optional[float] = None, tol: float = 1e-8, atol: float = 0.0,
@@ -108,48 +243,61 @@ def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, 
     """
     if not isinstance(problem, Problem):
         raise InvalidTypeError(f"`problem` must be a reparamopt.Problem; got {describe(problem)}")
-    if isinstance(engine, str) and engine == "auto":
-        engine = "gd" if getattr(problem, "batch", False) else "lbfgs"
-    engine = get_engine(engine, **engine_settings)
-    if init_scale is not None:
-        init_scale = check_scalar(init_scale, "init_scale", lower=0, lower_inclusive=False)
-        if not np.isfinite(init_scale):
-            raise InvalidArgumentError(f"`init_scale` must be a finite number > 0; got {init_scale!r}")
-    if x0 is not None:
-        u0 = problem.to_latent(x0)
-    elif random_state is None:
-        # matrix-shaped variables (factors, low-rank maps): the identical start is a
-        # saddle of products such as W @ H; start them perturbed, reproducibly
-        matrices = [n for n in problem.names if len(problem.maps[n].shape) >= 2]
-        u0 = problem.init(init_scale, np.random.default_rng(0) if matrices else None, matrices)
-    else:
-        u0 = problem.init(init_scale, check_random_state(random_state))
-    tol = check_scalar(tol, "tol", lower=0)
-    atol = check_scalar(atol, "atol", lower=0)
-    measure = _RelativeResidual.of(problem, init_scale, tol, atol)
-    if measure is None and atol > 0:
-        measure = _WithFloor(problem, tol, atol)
-    threshold = tol
-    relative = isinstance(measure, _RelativeResidual)
-    if relative and measure.probed and getattr(engine, "curvature", False) is None:
+    settings = SolveSettings(
+        engine=engine, engine_settings=engine_settings, x0=x0, init_scale=init_scale, tol=tol,
+        atol=atol, ftol=ftol, max_iter=max_iter, time_limit=time_limit, callback=callback,
+        history=history, progress=progress, random_state=random_state)
+    plan = route(settings, problem)
+    u0 = _start(plan, settings, problem)
+    measure = _measure(plan, settings, problem)
+    engine = plan.engine
+    if plan.pass_curvature and measure.probed:
         # the L-BFGS diagonal needs the curvature the measure has just probed
         engine = dataclasses.replace(engine, curvature=measure.curvature)
-    result = run(engine, problem, u0, optimality=measure, tol=threshold, ftol=ftol,
-                 max_iter=max_iter, time_limit=time_limit, callback=callback, history=history,
-                 progress=progress)
+    result = run(engine, problem, u0, optimality=measure, tol=settings.tol, ftol=settings.ftol,
+                 max_iter=settings.max_iter, time_limit=settings.time_limit,
+                 callback=settings.callback, history=settings.history, progress=settings.progress)
     result["engine"] = type(engine).__name__
     _never_worse(problem, result, u0, measure, monotone=getattr(engine, "monotone", False))
-    if relative:
+    return _certify(result, measure, settings)
+
+
+def _start(plan, settings, problem):
+    """The latent starting point of the plan."""
+    if plan.start == "x0":
+        return problem.to_latent(settings.x0)
+    if plan.start == "seeded":
+        return problem.init(settings.init_scale, settings.random_state)
+    rng = np.random.default_rng(0) if plan.perturb else None
+    return problem.init(settings.init_scale, rng, list(plan.perturb))
+
+
+def _measure(plan, settings, problem):
+    """The stopping measure of the plan (None: the problem's own)."""
+    if plan.measure == "relative":
+        return _RelativeResidual.of(problem, settings.init_scale, settings.tol, settings.atol)
+    if plan.measure == "floor":
+        return _WithFloor(problem, settings.tol, settings.atol)
+    return None
+
+
+def _certify(result, measure, settings):
+    """Success only where the optimality measure meets `tol` (or `atol`) at the point
+    returned; a ConvergenceWarning where the run stopped short or fell back."""
+    if isinstance(measure, _RelativeResidual):
         result["scale"] = measure.g0_norm
-    met = bool(np.all(np.asarray(result.optimality) <= threshold))
-    result["success"] = result.status in (1, 2) and met
-    if (result.status in (0, 2) or result.get("fallback")) and not result.success:
+    met = bool(np.all(np.asarray(result.optimality) <= settings.tol))
+    status = Status(result.status)
+    result["success"] = status.success and met
+    if (status in (Status.MAX_ITER, Status.STALLED) or result.get("fallback")) and not result.success:
         warn_not_converged(
             f"Not converged: {result.message} The relative optimality residual is "
-            f"{float(np.max(result.optimality)):.2e} against `tol` = {tol:g}. Try a larger "
+            f"{float(np.max(result.optimality)):.2e} against `tol` = {settings.tol:g}. Try a larger "
             "`max_iter`, a looser `tol`, or another engine (engine='lbfgs' or 'gd').")
     return result
 
+
+# -- the finish and the measures ---------------------------------------------------------------
 
 def _never_worse(problem, result, u0, measure, monotone=False):
     """Replace the result by the start or by x = 0 (where every set holds 0) when either
@@ -165,7 +313,7 @@ def _never_worse(problem, result, u0, measure, monotone=False):
     with np.errstate(all="ignore"):  # a user's set may divide by the norm of 0
         zero_feasible = all(problem.maps[n].contains(zeros[n]) for n in problem.names)
     if zero_feasible:
-        start = problem._as_dict(problem.to_feasible(u0))
+        start = problem.as_dict(problem.to_feasible(u0))
         # (to rounding: the sine box's centre is 0 within 1e-15)
         if not all(np.max(np.abs(start[n]), initial=0.0) <= 1e-12 for n in problem.names):
             candidates.append(("x = 0", problem.to_latent(zeros)))
@@ -211,7 +359,7 @@ class _RelativeResidual:
         if np.isfinite(diameter):
             size = max(size, 1e-3 * diameter)
         size = _finite_or(size, 1.0)
-        probed = self._probe(x0, g0, size)
+        probed = _probe_curvature(problem, x0, g0, self.g0_norm, size)
         #: whether the curvature comes from the probe (not from the fallback g0 / size)
         self.probed = bool(np.isfinite(probed) and probed > 0)
         #: the curvature of f at the start (L0), also the L-BFGS engine's first scaling
@@ -219,31 +367,6 @@ class _RelativeResidual:
         # the step moves x by at most the size of the sets (a box narrower than the
         # step ||g0|| / L0 would let entries stop short of their bounds)
         self.step = min(1.0 / self.curvature, diameter / self.g0_norm)
-
-    def _probe(self, x0, g0, size):
-        """``||g1 - g0|| / ||x1 - x0||`` for the projected gradient step x1 whose
-        gradient change is well above rounding (the step grows until it is). When the
-        projection stops the step from growing (a box narrower than that step), the
-        last change above rounding; NaN when there is none."""
-        maps = self.problem.maps
-        # a step of 1e-4 times the size of x, in units of x (the measure stays scale-free)
-        h = 1e-4 * size / self.g0_norm
-        last, previous = np.nan, None
-        for _ in range(12):
-            x1 = {n: maps[n].target_set.project(x0[n] - h * g0[n]) for n in x0}
-            step = _norm({n: x1[n] - x0[n] for n in x0})
-            if step > 0:
-                if previous is not None and all(np.array_equal(x1[n], previous[n]) for n in x0):
-                    break  # the sets stop the step: it cannot grow
-                previous = x1
-                _, g1 = self.problem._x_value_and_grad(x1)
-                change = _norm({n: g1[n] - g0[n] for n in x0})
-                if change >= 1e-6 * self.g0_norm:
-                    return change / step
-                if change > 1e3 * np.finfo(float).eps * self.g0_norm:
-                    last = change / step
-            h *= 100.0
-        return last
 
     @classmethod
     def of(cls, problem, init_scale, tol, atol):
@@ -260,6 +383,32 @@ class _RelativeResidual:
         if self.atol > 0 and measure > self.tol and self.problem.residual(u) <= self.atol:
             measure = self.tol  # the absolute test holds
         return measure
+
+
+def _probe_curvature(problem, x0, g0, g0_norm, size):
+    """``||g1 - g0|| / ||x1 - x0||`` for the projected gradient step x1 from the point
+    `x0` with gradient `g0` (dicts by variable) whose gradient change is well above
+    rounding (the step, first ``1e-4 size / ||g0||`` in units of x, grows a hundredfold
+    until it is). When the projection stops the step from growing (a box narrower than
+    that step), the last change above rounding; NaN when there is none."""
+    maps = problem.maps
+    h = 1e-4 * size / g0_norm
+    last, previous = np.nan, None
+    for _ in range(12):
+        x1 = {n: maps[n].target_set.project(x0[n] - h * g0[n]) for n in x0}
+        step = _norm({n: x1[n] - x0[n] for n in x0})
+        if step > 0:
+            if previous is not None and all(np.array_equal(x1[n], previous[n]) for n in x0):
+                break  # the sets stop the step: it cannot grow
+            previous = x1
+            _, g1 = problem.x_value_and_grad(x1)
+            change = _norm({n: g1[n] - g0[n] for n in x0})
+            if change >= 1e-6 * g0_norm:
+                return change / step
+            if change > 1e3 * np.finfo(float).eps * g0_norm:
+                last = change / step
+        h *= 100.0
+    return last
 
 
 class _WithFloor:

@@ -1,70 +1,250 @@
-r"""Sparse recovery by small initialization: the implicit l1 bias of Hadamard maps."""
+r"""Sparse recovery by small initialization: the implicit l1 bias of Hadamard maps.
+
+:func:`sparse_recovery` reads top to bottom as: the arguments validated once into a
+frozen :class:`SparseSettings`; the data measured (:func:`measure`: the matrix kind, the
+size, the rescaling factors, whether ``b = 0``); a plan chosen by :func:`route`, a pure
+function of those two (the path -- the flow's limit or the dynamics --, the engine with
+its settings, the checkpoint: early stopping or the support polish); the run; one
+certification of the result on the data.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.linalg import LinearOperator, lsmr
+from scipy.sparse.linalg import LinearOperator
 
 from .._utils.dispatch import backend_for
 from .._utils.validation import check_choice, check_scalar, describe
 from ..declare.constraints import NonNegative, Signed
 from ..declare.problem import Problem
-from ..engines import (
-    AcceleratedGradientDescent,
-    Engine,
-    GradientDescent,
-    GradientFlow,
-    get_engine,
-    run,
-)
+from ..engines import Engine, get_engine, run
 from ..exceptions import InvalidArgumentError, InvalidTypeError, warn_not_converged
 from ..finish.kkt import kkt_residual
 from ..finish.support import SupportPolish, support_least_squares, support_of
 from ..maps.base import check_power
 from ..maps.registry import resolve
 from ..models.linear import LeastSquaresOracle, LinearModel, check_data
-from ..models.scaling import NARROW, divided, largest_entry, rescaling
-from ..result import STATUS_MESSAGES, OptimizeResult
+from ..models.scaling import NARROW, divided, rescaling
+from ..result import OptimizeResult, Status
 from .early_stopping import parse_early_stopping
-from .implicit_bias import flow_limit
+from .implicit_bias import limit_point
 
 if TYPE_CHECKING:
     from .._utils.typing import Any, ArrayLike, Callback, Matrix, Optional, Union
 
-__all__ = ["sparse_recovery", "METHODS"]
+__all__ = ["sparse_recovery", "METHODS", "ALIASES", "SparseSettings", "DataProperties",
+           "SparsePlan", "measure", "route"]
 
 METHODS = ("auto", "limit", "flow", "gd", "accelerated", "accelerated-flow")
+#: Other accepted spellings of :data:`METHODS` (the engine table's alias of the same method).
+ALIASES = MappingProxyType({"nesterov": "accelerated"})
+# The engine of each dynamics method in the one table, reparamopt.engines.ENGINES: sparse
+# recovery's "gd" takes Barzilai-Borwein steps (the table's "bb")
+_ENGINE_OF = MappingProxyType({"flow": "flow", "gd": "bb", "accelerated": "accelerated",
+                               "accelerated-flow": "accelerated-flow"})
 
 # matrices with more unknowns than this (and every LinearOperator) integrate the flow in
 # log coordinates with an explicit method: no finite-difference Jacobian
 _LSODA_MAX_N = 2000
 # the polish of the limit may move x by this much (relative 2-norm) and ||x||_1 by that
 _POLISH_MOVE, _POLISH_L1 = 1e-4, 1e-5
-# Newton steps tried on b itself before the least-squares solve that finds b_hat
-_OPTIMISTIC_NEWTON = 60
+# the dynamics try the support polish every this many iterations
+_POLISH_EVERY = 25
 
 
-def _engine(method, init_scale, A):
+# -- settings ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SparseSettings:
+    """The arguments of :func:`sparse_recovery` (same names, same defaults), validated
+    once when built; an invalid one raises with the argument's name and value.
+
+    ``max_iter=None`` becomes 100000, an alias of `method` its canonical name ("nesterov"
+    is "accelerated"), and `early_stopping` a rule of
+    :mod:`~reparamopt.flagships.early_stopping`.
+
+    Examples
+    --------
+    >>> from reparamopt.flagships.sparse import SparseSettings
+    >>> settings = SparseSettings(method="nesterov", power=3)
+    >>> settings.method, settings.power, settings.max_iter
+    ('accelerated', 3.0, 100000)
+    >>> SparseSettings(init_scale=-1.0)
+    Traceback (most recent call last):
+    ...
+    reparamopt.exceptions.InvalidArgumentError: `init_scale` must be a number > 0; got -1.0
+    """
+
+    nonnegative: bool = True
+    power: float = 2.0
+    init_scale: float = 1e-4
+    method: Any = "auto"
+    tol: float = 1e-8
+    max_iter: Optional[int] = None
+    early_stopping: Any = None
+    polish: bool = True
+    support_threshold: Optional[float] = None
+    time_limit: Optional[float] = None
+    callback: Optional[Callback] = None
+    history: bool = False
+    progress: Union[bool, dict] = False
+
+    def __post_init__(self):
+        _check_flag(self.nonnegative, "nonnegative")
+        self._set("power", check_power(self.power))
+        init_scale = check_scalar(self.init_scale, "init_scale", lower=0, lower_inclusive=False)
+        if not np.isfinite(init_scale):
+            raise InvalidArgumentError(f"`init_scale` must be a finite number > 0; got {init_scale!r}")
+        self._set("init_scale", init_scale)
+        self._set("tol", check_scalar(self.tol, "tol", lower=0))
+        self._set("max_iter", 100000 if self.max_iter is None else
+                  check_scalar(self.max_iter, "max_iter", lower=0, integer=True))
+        self._set("support_threshold", check_scalar(self.support_threshold, "support_threshold",
+                                                    lower=0, allow_none=True))
+        if not isinstance(self.method, Engine):
+            check_choice(self.method, "method", METHODS + tuple(ALIASES))
+            self._set("method", ALIASES.get(self.method, self.method))
+        self._set("early_stopping", parse_early_stopping(self.early_stopping))
+        _check_flag(self.polish, "polish")
+        if self.method == "limit" and self.early_stopping is not None:
+            raise InvalidArgumentError("`early_stopping` needs the dynamics; "
+                                       "method='limit' has no iterates to stop")
+        self._set("time_limit", check_scalar(self.time_limit, "time_limit", lower=0, allow_none=True))
+        if self.callback is not None and not callable(self.callback):
+            raise InvalidTypeError(f"`callback` must be callable; got {describe(self.callback)}")
+
+    def _set(self, name, value):
+        object.__setattr__(self, name, value)
+
+    @property
+    def wants_iterates(self):
+        """Whether `history`, `progress`, `callback` or `time_limit` ask for the iterates
+        of the dynamics (the limit has none)."""
+        return bool(self.history or self.progress or self.callback is not None
+                    or self.time_limit is not None)
+
+
+def _check_flag(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidTypeError(f"`{name}` must be True or False; got {describe(value)}")
+
+
+# -- the data's measured properties and the routing plan -------------------------------------
+
+class DataProperties(NamedTuple):
+    """What :func:`route` reads from the data (see :func:`measure`)."""
+
+    #: number of unknowns
+    n: int
+    #: `A` is a LinearOperator (products only)
+    operator: bool
+    #: ``b = 0`` (in the rescaled units)
+    zero: bool
+    #: ``c``: A and b are divided by it (1.0 inside the safe range)
+    scale_A: float
+    #: ``d``: b is then divided by it (1.0 inside the safe range)
+    scale_b: float
+
+
+def measure(A, b):
+    """The :class:`DataProperties` of validated data ``(A, b)``.
+
+    ``(A, b)`` and ``(A / c, b / c)`` define the same solution set and the same flow up to
+    a change of clock, so c is the largest entry of A when it lies outside the safe range
+    :data:`~reparamopt.models.scaling.NARROW`; the flow on ``(A, d b)`` from alpha is d
+    times the flow on ``(A, b)`` from ``alpha d^(-1/L)``, so d brings ``b / c`` into it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparamopt.flagships.sparse import measure
+    >>> measure(np.array([[1e8, 0.0], [0.0, 2e8]]), np.array([1.0, 0.0]))
+    DataProperties(n=2, operator=False, zero=False, scale_A=200000000.0, scale_b=5e-09)
+    """
+    c = rescaling(A, NARROW)
+    b = b / c
+    d = rescaling(b, NARROW)
+    return DataProperties(n=A.shape[1], operator=isinstance(A, LinearOperator),
+                          zero=not np.any(b / d), scale_A=c, scale_b=d)
+
+
+@dataclass(frozen=True)
+class SparsePlan:
+    """How :func:`sparse_recovery` goes about one problem (see :func:`route`)."""
+
+    #: "zero" (``b = 0``: ``x = 0``), "limit" (the flow's limit, computed) or "dynamics"
+    path: str
+    #: the dynamics, built from the one table :data:`reparamopt.engines.ENGINES` with
+    #: sparse recovery's settings, or the user's Engine (for the limit: the flow
+    #: integrated when Newton on the dual does not converge; None for ``b = 0``)
+    engine: Optional[Engine]
+    #: "early-stopping", "polish" or None: what the dynamics check as they run
+    checkpoint: Optional[str] = None
+    checkpoint_every: Optional[int] = None
+    #: the initialization in the rescaled units, ``init_scale * d^(-1/L)``
+    init_scale: float = 1e-4
+    #: ``(c, d)``: A divided by c, b by c d, both 1.0 when nothing is rescaled
+    scale: tuple = (1.0, 1.0)
+
+
+def route(settings, data):
+    """The :class:`SparsePlan` for `settings` (:class:`SparseSettings`) on data with the
+    properties `data` (:class:`DataProperties`). Pure: reads nothing else.
+
+    "auto" is the flow's limit for a matrix, and Nesterov's method ("accelerated") for a
+    LinearOperator or when early stopping, a history, a callback, a progress bar or a time
+    limit ask for iterates. The dynamics check the early-stopping rule every iteration,
+    else the support polish every 25 (when `polish`).
+
+    Examples
+    --------
+    >>> from reparamopt.flagships.sparse import DataProperties, SparseSettings, route
+    >>> data = DataProperties(n=500, operator=False, zero=False, scale_A=1.0, scale_b=1.0)
+    >>> route(SparseSettings(), data).path
+    'limit'
+    >>> plan = route(SparseSettings(history=True), data)
+    >>> plan.path, type(plan.engine).__name__, plan.checkpoint, plan.checkpoint_every
+    ('dynamics', 'AcceleratedGradientDescent', 'polish', 25)
+    >>> route(SparseSettings(method="gd"), data._replace(operator=True)).engine.step_size
+    'bb'
+    """
+    alpha = settings.init_scale * data.scale_b ** (-1.0 / settings.power)
+    scale = (data.scale_A, data.scale_b)
+    if data.zero:
+        return SparsePlan("zero", None, init_scale=alpha, scale=scale)
+    method = settings.method
+    if isinstance(method, str) and method == "auto":
+        iterates = settings.early_stopping is not None or settings.wants_iterates
+        method = "accelerated" if data.operator or iterates else "limit"
+    engine = _engine_for("flow" if method == "limit" else method, alpha, data)
+    checkpoint, every = None, None
+    if settings.early_stopping is not None:
+        checkpoint, every = "early-stopping", 1
+    elif settings.polish:
+        checkpoint, every = "polish", _POLISH_EVERY
+    return SparsePlan("limit" if method == "limit" else "dynamics", engine, checkpoint, every,
+                      alpha, scale)
+
+
+def _engine_for(method, alpha, data):
+    """The engine of the dynamics `method`, with sparse recovery's own settings."""
     if isinstance(method, Engine):
         return method
-    if method == "auto":
-        method = "accelerated"
     if method == "flow":
-        if isinstance(A, LinearOperator) or A.shape[1] > _LSODA_MAX_N:
-            return GradientFlow(method="DOP853", coordinates="log", rtol=1e-8, atol=1e-8)
+        if data.operator or data.n > _LSODA_MAX_N:
+            return get_engine("flow", method="DOP853", coordinates="log", rtol=1e-8, atol=1e-8)
         # the limit point is decided while u is of the order of init_scale: the absolute
         # tolerance must resolve it
-        return GradientFlow(rtol=1e-8, atol=min(1e-12, 1e-6 * init_scale))
-    if method == "gd":
-        return GradientDescent(step_size="bb")
-    if method == "accelerated":
-        return AcceleratedGradientDescent()
-    return get_engine(method)
+        return get_engine("flow", rtol=1e-8, atol=min(1e-12, 1e-6 * alpha))
+    return get_engine(_ENGINE_OF[method])
 
+
+# -- the flagship ----------------------------------------------------------------------------
 
 def sparse_recovery(A: Matrix, b: ArrayLike, *, nonnegative: bool = True, power: float = 2,
                     init_scale: float = 1e-4, method: str = "auto", tol: float = 1e-8,
@@ -111,8 +291,10 @@ def sparse_recovery(A: Matrix, b: ArrayLike, *, nonnegative: bool = True, power:
         "limit" computes the limit of the gradient flow without simulating it (below);
         "flow" integrates the flow (LSODA on u up to 2000 unknowns; beyond, and for a
         LinearOperator, DOP853 in the log coordinates ``log u``, no Jacobian); "gd" is
-        gradient descent with Barzilai-Borwein steps; "accelerated" Nesterov's method
-        with restarts; "accelerated-flow" the Nesterov ODE. "auto" is "limit" for
+        gradient descent with Barzilai-Borwein steps; "accelerated" (alias "nesterov")
+        Nesterov's method with restarts; "accelerated-flow" the Nesterov ODE. The
+        engines are those of :data:`reparamopt.engines.ENGINES` with sparse recovery's
+        settings; an Engine object is run as it is. "auto" is "limit" for
         matrices and "accelerated" for a LinearOperator, or when `early_stopping`,
         `history`, `callback`, `progress` or `time_limit` ask for iterates. Large steps (gd,
         accelerated) do not follow the flow: their l1 norm may be several percent above
@@ -221,194 +403,139 @@ def sparse_recovery(A: Matrix, b: ArrayLike, *, nonnegative: bool = True, power:
             support_threshold=support_threshold, time_limit=time_limit, callback=callback,
             history=history, progress=progress)
     A, b = check_data(A, b)
-    if not isinstance(nonnegative, (bool, np.bool_)):
-        raise InvalidTypeError(f"`nonnegative` must be True or False; got {describe(nonnegative)}")
-    power = check_power(power)
-    init_scale = check_scalar(init_scale, "init_scale", lower=0, lower_inclusive=False)
-    if not np.isfinite(init_scale):
-        raise InvalidArgumentError(f"`init_scale` must be a finite number > 0; got {init_scale!r}")
-    tol = check_scalar(tol, "tol", lower=0)
-    max_iter = 100000 if max_iter is None else check_scalar(max_iter, "max_iter", lower=0, integer=True)
-    support_threshold = check_scalar(support_threshold, "support_threshold", lower=0, allow_none=True)
-    if not isinstance(method, Engine):
-        check_choice(method, "method", METHODS)
-    rule = parse_early_stopping(early_stopping)
-
-    if not isinstance(polish, (bool, np.bool_)):
-        raise InvalidTypeError(f"`polish` must be True or False; got {describe(polish)}")
+    settings = SparseSettings(
+        nonnegative=nonnegative, power=power, init_scale=init_scale, method=method, tol=tol,
+        max_iter=max_iter, early_stopping=early_stopping, polish=polish,
+        support_threshold=support_threshold, time_limit=time_limit, callback=callback,
+        history=history, progress=progress)
     clock = time.perf_counter()
-    n = A.shape[1]
-    constraint = NonNegative(n, power=power) if nonnegative else Signed(n, power=power)
-    # (A, b) and (A / c, b / c) define the same solution set and the same flow up to a
-    # change of clock: divide both by the largest entry of A when it is extreme
-    c = rescaling(A, NARROW)
-    A, b = divided(A, c), b / c
-    # the flow on (A, d b) from alpha is d times the flow on (A, b) from alpha d^(-1/L),
-    # on another clock: bring b to unit size and move init_scale accordingly
-    d = rescaling(b, NARROW)
-    b = b / d
-    alpha = init_scale * d ** (-1.0 / power)
-    scale = (c, d, init_scale)
-    full = LinearModel(A, b)
-    if not np.any(b):
-        return _finish_result(_zero_result(constraint, n), full, scale, power,
-                              support_threshold, nfev=1, clock=clock)
-    if method == "auto":
-        explicit = not isinstance(A, LinearOperator)
-        iterates = history or progress or callback is not None or time_limit is not None
-        method = "limit" if rule is None and explicit and not iterates else "accelerated"
-    if method == "limit":
-        if rule is not None:
-            raise InvalidArgumentError("`early_stopping` needs the dynamics; "
-                                       "method='limit' has no iterates to stop")
-        result = _limit(A, b, full, constraint, nonnegative, power, alpha, tol, polish)
-        if result is not None:
-            return _finish_result(result, full, scale, power, support_threshold, clock=clock)
-        method = "flow"  # Newton on the dual did not converge: integrate the flow instead
-    fit = full if rule is None else LinearModel(*rule.split(A, b))
-    oracle = LeastSquaresOracle(fit, nonnegative=nonnegative)
-    problem = Problem(value_and_grad=oracle, x=constraint)
-    engine = _engine(method, alpha, A)
+    plan = route(settings, measure(A, b))
+    c, d = plan.scale
+    A = divided(A, c)
+    full = LinearModel(A, b / c / d)
+    result = _execute(plan, settings, A, full)
+    return _certify(result, full, plan, settings, clock)
 
-    checkpoint, every = None, None
-    if rule is not None:
-        checkpoint, every = rule.checkpoint_for(problem), 1
-    elif polish:
-        checkpoint, every = SupportPolish(problem, fit, tol, nonnegative), 25
-    result = run(engine, problem, problem.init(alpha), tol=tol, max_iter=max_iter,
-                 time_limit=time_limit, callback=callback, history=history, progress=progress,
-                 checkpoint=checkpoint, checkpoint_every=every)
-    stopped_early = rule is not None and rule.triggered
-    if rule is not None:
-        u = rule.best(result.u)
-        if u is not result.u:
-            result["u"], result["x"] = u, problem.to_feasible(u)
-            result["optimality"] = problem.optimality(u)
-        if stopped_early:
-            result["status"], result["success"] = 1, True
-            result["message"] = f"Stopped early: {rule.describe()}."
-    result["method"] = type(engine).__name__
-    result["stopped_early"] = stopped_early
-    return _finish_result(result, full, scale, power, support_threshold,
-                          nfev=oracle.nfev + 1)
+
+def _execute(plan, settings, A, full):
+    """The plan's path on the rescaled data: a result in the rescaled units."""
+    if plan.path == "zero":
+        return _zero_result(_constraint(settings, A.shape[1]), A.shape[1])
+    if plan.path == "limit":
+        result = _limit(A, full, settings, plan.init_scale)
+        if result is not None:
+            return result
+        # Newton on the dual did not converge: integrate the flow instead (plan.engine)
+    return _dynamics(plan, settings, A, full)
+
+
+def _constraint(settings, n):
+    power = settings.power
+    return NonNegative(n, power=power) if settings.nonnegative else Signed(n, power=power)
+
+
+def _dynamics(plan, settings, A, full):
+    """The engine's run on the latent least squares, with the plan's checkpoint."""
+    monitor = settings.early_stopping.monitor(full) if plan.checkpoint == "early-stopping" else None
+    fit = full if monitor is None else monitor.fit
+    oracle = LeastSquaresOracle(fit, nonnegative=settings.nonnegative)
+    problem = Problem(value_and_grad=oracle, x=_constraint(settings, A.shape[1]))
+    engine = plan.engine
+    if monitor is not None:
+        checkpoint = monitor.checkpoint(problem)
+    elif plan.checkpoint == "polish":
+        checkpoint = SupportPolish(problem, fit, settings.tol, settings.nonnegative)
+    else:
+        checkpoint = None
+    result = run(engine, problem, problem.init(plan.init_scale), tol=settings.tol,
+                 max_iter=settings.max_iter, time_limit=settings.time_limit,
+                 callback=settings.callback, history=settings.history, progress=settings.progress,
+                 checkpoint=checkpoint, checkpoint_every=plan.checkpoint_every)
+    stopped = monitor is not None and _early_stop(result, monitor.outcome(result.u), problem)
+    result.update(method=type(engine).__name__, stopped_early=stopped, nfev=oracle.nfev + 1)
+    return result
+
+
+def _early_stop(result, outcome, problem):
+    """Apply an early-stopping rule's outcome to the result; whether the rule stopped it."""
+    if outcome.u is not result.u:
+        result["u"], result["x"] = outcome.u, problem.to_feasible(outcome.u)
+        result["optimality"] = problem.optimality(outcome.u)
+    if outcome.stopped:
+        result["status"], result["success"] = int(Status.CONVERGED), True
+        result["message"] = f"Stopped early: {outcome.reason}."
+    return outcome.stopped
 
 
 def _zero_result(constraint, n):
     """``b = 0``: ``x = 0`` solves it (the flow's limit is within ``init_scale**L``)."""
     latent = int(np.prod(resolve(constraint).latent_shape))
-    return OptimizeResult(x=np.zeros(n), u=np.zeros(latent), nit=0, status=1, success=True,
-                          optimality=0.0, message="b = 0: x = 0 is the solution.",
-                          history=None, method="zero", stopped_early=False)
+    return OptimizeResult(x=np.zeros(n), u=np.zeros(latent), nit=0, nfev=1,
+                          status=int(Status.CONVERGED), success=True, optimality=0.0,
+                          message="b = 0: x = 0 is the solution.", history=None, method="zero",
+                          stopped_early=False)
 
 
-def _finish_result(result, full, scale, power, support_threshold, nfev=None, clock=None):
-    """The fields every method reports, measured on the data and in its units
-    (`scale` = ``(c, d, init_scale)``: A was divided by c, b by c d)."""
-    c, d, init_scale = scale
+# -- the one certification -------------------------------------------------------------------
+
+def _certify(result, full, plan, settings, clock):
+    """The fields every path reports, measured on the data and in its units (A was
+    divided by c, b by c d: ``plan.scale = (c, d)``)."""
+    c, d = plan.scale
     x = np.asarray(result.x, dtype=float)
-    r = full.matvec(x) - full.b
-    rnorm = float(np.linalg.norm(r))
+    rnorm = float(np.linalg.norm(full.matvec(x) - full.b))
     if d != 1.0:
         x = d * x
         result["x"] = x
-        result["u"] = d ** (1.0 / power) * np.asarray(result.u, dtype=float)
+        result["u"] = d ** (1.0 / settings.power) * np.asarray(result.u, dtype=float)
     result["rnorm"] = c * d * rnorm
     result["fun"] = 0.5 * result["rnorm"] ** 2
     result["l1"] = float(np.abs(x).sum())
-    if support_threshold is None:
-        support = support_of(x) & (np.abs(x) > 10 * init_scale ** power)
-        support_threshold = max(1e-3 * float(np.abs(x).max(initial=0.0)), 10 * init_scale ** power)
-    else:
-        support = np.abs(x) > support_threshold
-    result["support"] = np.flatnonzero(support)
-    result["support_threshold"] = support_threshold
-    if nfev is not None:
-        result["nfev"] = nfev
-    if clock is not None:
-        result["time"] = time.perf_counter() - clock
+    result["support"], result["support_threshold"] = _support(x, settings)
+    result["time"] = time.perf_counter() - clock
     return result
 
 
-def _least_squares(A, b):
-    """A least-squares solution of ``A x = b`` (minimum norm for dense A)."""
-    if sp.issparse(A):
-        return lsmr(A, b, atol=1e-14, btol=1e-14, maxiter=20 * min(A.shape))[0]
-    return np.linalg.lstsq(A, b, rcond=None)[0]
-
-
-def _limit(A, b, full, constraint, nonnegative, power, init_scale, tol, polish):
-    """The flow's limit by the dual Newton of :mod:`.implicit_bias`, or None."""
-    from .nnls import nnls
-
-    n = A.shape[1]
-    norm_b = float(np.linalg.norm(b))
-    all_columns = np.arange(n)
-    amax = largest_entry(A)
-    if not isinstance(A, LinearOperator) and A.shape[0] < n:
-        # wide data: b is usually attainable, and a converged Newton proves it; the
-        # least-squares (NNLS) solve is needed only otherwise
-        out = flow_limit(A, b, all_columns, power=power, init_scale=init_scale,
-                         nonnegative=nonnegative, amax=amax, max_iter=_OPTIMISTIC_NEWTON)
-        if out is not None:
-            return _limit_result(A, full, *out, 0, nonnegative, tol, polish)
-    if isinstance(A, LinearOperator):
-        b_hat, candidates, unique = b, all_columns, None
-        nfev = 0
+def _support(x, settings):
+    """``(sorted indices, threshold)``: entries above `support_threshold`, by default
+    ``max(1e-3 ||x||_inf, 10 init_scale**power)``."""
+    threshold = settings.support_threshold
+    if threshold is None:
+        floor = 10 * settings.init_scale ** settings.power
+        support = support_of(x) & (np.abs(x) > floor)
+        threshold = max(1e-3 * float(np.abs(x).max(initial=0.0)), floor)
     else:
-        if nonnegative:
-            x_hat = nnls(A, b).x
-        else:
-            x_hat = _least_squares(A, b)
-        b_fit = full.matvec(x_hat)
-        nfev = 1
-        if np.linalg.norm(b_fit - b) <= 1e-10 * norm_b:
-            b_hat, candidates = b, all_columns
-        else:
-            b_hat = b_fit
-            if nonnegative:
-                g = full.rmatvec(b_fit - b)
-                candidates = np.flatnonzero((x_hat > 0) | (g <= 1e-8 * full.atb_norm))
-            else:
-                candidates = all_columns
-        unique = None
-        if candidates.size <= A.shape[0]:
-            cols = A[:, candidates] if not sp.issparse(A) else sp.csc_array(A)[:, candidates].toarray()
-            if np.linalg.matrix_rank(cols) == candidates.size:
-                unique = np.zeros(n)
-                unique[candidates] = x_hat[candidates]
-    if unique is not None:
-        # a single point in the set: the flow converges to it
-        x, nit = unique, 0
-        u = np.ravel(resolve(constraint).inverse(x))
-    else:
-        out = flow_limit(A, b_hat, candidates, power=power, init_scale=init_scale,
-                         nonnegative=nonnegative, amax=amax)
-        if out is None:
-            return None
-        x, u, nit = out
-    return _limit_result(A, full, x, u, nit, nfev, nonnegative, tol, polish)
+        support = np.abs(x) > threshold
+    return np.flatnonzero(support), threshold
 
 
-def _limit_result(A, full, x, u, nit, nfev, nonnegative, tol, polish):
+# -- the flow's limit ------------------------------------------------------------------------
+
+def _limit(A, full, settings, alpha):
+    """The flow's limit (:func:`.implicit_bias.limit_point`) as a result, or None."""
+    out = limit_point(A, full, power=settings.power, init_scale=alpha,
+                      nonnegative=settings.nonnegative)
+    return None if out is None else _limit_result(A, full, *out, settings)
+
+
+def _limit_result(A, full, x, u, nit, nfev, settings):
     """The limit as a result: polished when allowed, its KKT residual checked on the data."""
-    b = full.b
-    status = 1
-    if polish:
+    nonnegative, tol = settings.nonnegative, settings.tol
+    if settings.polish:
         x = _polish_limit(A, full, x, nonnegative, tol)
-    result = OptimizeResult(x=x, u=u, nit=nit, nfev=nfev + nit + 1, status=status,
-                            success=True, message="", history=None, method="limit",
-                            stopped_early=False)
-    g = full.rmatvec(full.matvec(x) - b)
-    result["optimality"] = kkt_residual(x, g, full.atb_norm, nonnegative)
-    if result["optimality"] > max(tol, 1e-12):
+    g = full.rmatvec(full.matvec(x) - full.b)
+    optimality = kkt_residual(x, g, full.atb_norm, nonnegative)
+    status = Status.CONVERGED
+    message = status.message
+    if optimality > max(tol, 1e-12):
         # the point is the flow's limit; it is not a (near-)exact least-squares solution
-        result["status"], result["success"] = 0, False
-        result["message"] = ("The limit was computed, but its KKT residual is above `tol`: "
-                             "the data may be too ill-conditioned; try method='flow'.")
-        warn_not_converged(result["message"])
-    else:
-        result["message"] = STATUS_MESSAGES[1]
-    return result
+        status = Status.MAX_ITER
+        message = ("The limit was computed, but its KKT residual is above `tol`: "
+                   "the data may be too ill-conditioned; try method='flow'.")
+        warn_not_converged(message)
+    return OptimizeResult(x=x, u=u, nit=nit, nfev=nfev + nit + 1, status=int(status),
+                          success=status.success, message=message, history=None, method="limit",
+                          stopped_early=False, optimality=optimality)
 
 
 def _polish_limit(A, full, x, nonnegative, tol):
