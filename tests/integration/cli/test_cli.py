@@ -22,6 +22,7 @@ import scipy.optimize
 import scipy.sparse as sp
 
 import reparamopt
+from tests import REPO_ROOT
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -474,7 +475,7 @@ def test_bench_real_suites_are_runnable(suite):
     with pytest.raises(SystemExit) as info:
         module.main(["--help"])
     assert info.value.code == 0
-    wrapper = Path(__file__).resolve().parent.parent / "benchmarks" / f"bench_{suite}.py"
+    wrapper = REPO_ROOT / "benchmarks" / f"bench_{suite}.py"
     if wrapper.is_file():
         spec = importlib.util.spec_from_file_location(f"bench_{suite}", wrapper)
         loaded = importlib.util.module_from_spec(spec)
@@ -488,7 +489,7 @@ def _copy_of_the_package(tmp_path):
     reparamopt.tutorials)."""
     import zipfile
 
-    root = Path(__file__).resolve().parents[1]
+    root = REPO_ROOT
     wheels = tmp_path / "wheels"
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                            "-q", "-w", str(wheels), str(root)], capture_output=True, text=True,
@@ -912,7 +913,7 @@ def test_ctrl_c_while_parsing_the_command_line(monkeypatch, capsys, stage):
 def test_console_script_is_the_guarded_entry_point():
     tomllib = pytest.importorskip("tomllib")
 
-    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    pyproject = REPO_ROOT / "pyproject.toml"
     config = tomllib.loads(pyproject.read_text())
     assert config["project"]["scripts"]["reparamopt"] == "_reparamopt_cli:main"
     assert "_reparamopt_cli" in config["tool"]["setuptools"]["py-modules"]
