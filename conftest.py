@@ -1,5 +1,5 @@
 # The tutorials are sphinx-gallery scripts, not modules: importing one (as
-# --doctest-modules would) runs the whole experiment. tests/test_tutorials.py runs them.
+# --doctest-modules would) runs the whole experiment. tests/integration/test_tutorials.py runs them.
 collect_ignore_glob = ["tutorials/plot_*.py"]
 
 

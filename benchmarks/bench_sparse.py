@@ -9,7 +9,7 @@ Setups (``b = A x*``, ``x*`` with unit norm, non-negative or with random signs):
 For every power, init_scale and sign, each method's ``||x||_1`` is compared with the
 reference, the flow's limit (``method="limit", polish=False``: the limit the
 implicit-bias theory is about, checked against long integrations of the flow in
-``tests/test_implicit_bias.py``), and with the LP minimum-l1 point; ``dx`` is
+``tests/flagships/test_implicit_bias.py``), and with the LP minimum-l1 point; ``dx`` is
 ``||x - x_ref|| / ||x_ref||``. Each method runs under ``--time-limit`` seconds.
 
 Usage::

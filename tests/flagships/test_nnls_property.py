@@ -4,7 +4,7 @@ Shapes 0..80 in both directions, Gaussian, positive, low-rank and SVD-built matr
 with condition numbers up to 1e14, column scales over decades, one or several
 right-hand sides, dense input and every scipy.sparse format. No wrong answer is
 allowed: the objective is within ``1e-9`` relative of scipy's (floor ``1e-12 ||b||^2``
-and the rounding level, see test_nnls_trust), never above ``x = 0``, the KKT check (the
+and the rounding level, see tests/nnls_reference.py), never above ``x = 0``, the KKT check (the
 test's own) holds and ``success`` says so.
 """
 
@@ -15,9 +15,9 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_nnls_trust import kkt_holds, objective, objective_tolerance, scipy_reference
 
 import reparamopt as ro
+from tests.nnls_reference import kkt_holds, objective, objective_tolerance, scipy_reference
 
 FORMATS = ["dense", "csr", "csc", "coo", "lil", "dok", "dia", "bsr"]
 

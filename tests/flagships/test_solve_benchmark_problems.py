@@ -3,14 +3,14 @@ settings of ``ro.solve`` and reaches the peers' objective (scipy's L-BFGS-B or S
 specialised solver where one exists)."""
 
 import importlib.util
-import pathlib
 import warnings
 
 import pytest
 
 import reparamopt as ro
+from tests import REPO_ROOT
 
-_PATH = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_problems.py"
+_PATH = REPO_ROOT / "benchmarks" / "bench_problems.py"
 spec = importlib.util.spec_from_file_location("bench_problems", _PATH)
 bench = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(bench)

@@ -6,12 +6,13 @@ from the bottom, are listed in ``LAYERS`` and in docs/concepts.rst.
 """
 
 import ast
-from pathlib import Path
 
 import networkx as nx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1] / "reparamopt"
+from tests import REPO_ROOT
+
+ROOT = REPO_ROOT / "reparamopt"
 
 LAYERS = [
     {"_utils", "exceptions", "result"},

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+from tests import REPO_ROOT
+
+DOCS = REPO_ROOT / "docs"
 TUTORIALS = DOCS.parent / "tutorials"
 
 pytestmark = pytest.mark.skipif(not (DOCS / "conf.py").is_file(), reason="no docs/ in this tree")

@@ -4,11 +4,12 @@ import csv
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 
-TUTORIALS = Path(__file__).resolve().parent.parent / "tutorials"
+from tests import REPO_ROOT
+
+TUTORIALS = REPO_ROOT / "tutorials"
 
 
 def run_tutorial(name, tmp_path):
