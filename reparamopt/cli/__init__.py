@@ -25,12 +25,11 @@ from .common import (
     PROG,
     CommandError,
     _first_line,
-    kkt_residual,
 )
 from .io import load_array
 from .parser import build_parser
 
-__all__ = ["main", "build_parser", "load_array", "CommandError", "kkt_residual"]
+__all__ = ["main", "build_parser", "load_array", "CommandError"]
 
 
 def main(argv=None):

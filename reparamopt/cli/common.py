@@ -38,24 +38,6 @@ def _residual_norm(A, x, b):
     return float(np.linalg.norm(A @ x - b))
 
 
-def kkt_residual(A, b, x):
-    """The optimality ``reparamopt.nnls`` reports, for any solver's x >= 0
-    (:func:`reparamopt.finish.kkt.check`): it vanishes exactly at NNLS solutions, so it
-    compares solvers fairly.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from reparamopt.cli import kkt_residual
-    >>> A = np.eye(2)
-    >>> kkt_residual(A, np.array([1.0, -1.0]), np.array([1.0, 0.0]))
-    0.0
-    """
-    from ..finish.kkt import check
-
-    return check(A, b, np.asarray(x, dtype=float), 0.0)[0]
-
-
 def _format_table(header, rows):
     cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
