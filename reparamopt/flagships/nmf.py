@@ -30,8 +30,8 @@ from ..exceptions import (
     warn_user,
 )
 from ..maps.registry import resolve
-from ..models import nmf as solvers
-from ..models.nmf_init import INITS, initialize
+from ..solvers import nmf as solvers
+from ..solvers.nmf import INITS, initialize
 
 if TYPE_CHECKING:
     from .._utils.typing import Any, ArrayLike, Optional, Seed, Union
@@ -431,7 +431,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 return float(min(value * np.exp2(exponent - drop), _PENALTY_CAP)) if value else 0.0
 
         aW, aH = settings["alpha_W"], settings["alpha_H"]
-        return solvers.Problem(
+        return solvers.NMFObjective(
             X=_times_exp2(X, -(e_W + e_H)), mask=observed, beta=settings["beta"],
             l1_W=scaled(aW * l1 * n_features, e_W), l2_W=scaled(aW * l2 * n_features, 2 * e_W),
             l1_H=scaled(aH * l1 * n_samples, e_H), l2_H=scaled(aH * l2 * n_samples, 2 * e_H),
@@ -521,8 +521,8 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def _run(self, problem, W0, H0, solver, settings, update_H, start):
         """The alternating block engine in the shared loop, until the relative decrease
         of the objective is below `tol`; returns ``W, H, n_iter, history, times``."""
-        blocks = solvers.BlockUpdates(problem, W0, H0, solver, update_H=update_H,
-                                      inner_steps=settings["inner_steps"])
+        blocks = solvers.BlockUpdates(solvers.make_solver(solver, problem, update_H=update_H,
+                                                          inner_steps=settings["inner_steps"]), W0, H0)
         began = time.perf_counter() if start is None else start
         offset = time.perf_counter() - began
 
@@ -535,7 +535,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         res = run(AlternatingBlocks(), blocks, blocks.pack(blocks.start), optimality="decrease",
                   tol=settings["tol"], max_iter=settings["max_iter"], history=True,
                   progress=progress, callback=report if self.verbose else None)
-        W, H = blocks.blocks(res.u)
+        W, H = blocks.factors(res.u)
         history = res.history["fun"]
         times = [offset + t for t in res.history["time"]]
         if res.status == 0 and settings["tol"] > 0:

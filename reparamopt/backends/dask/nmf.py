@@ -26,7 +26,7 @@ from ...exceptions import (
     warn_not_converged,
 )
 from ...flagships.nmf import factor_map, fit_rank, fit_settings, store_fit
-from ...models import nmf as solvers
+from ...solvers import nmf as solvers
 from .common import as_dask_array, compute, persist, scheduler_of
 
 __all__ = ["fit_transform", "transform"]
