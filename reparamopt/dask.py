@@ -292,9 +292,9 @@ def fit_transform_nmf(model, X, W=None, H=None, *, mask=None, graph=None, client
     ``W^T W`` and ``W^T X``, reduced over the chunks in the same pass over X. Supports
     the Frobenius loss, solvers "auto"/"cd"/"mirror" ("mu"), an entrywise `W_constraint`,
     and every init; the settings, the plan (start and solver) and the checks of a custom
-    H (of a custom W: its shape and dtype) are the in-memory fit's, with the same messages. The fitted attributes are
-    those of :meth:`reparamopt.NMF.fit`, plus ``scheduler_``. `mask` and `graph` must be
-    None.
+    H (of a custom W: its shape and dtype) are the in-memory fit's, with the same
+    messages. The fitted attributes are those of :meth:`reparamopt.NMF.fit`, plus
+    ``scheduler_``. `mask` and `graph` must be None.
     """
     from .backends.dask.nmf import fit_transform
 
