@@ -308,8 +308,10 @@ def fit_transform_nmf(model, X, W=None, H=None, *, mask=None, graph=None, client
     Each row chunk of X updates its own rows of W on the worker that holds it (the
     in-memory "cd" sweeps or "mirror" steps); H is fitted on the client from
     ``W^T W`` and ``W^T X``, reduced over the chunks in the same pass over X. Supports
-    the Frobenius loss, solvers "auto"/"cd"/"mirror", an entrywise `W_constraint`, and
-    every init; the fitted attributes are those of :meth:`reparamopt.NMF.fit`, plus
+    the Frobenius loss, solvers "auto"/"cd"/"mirror" ("mu"), an entrywise `W_constraint`,
+    and every init; the settings, the plan (start and solver) and the checks of a custom
+    H (of a custom W: its shape and dtype) are the in-memory fit's, with the same
+    messages. The fitted attributes are those of :meth:`reparamopt.NMF.fit`, plus
     ``scheduler_``. `mask` and `graph` must be None.
     """
     from .backends.dask.nmf import fit_transform

@@ -23,7 +23,7 @@ class AlternatingBlocks(Engine):
     steps, a few latent gradient steps...): ``blocks(u)``, ``update(blocks) -> (blocks,
     value)``, ``pack(blocks) -> u`` and ``objective(blocks)``. This is how NMF's
     coordinate-descent, multiplicative and gradient solvers run in the shared loop
-    (:class:`reparamopt.models.nmf.BlockUpdates`), usually with
+    (:class:`reparamopt.solvers.nmf.BlockUpdates`), usually with
     ``run(..., optimality="decrease")``.
 
     Examples

@@ -1,2 +1,2 @@
 """Data models with closed-form oracles: the linear model of least squares (dense,
-sparse, matrix-free), its operators, and the NMF data term."""
+sparse, matrix-free) and its operators."""

@@ -18,7 +18,7 @@ from reparamopt.exceptions import (
     UnknownNameError,
 )
 from reparamopt.flagships.nmf import NMF
-from reparamopt.models import nmf as _nmf_solvers
+from reparamopt.solvers.nmf import NMFObjective
 
 
 def low_rank(n_samples, n_features, rank, seed=0):
@@ -90,14 +90,14 @@ def test_regularization_matches_sklearn_objective(digits):
     W = ours.fit_transform(X)
     ref = SklearnNMF(8, solver="cd", **params)
     W_ref = ref.fit_transform(X)
-    problem = _nmf_solvers.Problem(
+    problem = NMFObjective(
         X=X, mask=None, beta=2.0, l1_W=1e-3 * 0.5 * 64, l2_W=1e-3 * 0.5 * 64,
         l1_H=1e-3 * 0.5 * 500, l2_H=1e-3 * 0.5 * 500, W_map=None, H_map=None)
-    ours_value = problem.objective(W, ours.components_)
+    ours_value = problem.value(W, ours.components_)
     # the returned W is finished row by row against the final H: never above the last step
     assert ours_value <= ours.loss_history_[-1] * (1 + 1e-12)
     assert ours_value >= 0.99 * ours.loss_history_[-1]
-    assert ours_value <= 1.01 * problem.objective(W_ref, ref.components_)
+    assert ours_value <= 1.01 * problem.value(W_ref, ref.components_)
     plain = NMF(8, init="nndsvda", random_state=0, max_iter=300, tol=0).fit_transform(X)
     assert np.mean(W == 0) > np.mean(plain == 0)
 

@@ -18,7 +18,7 @@ LAYERS = [
     {"_utils", "exceptions", "result"},
     {"maps", "datasets"},
     {"declare", "engines"},
-    {"finish", "models"},
+    {"finish", "models", "solvers"},
     {"flagships", "baselines", "backends"},
     {"dask", "plotting", "cli", "compat", "benchmarks", "__init__", "__main__"},
 ]

@@ -8,52 +8,67 @@ chunks in the same pass over X; H itself lives on the client and is shipped to e
 chunk task. The objective comes from the same sums,
 ``||X - W H||^2 = ||X||^2 - 2 <W^T X, H> + <W^T W, H H^T>``, so X is read once per
 iteration.
+
+The fit shares the in-memory fit's settings, routing (start, solver, finish), checks of
+custom factors, loop (:func:`reparamopt.flagships.nmf.fitting.run_blocks`: the
+alternating engine in the shared run loop, its stopping rule and status) and stored
+attributes; what is its own is the data's scan, the chunked start and the blocks.
 """
 
 import time
-import warnings
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ..._utils.validation import describe
-from ...exceptions import (
-    InfeasibleError,
-    InvalidArgumentError,
-    NonFiniteError,
-    ShapeError,
-    warn_not_converged,
+from ...exceptions import InvalidArgumentError, NonFiniteError, ShapeError
+from ...flagships.nmf.data import factor_map, factor_maps
+from ...flagships.nmf.fitting import (
+    check_factor,
+    check_factor_dtypes,
+    check_factor_shape,
+    run_blocks,
+    store_fit,
+    warn_ignored_factors,
 )
-from ...flagships.nmf import factor_map, fit_rank, fit_settings, store_fit
-from ...models import nmf as solvers
+from ...flagships.nmf.routing import DataTraits, route
+from ...flagships.nmf.settings import NMFSettings, Penalties
+from ...solvers.nmf import column_projector, feasible, multiplicative_step, set_kind, sweep_budget, sweeps
 from .common import as_dask_array, compute, persist, scheduler_of
 
-__all__ = ["fit_transform", "transform"]
+__all__ = ["fit_transform", "transform", "RowChunkBlocks"]
 
 _EPS = np.finfo(float).eps
+#: the solvers that update W chunk by chunk
+DISTRIBUTED_SOLVERS = ("cd", "mirror")
 
 
 # --- chunk tasks (run on the workers) ----------------------------------------------
 
-def _update_W(X, W, H, P, l1, l2, solver, W_spec, power, sweeps):
-    """The new W block of one row chunk, H fixed."""
+
+@dataclass(frozen=True)
+class ChunkStep:
+    """What a row chunk's W update needs besides the arrays."""
+
+    solver: str
+    l1: float
+    l2: float
+    W_constraint: Any
+    power: float
+    max_sweeps: int
+
+
+def _update_W(X, W, H, P, step):
+    """The new W block of one row chunk, H fixed (``P = H H^T``)."""
     C = X @ H.T
-    if solver == "mirror":
-        return W * (np.maximum(C, 0.0) / np.maximum(W @ P + l1 + l2 * W, _EPS))
-    cmap = _chunk_map(W_spec, (X.shape[0], H.shape[0]), power)
+    if step.solver == "mirror":
+        return multiplicative_step(W, W @ P, C, step.l1, step.l2)
+    cmap = factor_map(step.W_constraint, (X.shape[0], H.shape[0]), "W_constraint", step.power)
     Wt = np.ascontiguousarray(W.T)
-    solvers.sweeps(Wt, P + l2 * np.eye(P.shape[0]), C.T - l1, solvers.column_projector(cmap), sweeps)
+    sweeps(Wt, P + step.l2 * np.eye(P.shape[0]), C.T - step.l1, column_projector(cmap), step.max_sweeps)
     return Wt.T
-
-
-def _chunk_map(spec, shape, power):
-    from ...maps.registry import resolve
-
-    base = resolve(spec, shape)
-    if isinstance(spec, str) and any(hasattr(m, "power") for m in getattr(base, "maps", ())):
-        return resolve(spec, shape, power=power)
-    return base
 
 
 def _stats(W, X):
@@ -72,46 +87,106 @@ def _transform_block(X, model):
 
 # --- client side --------------------------------------------------------------------
 
-def _sums(W, X, scheduler, also=()):
-    """Persist `also` (e.g. the new W) and reduce the statistics of (W, X) in one pass."""
+
+class Sums(NamedTuple):
+    """The reductions of one pass over X: ``W^T X``, ``W^T W`` and the column sums of W."""
+
+    B: np.ndarray
+    Q: np.ndarray
+    colsum: np.ndarray
+
+
+def _sums(W, X, scheduler):
+    """W persisted, and the :class:`Sums` of (W, X), in one pass."""
     import dask.array as da
 
     k, n = W.shape[1], X.shape[1]
     blocks = da.blockwise(_stats, "ijk", W, "il", X, "ij", new_axes={"k": n + k},
                           adjust_chunks={"i": 1, "j": k + 1}, concatenate=True, dtype=float)
-    *kept, packed = persist(*also, blocks.sum(axis=0), scheduler=scheduler)
+    W, packed = persist(W, blocks.sum(axis=0), scheduler=scheduler)
     (packed,) = compute(packed, scheduler=scheduler)
-    B, Q, colsum = packed[:k, :n], packed[:k, n:], packed[k, :k]
-    return kept, B, Q, colsum
+    return W, Sums(B=packed[:k, :n], Q=packed[:k, n:], colsum=packed[k, :k])
 
 
-class _Objective:
+class SumsObjective(NamedTuple):
     """Loss and penalties from the reduced sums only."""
 
-    def __init__(self, sq_norm, l1_W, l2_W, l1_H, l2_H):
-        self.sq_norm, self.l1_W, self.l2_W, self.l1_H, self.l2_H = sq_norm, l1_W, l2_W, l1_H, l2_H
+    sq_norm: float
+    penalties: Penalties
 
-    def data_loss(self, B, Q, H):
+    def data_loss(self, sums, H):
+        B, Q = sums.B, sums.Q
         return 0.5 * max(self.sq_norm - 2 * float(np.vdot(B, H)) + float(np.vdot(Q, H @ H.T)), 0.0)
 
-    def __call__(self, B, Q, colsum, H):
-        value = self.data_loss(B, Q, H)
-        value += self.l1_W * colsum.sum() + 0.5 * self.l2_W * np.trace(Q)
-        value += self.l1_H * H.sum() + 0.5 * self.l2_H * float(np.vdot(H, H))
+    def value(self, sums, H):
+        p = self.penalties
+        value = self.data_loss(sums, H)
+        value += p.l1_W * sums.colsum.sum() + 0.5 * p.l2_W * np.trace(sums.Q)
+        value += p.l1_H * H.sum() + 0.5 * p.l2_H * float(np.vdot(H, H))
         return float(value)
 
 
-def _check(model, X):
-    X = as_dask_array(X, "X", ndim=2).rechunk({1: -1})
-    settings = fit_settings(model)
-    if settings["beta"] != 2:
-        raise InvalidArgumentError(
-            f"dask input supports `beta_loss`='frobenius' only; got {model.beta_loss!r}")
-    solver = "cd" if settings["solver"] == "auto" else settings["solver"]
-    if solver not in ("cd", "mirror"):
-        raise InvalidArgumentError(
-            f"dask input supports `solver` 'auto', 'cd' or 'mirror'; got {settings['solver']!r}")
-    return X, settings, solver
+class RowChunkBlocks:
+    """The Dask fit as blocks for :class:`reparamopt.engines.AlternatingBlocks` (run by
+    :func:`~reparamopt.flagships.nmf.fitting.run_blocks`, as the in-memory fit is).
+
+    The blocks are ``(W, H, sums)``: W a persisted dask array chunked by rows as X, H
+    on the client, and the :class:`Sums` of the last pass over X. The loop carries H
+    only (``pack``; W lives on the cluster), so ``blocks(u)`` finds the blocks whose H
+    is `u` among the start and the last two updates.
+    """
+
+    def __init__(self, X, W, H, *, solver, settings, H_map, sq_norm, scheduler):
+        m, n = X.shape
+        k = H.shape[0]
+        penalties = settings.penalties(m, n)
+        self.X, self.solver, self.scheduler = X, solver, scheduler
+        self.sum_objective = SumsObjective(sq_norm=sq_norm, penalties=penalties)
+        self.step = ChunkStep(solver=solver, l1=penalties.l1_W, l2=penalties.l2_W,
+                              W_constraint=settings.W_constraint, power=settings.power,
+                              max_sweeps=sweep_budget(n, m, k, m * n))
+        self.project_H = column_projector(H_map)
+        self.sweeps_H = sweep_budget(m, n, k, m * n)
+        W, sums = _sums(W, X, scheduler)
+        self.start = (W, H, sums)
+        self._recent = (self.start,)
+
+    def pack(self, blocks):
+        return np.ravel(blocks[1])
+
+    def blocks(self, u):
+        for blocks in reversed(self._recent):
+            if np.array_equal(np.ravel(blocks[1]), u, equal_nan=True):
+                return blocks
+        raise KeyError("no recent blocks have this H")
+
+    def objective(self, blocks):
+        _, H, sums = blocks
+        return self.sum_objective.value(sums, H)
+
+    def update(self, blocks):
+        import dask.array as da
+
+        W, H, _ = blocks
+        W = da.map_blocks(_update_W, self.X, W, chunks=W.chunks, H=H, P=H @ H.T, step=self.step,
+                          dtype=float)
+        W, sums = _sums(W, self.X, self.scheduler)
+        p = self.sum_objective.penalties
+        if self.solver == "mirror":
+            H = multiplicative_step(H, sums.Q @ H, sums.B, p.l1_H, p.l2_H)
+        else:
+            H = np.array(H)
+            sweeps(H, sums.Q + p.l2_H * np.eye(H.shape[0]), sums.B - p.l1_H, self.project_H,
+                   self.sweeps_H)
+        new = (W, H, sums)
+        self._recent = (self._recent[-1], new)
+        return new, self.sum_objective.value(sums, H)
+
+
+class _Scan(NamedTuple):
+    mean: float
+    sq_norm: float
+    high: float
 
 
 def _scan(X, scheduler):
@@ -126,55 +201,48 @@ def _scan(X, scheduler):
     if low < 0:
         raise InvalidArgumentError(
             f"Negative values in data passed to NMF: `X` must be non-negative; got a minimum of {low:g}")
-    return float(total) / (X.shape[0] * X.shape[1]), float(sq_norm), float(high)
+    return _Scan(mean=float(total) / (X.shape[0] * X.shape[1]), sq_norm=float(sq_norm), high=float(high))
 
 
-def _start(model, X, W, H, k, mean, W_map, H_map, rng, high=1.0):
+# --- the start ----------------------------------------------------------------------
+
+
+def _custom_start(X, factors, k, maps, dtype):
+    """The custom factors, checked as in memory (W's values stay unread: a dask W is
+    checked for its shape and dtype only)."""
+    import dask.array as da
+
+    m, n = X.shape
+    W, H = factors
+    check_factor_dtypes(W, H, dtype)
+    H = check_factor(np.asarray(H), "H", (k, n), maps.H, transposed=True)
+    check_factor_shape(W, "W", (m, k))
+    return da.asarray(W).astype(float).rechunk((X.chunks[0], (k,))), H
+
+
+def _drawn_start(init, X, k, scan, rng):
+    """The starting factors of `init` ("random" or an NNDSVD init) for the dask X."""
     import dask.array as da
 
     m, n = X.shape
     row_chunks = (X.chunks[0], (k,))
-    init = model.init
-    if init is None:
-        init = "custom" if W is not None and H is not None else ("nndsvda" if k <= min(m, n) else "random")
-    if init == "custom":
-        if W is None or H is None:
-            raise InvalidArgumentError("`init`='custom' needs both `W` and `H`")
-        H = np.array(H, dtype=float)
-        if H.shape != (k, n):
-            raise ShapeError(f"`H` must have shape {(k, n)}; got {describe(H)}")
-        W = da.asarray(W).astype(float).rechunk(row_chunks)
-        if W.shape != (m, k):
-            raise ShapeError(f"`W` must have shape {(m, k)}; got shape {W.shape}")
-        if not H_map.contains(H.T):
-            raise InfeasibleError(f"`H` must lie in its constraint set ({H_map.target}); got "
-                                  "an infeasible starting factor (e.g. negative entries)")
-        return W, H
-    if W is not None or H is not None:
-        warnings.warn(f"`W` and `H` are ignored with init={init!r}; use init='custom'",
-                      UserWarning, stacklevel=4)
-    avg = np.sqrt(mean / k)
+    avg = np.sqrt(scan.mean / k)
     seed = int(rng.randint(np.iinfo(np.int32).max))
     if init == "random":
         H = avg * np.abs(rng.standard_normal((k, n)))
         W = avg * abs(da.random.default_rng(seed).standard_normal((m, k), chunks=row_chunks))
-    else:
-        if k > min(m, n):
-            raise InvalidArgumentError(
-                f"`init`={init!r} needs `n_components` <= min(n_samples, n_features) = "
-                f"{min(m, n)}; got {k} (use init='random')")
-        W, H = _nndsvd(X, k, seed, row_chunks)
-        if init == "nndsvda":
-            # the in-memory fit's fill: the mean of X / max(X), scaled back on each factor
-            fill = mean / np.sqrt(high) if high > 0 else mean
-            W = da.where(W == 0, fill, W)
-            H[H == 0] = fill
-        elif init == "nndsvdar":
-            noise = abs(da.random.default_rng(seed + 1).standard_normal((m, k), chunks=row_chunks))
-            W = da.where(W == 0, avg * noise / 100, W)
-            zeros = H == 0
-            H[zeros] = abs(avg * rng.standard_normal(np.count_nonzero(zeros)) / 100)
-    H = H if H_map.contains(H.T) else H_map.project(H.T).T
+        return W, H
+    W, H = _nndsvd(X, k, seed, row_chunks)
+    if init == "nndsvda":
+        # the in-memory fit's fill: the mean of X / max(X), scaled back on each factor
+        fill = scan.mean / np.sqrt(scan.high) if scan.high > 0 else scan.mean
+        W = da.where(W == 0, fill, W)
+        H[H == 0] = fill
+    elif init == "nndsvdar":
+        noise = abs(da.random.default_rng(seed + 1).standard_normal((m, k), chunks=row_chunks))
+        W = da.where(W == 0, avg * noise / 100, W)
+        zeros = H == 0
+        H[zeros] = abs(avg * rng.standard_normal(np.count_nonzero(zeros)) / 100)
     return W, H
 
 
@@ -211,72 +279,65 @@ def _nndsvd(X, k, seed, row_chunks, eps=1e-6):
     return W, H
 
 
-def fit_transform(model, X, W=None, H=None, client=None):
-    """Fit `model` (a :class:`reparamopt.NMF`) to the dask array `X`; return W (dask)."""
-    import dask.array as da
+# --- the fit ------------------------------------------------------------------------
 
-    start = time.perf_counter()
-    X, settings, solver = _check(model, X)
-    m, n = X.shape
-    k = fit_rank(model, X, W, H)
-    power = settings["power"]
-    W_map = factor_map(model.W_constraint, (m, k), "W_constraint", power)
-    H_map = factor_map(model.H_constraint, (n, k), "H_constraint", power)
-    if not solvers.is_entrywise(W_map):
+
+def _plan(settings, model, shape, k, maps, factors):
+    """The in-memory fit's plan for this data (no mask, no graph), and the restrictions
+    of a row-chunked fit: the Frobenius loss, an entrywise W set, "cd" or "mirror"."""
+    if settings.beta_loss != 2:
+        raise InvalidArgumentError(
+            f"dask input supports `beta_loss`='frobenius' only; got {model.beta_loss!r}")
+    if not set_kind(maps.W).entrywise:
         raise InvalidArgumentError(
             "dask input needs an entrywise `W_constraint` (such as 'nonnegative'): the rows "
             f"of W are updated chunk by chunk; got {model.W_constraint!r}")
-    if solver == "cd" and not solvers.is_columnwise(H_map):
-        raise InvalidArgumentError(f"`solver`='cd' cannot handle `H_constraint`={model.H_constraint!r}")
-    if solver == "mirror" and not (solvers.is_nonnegative(W_map) and solvers.is_nonnegative(H_map)):
-        raise InvalidArgumentError("`solver`='mirror' needs 'nonnegative' W and H constraints")
+    W, H = factors
+    traits = DataTraits(shape=shape, n_components=k, masked=False, graph=False,
+                        W_set=set_kind(maps.W), H_set=set_kind(maps.H),
+                        W_given=W is not None, H_given=H is not None)
+    plan = route(settings, traits)
+    if plan.solver not in DISTRIBUTED_SOLVERS:
+        raise InvalidArgumentError(
+            f"dask input supports `solver` 'auto', 'cd' or 'mirror' (and 'auto' only where it "
+            f"means one of them); got {model.solver!r}, which is {plan.solver!r} here")
+    return plan
+
+
+def fit_transform(model, X, W=None, H=None, client=None):
+    """Fit `model` (a :class:`reparamopt.NMF`) to the dask array `X`; return W (dask)."""
+    began = time.perf_counter()
+    settings = NMFSettings.from_estimator(model)
+    dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64  # as in memory
+    X = as_dask_array(X, "X", ndim=2).rechunk({1: -1})
+    m, n = X.shape
+    k = settings.rank(n, W, H)
+    maps = factor_maps(settings, (m, n), k)
+    plan = _plan(settings, model, (m, n), k, maps, (W, H))
     scheduler, name = scheduler_of([X], client)
-    mean, sq_norm, high = _scan(X, scheduler)
-    l1, l2 = settings["l1_ratio"], 1.0 - settings["l1_ratio"]
-    l1_W, l2_W = settings["alpha_W"] * l1 * n, settings["alpha_W"] * l2 * n
-    l1_H, l2_H = settings["alpha_H"] * l1 * m, settings["alpha_H"] * l2 * m
-    objective = _Objective(sq_norm, l1_W, l2_W, l1_H, l2_H)
-    W, H = _start(model, X, W, H, k, mean, W_map, H_map, check_random_state(model.random_state),
-                  high)
-    (W,), B, Q, colsum = _sums(W, X, scheduler, also=(W,))
-    history = [objective(B, Q, colsum, H)]
-    times = [time.perf_counter() - start]
-    project_H = solvers.column_projector(H_map)
-    sweeps_W = solvers.sweep_budget(n, m, k, m * n)
-    sweeps_H = solvers.sweep_budget(m, n, k, m * n)
-    max_iter, tol = settings["max_iter"], settings["tol"]
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):
-        W_new = da.map_blocks(_update_W, X, W, chunks=W.chunks, H=H, P=H @ H.T, l1=l1_W, l2=l2_W,
-                              solver=solver,
-                             W_spec=model.W_constraint, power=power, sweeps=sweeps_W, dtype=float)
-        (W,), B, Q, colsum = _sums(W_new, X, scheduler, also=(W_new,))
-        if solver == "mirror":
-            H = H * (np.maximum(B, 0.0) / np.maximum(Q @ H + l1_H + l2_H * H, _EPS))
-        else:
-            H = np.array(H)
-            solvers.sweeps(H, Q + l2_H * np.eye(k), B - l1_H, project_H, sweeps_H)
-        value = objective(B, Q, colsum, H)
-        history.append(value)
-        times.append(time.perf_counter() - start)
-        if model.verbose and n_iter % 10 == 0:
-            print(f"NMF iteration {n_iter}: objective {value:.6g}, {times[-1]:.2f} s")
-        if not np.isfinite(value) or history[-2] - value <= tol * abs(value):
-            break
-    if n_iter == max_iter and tol > 0 and history[-2] - history[-1] > tol * abs(history[-1]):
-        warn_not_converged(f"Maximum number of iterations {n_iter} reached. Increase it to "
-                           "improve convergence.")
-    store_fit(model, H, n_iter, history, times, solver, objective.data_loss(B, Q, H))
+    scan = _scan(X, scheduler)
+    if plan.init == "custom":
+        W, H = _custom_start(X, (W, H), k, maps, dtype)
+    else:
+        warn_ignored_factors(plan, W, H)
+        W, H = _drawn_start(plan.init, X, k, scan, check_random_state(settings.random_state))
+        H = feasible(maps.H, H.T).T
+    blocks = RowChunkBlocks(X, W, H, solver=plan.solver, settings=settings, H_map=maps.H,
+                            sq_norm=scan.sq_norm, scheduler=scheduler)
+    outcome = run_blocks(blocks, settings, began)
+    W, H, sums = blocks.blocks(outcome.u)
+    objective = blocks.sum_objective
+    store_fit(model, H, outcome, solver=plan.solver, data_loss=objective.data_loss(sums, H))
     model.n_features_in_ = n
     model.__dict__.pop("feature_names_in_", None)
     model.scheduler_ = name
-    # as the in-memory fit: W finished row by row against the final H (one more pass
-    # over X), kept when it lowers the objective
-    finished = transform(model, X)
-    (finished,), B2, Q2, colsum2 = _sums(finished, X, scheduler, also=(finished,))
-    if objective(B2, Q2, colsum2, H) <= history[-1]:
-        W = finished
-        store_fit(model, H, n_iter, history, times, solver, objective.data_loss(B2, Q2, H))
+    if plan.finish:
+        # as the in-memory fit: W finished row by row against the final H (one more
+        # pass over X), kept when it lowers the objective
+        finished, sums = _sums(transform(model, X), X, scheduler)
+        if objective.value(sums, H) <= outcome.history[-1]:
+            W = finished
+            store_fit(model, H, outcome, solver=plan.solver, data_loss=objective.data_loss(sums, H))
     return W
 
 

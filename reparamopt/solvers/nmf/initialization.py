@@ -9,9 +9,9 @@ singular vectors.
 import numpy as np
 import scipy.sparse as sp
 
-from ..exceptions import InvalidArgumentError
+from ...exceptions import InvalidArgumentError
 
-__all__ = ["INITS", "initialize", "mean_of"]
+__all__ = ["INITS", "initialize", "mean_of", "check_rank_for_init"]
 
 INITS = ("random", "nndsvd", "nndsvda", "nndsvdar", "custom")
 
@@ -60,6 +60,15 @@ def _nndsvd(X, rank, rng, eps=1e-6):
     return W, H
 
 
+def check_rank_for_init(init, n_components, shape):
+    """Raise unless the init `init` can start a rank-`n_components` fit of data of
+    `shape`: the NNDSVD inits need ``n_components <= min(shape)``."""
+    if init.startswith("nndsvd") and n_components > min(shape):
+        raise InvalidArgumentError(
+            f"`init`={init!r} needs `n_components` <= min(n_samples, n_features) = "
+            f"{min(shape)}; got {n_components} (use init='random')")
+
+
 def initialize(X, n_components, init, rng):
     """Non-negative starting factors ``W (n_samples, k)`` and ``H (k, n_features)``.
 
@@ -82,10 +91,7 @@ def initialize(X, n_components, init, rng):
         W = avg * np.abs(rng.standard_normal((n_samples, n_components)))
         H = avg * np.abs(rng.standard_normal((n_components, n_features)))
         return W, H
-    if n_components > min(n_samples, n_features):
-        raise InvalidArgumentError(
-            f"`init`={init!r} needs `n_components` <= min(n_samples, n_features) = "
-            f"{min(n_samples, n_features)}; got {n_components} (use init='random')")
+    check_rank_for_init(init, n_components, X.shape)
     W, H = _nndsvd(X, n_components, rng)
     if init == "nndsvda":
         mean = mean_of(X)

@@ -1,0 +1,2 @@
+"""Problem-specific solvers that run in the shared loop: the alternating NMF solvers
+(:mod:`.nmf`)."""
