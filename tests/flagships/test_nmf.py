@@ -229,7 +229,7 @@ def test_row_simplex_W_uses_latent_engine():
     X = low_rank(60, 20, 3, seed=8)
     model = NMF(3, W_constraint="row-simplex-matrix", random_state=0, max_iter=100)
     W = model.fit_transform(X)
-    assert model.solver_ == "nesterov"
+    assert model.solver_ == "accelerated"  # "nesterov" is its alias
     np.testing.assert_allclose(W.sum(axis=1), 1.0, atol=1e-8)
     assert model.loss_history_[-1] < 0.1 * model.loss_history_[0]
 

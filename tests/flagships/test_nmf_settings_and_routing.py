@@ -135,11 +135,11 @@ def _traits(**changes):
     (dict(init="random"), dict(W_given=True, H_given=True), Plan("random", "cd", "exact", True)),
     # a set per component keeps cd without a mask; one across components needs the latent engine
     (dict(), dict(H_set="column-simplex-matrix"), Plan("nndsvda", "cd", "exact", True)),
-    (dict(), dict(W_set="row-simplex-matrix"), Plan("nndsvda", "nesterov", "block", False)),
+    (dict(), dict(W_set="row-simplex-matrix"), Plan("nndsvda", "accelerated", "block", False)),
     (dict(), dict(W_set="column-simplex-matrix"), Plan("nndsvda", "cd", "block", False)),
     # a mask or a graph: cd needs entrywise sets
     (dict(), dict(masked=True), Plan("nndsvda", "cd", "exact", True)),
-    (dict(), dict(masked=True, H_set="column-simplex-matrix"), Plan("nndsvda", "nesterov", "exact", True)),
+    (dict(), dict(masked=True, H_set="column-simplex-matrix"), Plan("nndsvda", "accelerated", "exact", True)),
     (dict(), dict(graph=True), Plan("nndsvda", "cd", "exact", False)),
     # other losses: mirror, rows by mirror steps
     (dict(beta_loss="kullback-leibler"), dict(), Plan("nndsvda", "mirror", "mirror", True)),
@@ -148,7 +148,8 @@ def _traits(**changes):
     # explicit solvers are kept
     (dict(solver="mu"), dict(), Plan("nndsvda", "mirror", "exact", True)),
     (dict(solver="gd"), dict(W_set="real"), Plan("nndsvda", "gd", "exact", True)),
-    (dict(solver="nesterov"), dict(W_set="row-simplex-matrix"), Plan("nndsvda", "nesterov", "block", False)),
+    (dict(solver="nesterov"), dict(W_set="row-simplex-matrix"),
+     Plan("nndsvda", "accelerated", "block", False)),
 ])
 def test_route_picks_the_documented_plan(settings, traits, plan):
     assert route(NMFSettings(**settings), _traits(**traits)) == plan
@@ -161,7 +162,7 @@ def test_route_picks_the_documented_plan(settings, traits, plan):
     (dict(solver="cd"), dict(masked=True, H_set="column-simplex-matrix"), "`solver`='cd' needs"),
     (dict(solver="cd"), dict(W_set="row-simplex-matrix"), "`solver`='cd' needs"),
     (dict(solver="nesterov", beta_loss="itakura-saito"), dict(),
-     "`solver`='nesterov' supports the Frobenius"),
+     "`solver`='accelerated' supports the Frobenius"),
     (dict(solver="mirror"), dict(H_set="column-simplex-matrix"), "`solver`='mirror' needs 'nonnegative'"),
     (dict(init="custom"), dict(W_given=True), "`init`='custom' needs both `W` and `H`"),
     (dict(init="nndsvdar"), dict(n_components=11),
@@ -218,7 +219,7 @@ def _objective(X, mask=None, beta=2.0):
 
 @pytest.mark.parametrize("solver, masked, beta", [
     ("cd", False, 2.0), ("cd", True, 2.0), ("mirror", True, 2.0), ("mirror", False, 1.0),
-    ("mirror", False, 2.0), ("nesterov", False, 2.0)])
+    ("mirror", False, 2.0), ("accelerated", False, 2.0)])
 def test_each_solver_state_is_what_it_says(solver, masked, beta):
     rng = np.random.default_rng(3)
     X = _noisy(seed=3, shape=(25, 15))
@@ -237,7 +238,7 @@ def test_each_solver_state_is_what_it_says(solver, masked, beta):
             np.testing.assert_allclose(extra, mask * (objective.X - W @ H), atol=1e-12)
         elif solver == "mirror" and (masked or beta != 2):
             np.testing.assert_allclose(extra, W @ H, rtol=1e-14)
-        elif solver == "nesterov":
+        elif solver == "accelerated":
             np.testing.assert_allclose(objective.W_map.forward(extra.U), W, rtol=1e-14)
             np.testing.assert_allclose(objective.H_map.forward(extra.V), H.T, rtol=1e-14)
         else:

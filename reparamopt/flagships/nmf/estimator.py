@@ -68,9 +68,10 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Starting factors. None: "nndsvda" when ``k <= min(n_samples, n_features)``, else
         "random". "custom": the `W` and `H` passed to :meth:`fit_transform`. NNDSVD inits
         need ``k <= min(n_samples, n_features)``.
-    solver : {"auto", "cd", "mirror", "mu", "gd", "nesterov"}, default "auto"
-        How the latent factors are updated, alternating between W and H ("mu",
-        scikit-learn's name of the multiplicative update, is "mirror"):
+    solver : {"auto", "cd", "mirror", "gd", "accelerated"}, default "auto"
+        How the latent factors are updated, alternating between W and H (aliases:
+        "mu", scikit-learn's name of the multiplicative update, is "mirror";
+        "nesterov" is "accelerated", as in the engine table):
 
         - "cd" (the default for the Frobenius loss): exact latent block-coordinate
           minimization. With all but one component's latent column fixed the objective
@@ -83,16 +84,17 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
           gradient step on ``u`` (``x = u**2``) with per-entry steps ``1 / (4 P)``, an
           exponentiated-gradient (mirror) step. Every beta; non-negative factors only.
           For ``1 <= beta <= 2`` without a graph the objective never increases.
-        - "gd", "nesterov": `inner_steps` plain (Armijo) or accelerated (backtracking,
-          restart) gradient steps on each latent block per iteration, through the maps'
-          pullbacks; any registered constraint; Frobenius loss only.
+        - "gd", "accelerated" (alias "nesterov"): `inner_steps` plain (Armijo) or
+          accelerated (backtracking, restart) gradient steps on each latent block per
+          iteration, through the maps' pullbacks; any registered constraint; Frobenius
+          loss only.
 
         "auto" picks "cd" for the Frobenius loss when the constraints allow it (each
         component constrained on its own; entrywise sets with a mask or a graph), else
-        "nesterov", and "mirror" for the other losses.
+        "accelerated", and "mirror" for the other losses.
     power : float, default 2
         Exponent L >= 2 of the Hadamard maps ``W = U**L``. It shapes the latent
-        trajectory of "gd" and "nesterov"; "cd" and "mirror" land on the same factors for
+        trajectory of "gd" and "accelerated"; "cd" and "mirror" land on the same factors for
         every L (exact block minimizers and multiplicative steps are map-independent).
     beta_loss : {"frobenius", "kullback-leibler", "itakura-saito"} or float, default "frobenius"
         The beta-divergence (2, 1 and 0). For ``beta <= 0`` the observed entries of X
@@ -122,7 +124,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     graph_weight : float, default 1
         lambda, the weight of ``tr(W^T L W)`` when a graph is passed to :meth:`fit`.
     inner_steps : int, default 10
-        Latent steps per block and iteration for "gd" and "nesterov".
+        Latent steps per block and iteration for "gd" and "accelerated".
     progress : bool or dict, default False
         Show a tqdm progress bar (a dict is passed to tqdm).
     shuffle : bool, default False

@@ -9,7 +9,7 @@ The rules, in the order they apply:
   factors).
 - solver: "auto" is "cd" for the Frobenius loss when the sets allow it (every set acts
   on each component alone: entrywise with a mask or a graph, columnwise else), else
-  "nesterov"; for the other losses "mirror". An explicit solver is checked against
+  "accelerated"; for the other losses "mirror". An explicit solver is checked against
   the loss and the sets.
 - rows (W for fixed H): "exact" (bounded least squares row by row) for the Frobenius
   loss and an entrywise W set, else "mirror" (multiplicative steps, each row stopping
@@ -52,7 +52,7 @@ class Plan(NamedTuple):
 
     #: the starting factors ("custom", "random", "nndsvd", ...); None for a transform
     init: Optional[str]
-    #: "cd", "mirror", "gd" or "nesterov"
+    #: "cd", "mirror", "gd" or "accelerated"
     solver: str
     #: "exact", "mirror" or "block"
     rows: str
@@ -91,17 +91,17 @@ def choose_solver(settings, traits):
     mirror_ok = all(s.nonnegative for s in sets)
     if solver == "auto":
         if frobenius:
-            return "cd" if cd_ok else "nesterov"
+            return "cd" if cd_ok else "accelerated"
         solver = "mirror"
     if solver == "cd" and not cd_ok:
         raise InvalidArgumentError(
             "`solver`='cd' needs the Frobenius loss and constraints that act on each "
-            "component alone (entrywise with a mask or a graph); use 'nesterov' or 'mirror'")
-    if solver in ("gd", "nesterov") and not frobenius:
+            "component alone (entrywise with a mask or a graph); use 'accelerated' or 'mirror'")
+    if solver in ("gd", "accelerated") and not frobenius:
         raise InvalidArgumentError(f"`solver`={solver!r} supports the Frobenius loss only; use 'mirror'")
     if solver == "mirror" and not mirror_ok:
         raise InvalidArgumentError(
-            "`solver`='mirror' needs 'nonnegative' W and H constraints; use 'nesterov'")
+            "`solver`='mirror' needs 'nonnegative' W and H constraints; use 'accelerated'")
     return solver
 
 

@@ -14,8 +14,10 @@ __all__ = ["NMFSettings", "Penalties", "BETA_NAMES"]
 
 #: The beta of each named loss.
 BETA_NAMES = {"frobenius": 2.0, "kullback-leibler": 1.0, "itakura-saito": 0.0}
-# "mu": scikit-learn's name of the multiplicative update, which is "mirror" here
-_SOLVER_CHOICES = ("auto",) + SOLVERS + ("mu",)
+# aliases: scikit-learn's "mu" (the multiplicative update) is "mirror" here, and
+# "nesterov" is "accelerated" as in the engine table
+SOLVER_ALIASES = {"mu": "mirror", "nesterov": "accelerated"}
+_SOLVER_CHOICES = ("auto",) + SOLVERS + tuple(SOLVER_ALIASES)
 
 
 class Penalties(NamedTuple):
@@ -31,7 +33,8 @@ class Penalties(NamedTuple):
 class NMFSettings:
     """The parameters of :class:`reparamopt.NMF`, validated when the object is built and
     kept in a canonical form: `beta_loss` as its float beta, `alpha_H` as a number
-    ("same" resolved), `solver` "mu" as "mirror", `max_iter` and `inner_steps` as ints.
+    ("same" resolved), `solver` "mu" as "mirror" and "nesterov" as "accelerated",
+    `max_iter` and `inner_steps` as ints.
     A bad value raises an error that names the parameter and the value.
 
     The fields are the estimator's parameters (see :class:`reparamopt.NMF`, whose
@@ -85,7 +88,7 @@ class NMFSettings:
             check_choice(self.init, "init", INITS)
         put("l1_ratio", check_scalar(self.l1_ratio, "l1_ratio", lower=0, upper=1))
         solver = check_choice(self.solver, "solver", _SOLVER_CHOICES)
-        put("solver", "mirror" if solver == "mu" else solver)
+        put("solver", SOLVER_ALIASES.get(solver, solver))
         put("tol", check_scalar(self.tol, "tol", lower=0))
         put("max_iter", int(check_scalar(self.max_iter, "max_iter", lower=1, integer=True)))
         put("graph_weight", check_scalar(self.graph_weight, "graph_weight", lower=0))

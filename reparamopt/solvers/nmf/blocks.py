@@ -10,8 +10,9 @@ from .multiplicative import Multiplicative
 
 __all__ = ["SOLVERS", "make_solver", "BlockUpdates"]
 
-#: The solvers by name (scikit-learn's "mu" is "mirror", resolved by the estimator).
-SOLVERS = ("cd", "mirror", "gd", "nesterov")
+#: The solvers by name (scikit-learn's "mu" is "mirror" and "nesterov" is "accelerated",
+#: as in the engine table; the estimator resolves both aliases).
+SOLVERS = ("cd", "mirror", "gd", "accelerated")
 
 
 def make_solver(name, objective, *, update_H=True, inner_steps=10):
@@ -29,8 +30,8 @@ def make_solver(name, objective, *, update_H=True, inner_steps=10):
     ('Multiplicative', False)
     """
     check_choice(name, "solver", SOLVERS)
-    if name in ("gd", "nesterov"):
-        return LatentGradient(objective, update_H=update_H, accelerated=name == "nesterov",
+    if name in ("gd", "accelerated"):
+        return LatentGradient(objective, update_H=update_H, accelerated=name == "accelerated",
                               steps=inner_steps)
     if name == "mirror":
         return Multiplicative(objective, update_H=update_H)

@@ -1,4 +1,4 @@
-r"""``gd`` / ``nesterov``: plain or accelerated gradient steps on the latent factors
+r"""``gd`` / ``accelerated``: plain or accelerated gradient steps on the latent factors
 through the maps' pullbacks (any registered constraint), a few per block."""
 
 from dataclasses import dataclass
@@ -85,7 +85,7 @@ def _off_boundary(cmap, x):
 
 @dataclass(frozen=True)
 class LatentGradient:
-    """``gd`` (Armijo steps) or ``nesterov`` (accelerated, backtracking, restart): `steps`
+    """``gd`` (Armijo steps) or ``accelerated`` (accelerated, backtracking, restart): `steps`
     engine steps on each latent block per iteration. Its state is the latent factors
     (:class:`LatentFactors`).
 
@@ -95,7 +95,7 @@ class LatentGradient:
         With the Frobenius loss; any factor sets.
     update_H : bool, default True
     accelerated : bool, default True
-        "nesterov" (True) or "gd" (False).
+        "accelerated" (True) or "gd" (False).
     steps : int, default 10
         Latent steps per block and iteration.
     """
