@@ -29,7 +29,7 @@ Examples
 array([1., 1., 1., 1., 1., 0., 0.])
 """
 
-import inspect
+import dataclasses
 import time
 
 import numpy as np
@@ -212,12 +212,11 @@ def _memory_options(options, **values):
         valid = ", ".join(sorted(accepted))
         raise InvalidArgumentError(f"unknown option(s) {', '.join(map(repr, unknown))} of the "
                                    f"in-memory nnls; valid: {valid}")
-    NNLSSettings.from_arguments(**{k: v for k, v in merged.items() if k in _NNLS_ARGUMENTS})
+    NNLSSettings(**{k: v for k, v in merged.items() if k in _NNLS_ARGUMENTS})
     return merged
 
 
-_NNLS_ARGUMENTS = tuple(p for p in inspect.signature(NNLSSettings.from_arguments).parameters
-                        if p != "cls")
+_NNLS_ARGUMENTS = tuple(f.name for f in dataclasses.fields(NNLSSettings))
 
 
 def _stack(results):

@@ -28,7 +28,7 @@ def _facts(A, b, x0=None, gram=None):
 
 
 def test_settings_are_frozen_and_resolved():
-    settings = NNLSSettings.from_arguments(method="Nesterov", polish=False,
+    settings = NNLSSettings(method="Nesterov", polish=False,
                                            options={"check_every": 7})
     assert settings.method == "accelerated" and settings.max_iter == 100000
     assert settings.check_every(25) == 7 and settings.polish_from == 1e-3
@@ -52,7 +52,7 @@ def test_settings_are_frozen_and_resolved():
 ])
 def test_settings_name_the_argument_and_the_value(arguments, error, names):
     with pytest.raises(error) as info:
-        NNLSSettings.from_arguments(**arguments)
+        NNLSSettings(**arguments)
     for name in names:
         assert name in str(info.value)
 

@@ -205,7 +205,7 @@ def nnls(A: Matrix, b: ArrayLike, *, method: str = "auto", power: float = 2,
         return backend.nnls(A, b, x0=x0, **arguments)
     start = time.perf_counter()
     A, b = check_nnls_input(A, b)
-    settings = NNLSSettings.from_arguments(**arguments)
+    settings = NNLSSettings(**arguments)
     X0 = settings.checked_x0(x0, b, A.shape[1])
     gram = _resolve_gram(settings.gram, A)
     # Work on A / a and b / c: the solution is x = (c / a) x_scaled and the relative KKT

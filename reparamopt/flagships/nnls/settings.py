@@ -1,12 +1,12 @@
 """The settings of one :func:`~reparamopt.nnls` call, validated once.
 
-:class:`NNLSSettings` is built from the user's arguments by
-:meth:`NNLSSettings.from_arguments` (every check of the public boundary lives there,
-each error naming the argument and the value received) and is frozen afterwards: the
+:class:`NNLSSettings` is built from the user's arguments and validates them as it is
+built (every check of the public boundary lives there, each error naming the argument
+and the value received); it is frozen afterwards: the
 route, the dynamics, the finish and the certification read it and never change it.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Callable, Mapping, Optional
 
@@ -120,56 +120,56 @@ def _check_bool(value, name, allow_none=False):
 
 @dataclass(frozen=True)
 class NNLSSettings:
-    """Every setting of one :func:`~reparamopt.nnls` call (see its parameters).
+    """Every setting of one :func:`~reparamopt.nnls` call (see its parameters),
+    validated when the object is built (each error names the argument and the value).
 
-    ``max_iter`` is resolved (1000 with polish, 100000 without), ``method`` canonical,
-    ``options`` validated for the method; ``gram`` stays None when the route decides.
+    ``method`` is made canonical (aliases resolved), ``max_iter=None`` resolved (1000
+    with polish, 100000 without), ``options`` validated for the method and read-only;
+    ``gram`` stays None when the route decides.
+
+    Examples
+    --------
+    >>> from reparamopt.flagships.nnls.settings import NNLSSettings
+    >>> s = NNLSSettings(method="nesterov", options={"check_every": 10})
+    >>> s.method, s.max_iter, s.check_every(25)
+    ('accelerated', 1000, 10)
     """
 
     method: str = "auto"
     power: float = 2
     init_scale: Optional[float] = None
     tol: float = 1e-10
-    max_iter: int = 1000
+    max_iter: Optional[int] = None
     polish: bool = True
     gram: Optional[bool] = None
     callback: Optional[Callable] = None
     progress: Any = False
     history: bool = False
-    options: Mapping = field(default_factory=dict)
+    options: Optional[Mapping] = None
 
-    @classmethod
-    def from_arguments(cls, *, method="auto", power=2, init_scale=None, tol=1e-10,
-                       max_iter=None, polish=True, gram=None, callback=None, progress=False,
-                       history=False, options=None):
-        """Validate the arguments of :func:`~reparamopt.nnls` (errors name them).
+    def __post_init__(self):
+        def put(name, value):
+            object.__setattr__(self, name, value)
 
-        Examples
-        --------
-        >>> from reparamopt.flagships.nnls.settings import NNLSSettings
-        >>> s = NNLSSettings.from_arguments(method="nesterov", options={"check_every": 10})
-        >>> s.method, s.max_iter, s.check_every(25)
-        ('accelerated', 1000, 10)
-        """
-        method = canonical_method(method)
-        power = check_power(power)
-        if method == "mirror-nesterov" and power != 2:
+        method = canonical_method(self.method)
+        put("method", method)
+        put("power", check_power(self.power))
+        if method == "mirror-nesterov" and self.power != 2:
             raise InvalidArgumentError(
-                f"`power` must be 2 for method 'mirror-nesterov'; got {power!r}")
-        polish = _check_bool(polish, "polish")
-        if callback is not None and not callable(callback):
-            raise InvalidTypeError(f"`callback` must be callable; got {describe(callback)}")
-        if max_iter is None:
-            max_iter = 1000 if polish else 100000
-        return cls(
-            method=method, power=power,
-            init_scale=check_scalar(init_scale, "init_scale", lower=0, lower_inclusive=False,
-                                    allow_none=True),
-            tol=check_scalar(tol, "tol", lower=0),
-            max_iter=check_scalar(max_iter, "max_iter", lower=0, integer=True),
-            polish=polish, gram=_check_bool(gram, "gram", allow_none=True), callback=callback,
-            progress=progress, history=history,
-            options=MappingProxyType(_check_options(options, method)))
+                f"`power` must be 2 for method 'mirror-nesterov'; got {self.power!r}")
+        put("tol", check_scalar(self.tol, "tol", lower=0))
+        put("init_scale", check_scalar(self.init_scale, "init_scale", lower=0,
+                                       lower_inclusive=False, allow_none=True))
+        put("polish", _check_bool(self.polish, "polish"))
+        if self.callback is not None and not callable(self.callback):
+            raise InvalidTypeError(f"`callback` must be callable; got {describe(self.callback)}")
+        options = self.options
+        if isinstance(options, MappingProxyType):  # a copy (dataclasses.replace)
+            options = dict(options)
+        put("options", MappingProxyType(_check_options(options, method)))
+        max_iter = (1000 if self.polish else 100000) if self.max_iter is None else self.max_iter
+        put("max_iter", check_scalar(max_iter, "max_iter", lower=0, integer=True))
+        put("gram", _check_bool(self.gram, "gram", allow_none=True))
 
     def check_every(self, default):
         """Iterations between finish attempts (``options["check_every"]`` or `default`)."""
