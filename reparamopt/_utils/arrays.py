@@ -13,6 +13,9 @@ import numpy as np
 
 __all__ = ["namespace_of", "scalar_or_columns", "column_norms", "as_float"]
 
+_NUMPY_TYPES = frozenset({np.ndarray, float, int, bool, np.float64, np.float32, np.int64,
+                          np.bool_, list, tuple, type(None)})
+
 # libraries whose arrays predate the __array_namespace__ attribute in some versions
 _ARRAY_LIBRARIES = ("torch", "cupy", "jax", "jaxlib")
 
@@ -30,6 +33,12 @@ def namespace_of(*arrays, default=np):
     >>> namespace_of(np.ones(3), 2.0) is np
     True
     """
+    # the common case first, by type alone (this runs in every iteration's kernels)
+    for a in arrays:
+        if type(a) not in _NUMPY_TYPES:
+            break
+    else:
+        return default
     foreign = [a for a in arrays if _is_foreign(a)]
     if not foreign:
         return default

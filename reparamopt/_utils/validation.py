@@ -113,7 +113,10 @@ def check_scalar(value, name, *, lower=None, upper=None, lower_inclusive=True,
         if allow_none:
             return None
         raise InvalidArgumentError(f"`{name}` must be a number; got None")
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+    kind = type(value)
+    # plain floats and ints skip the abstract-base-class checks (this runs on every call)
+    if kind is not float and kind is not int and (
+            isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)):
         if isinstance(value, numbers.Complex):
             raise InvalidTypeError(f"`{name}` must be a real number; got {describe(value)}")
         raise InvalidTypeError(f"`{name}` must be a number; got {describe(value)}")
@@ -123,21 +126,16 @@ def check_scalar(value, name, *, lower=None, upper=None, lower_inclusive=True,
         out = int(value)
     else:
         out = float(value)
-    if np.isnan(out):
+    if out != out:
         raise InvalidArgumentError(f"`{name}` must be a number; got nan")
-    bounds = []
-    if lower is not None:
-        ok = out >= lower if lower_inclusive else out > lower
-        bounds.append(f"{'>=' if lower_inclusive else '>'} {lower}")
-        if not ok:
-            raise InvalidArgumentError(
-                f"`{name}` must be a number {' and '.join(bounds)}; got {value!r}")
-    if upper is not None:
-        ok = out <= upper if upper_inclusive else out < upper
-        bounds.append(f"{'<=' if upper_inclusive else '<'} {upper}")
-        if not ok:
-            raise InvalidArgumentError(
-                f"`{name}` must be a number {' and '.join(bounds)}; got {value!r}")
+    below = lower is not None and not (out >= lower if lower_inclusive else out > lower)
+    above = upper is not None and not (out <= upper if upper_inclusive else out < upper)
+    if below or above:
+        bounds = [] if lower is None else [f"{'>=' if lower_inclusive else '>'} {lower}"]
+        if above and not below:
+            bounds.append(f"{'<=' if upper_inclusive else '<'} {upper}")
+        raise InvalidArgumentError(
+            f"`{name}` must be a number {' and '.join(bounds)}; got {value!r}")
     return out
 
 

@@ -12,7 +12,7 @@ __all__ = ["Map", "IdentityMap", "ComposedMap", "check_power"]
 def check_power(power):
     """Validate the Hadamard exponent L (a real number >= 2)."""
     power = check_scalar(power, "power", lower=2)
-    if not np.isfinite(power):
+    if power == float("inf"):
         raise InvalidArgumentError(f"`power` must be a finite number >= 2; got {power!r}")
     return power
 

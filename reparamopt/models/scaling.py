@@ -33,6 +33,8 @@ def largest_entry(A):
     >>> largest_entry(np.array([[1.0, -3.0], [2.0, 0.5]]))
     3.0
     """
+    if type(A) is np.ndarray:
+        return max(float(np.max(A)), -float(np.min(A))) if A.size else 0.0
     if isinstance(A, LinearOperator):
         v = np.random.default_rng(0).standard_normal(A.shape[1])
         v /= max(np.linalg.norm(v), 1e-300)

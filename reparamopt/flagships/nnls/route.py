@@ -7,7 +7,6 @@ dynamics with the finish at their checkpoints), with which engine and which star
 reads the data only through :class:`Facts` and changes nothing.
 """
 
-from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple, Optional
 
@@ -86,18 +85,23 @@ def densifiable(model):
     return model.kind == "dense" or (model.kind == "sparse" and model.m * model.n <= DENSIFY_MAX)
 
 
-@dataclass
 class Facts:
-    """Measured properties of the (scaled) data that the route reads: measured on first
-    read only, so that a plan decided early pays for nothing else."""
+    """Measured properties of the (scaled) data that the route reads; the costly ones
+    (a pass over ``A``) are measured on first read only, so that a plan decided early
+    pays for nothing else.
 
-    model: object
-    x0: Optional[np.ndarray] = None
+    Attributes
+    ----------
+    model : LinearModel
+    x0 : ndarray or None
+        The warm start, ``(n, k)``.
+    trivial : bool
+        No column, or ``A^T b <= 0``: ``x = 0`` satisfies the KKT conditions.
+    """
 
-    @cached_property
-    def trivial(self):
-        """No column, or ``A^T b <= 0``: ``x = 0`` satisfies the KKT conditions."""
-        return self.model.n == 0 or bool(np.all(self.model.atb <= 0))
+    def __init__(self, model, x0=None):
+        self.model, self.x0 = model, x0
+        self.trivial = model.n == 0 or not (model.atb > 0).any()
 
     @property
     def densifiable(self):

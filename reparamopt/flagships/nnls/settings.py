@@ -152,7 +152,8 @@ class NNLSSettings:
             object.__setattr__(self, name, value)
 
         method = canonical_method(self.method)
-        put("method", method)
+        if method != self.method:
+            put("method", method)
         put("power", check_power(self.power))
         if method == "mirror-nesterov" and self.power != 2:
             raise InvalidArgumentError(
