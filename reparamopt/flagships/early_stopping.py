@@ -5,7 +5,7 @@ or :class:`Validation`, parsed from the user's `early_stopping` argument by
 :func:`parse_early_stopping`. For one run, ``rule.monitor(model)`` gives a
 :class:`Monitor`: the data the dynamics fit (``fit``), a ``checkpoint`` for
 :func:`reparamopt.engines.run`, called after every iteration, and the
-:class:`Outcome` of the run (the iterate kept, whether the rule ended the run, why).
+:class:`StopOutcome` of the run (the iterate kept, whether the rule ended the run, why).
 """
 
 import dataclasses
@@ -19,10 +19,10 @@ from .._utils.validation import check_random_state, check_scalar, describe
 from ..exceptions import InvalidArgumentError, InvalidTypeError
 from ..models.linear import LinearModel, select_rows
 
-__all__ = ["Discrepancy", "Validation", "Monitor", "Outcome", "parse_early_stopping"]
+__all__ = ["Discrepancy", "Validation", "Monitor", "StopOutcome", "parse_early_stopping"]
 
 
-class Outcome(NamedTuple):
+class StopOutcome(NamedTuple):
     """What an early-stopping rule made of a run."""
 
     #: the iterate to return (the best one seen by the validation rule)
@@ -144,7 +144,7 @@ class _DiscrepancyMonitor(Monitor):
     def outcome(self, u):
         reason = (f"the residual norm {self.value:.3g} reached tau * noise_level = "
                   f"{self.rule.threshold:.3g} (discrepancy principle)") if self.stopped else ""
-        return Outcome(u, self.stopped, reason)
+        return StopOutcome(u, self.stopped, reason)
 
 
 class _ValidationMonitor(Monitor):
@@ -171,7 +171,7 @@ class _ValidationMonitor(Monitor):
     def outcome(self, u):
         reason = (f"the validation residual {self.value:.3g} did not improve for "
                   f"{self.rule.patience} iterations (best iterate kept)") if self.stopped else ""
-        return Outcome(u if self.best_u is None else self.best_u, self.stopped, reason)
+        return StopOutcome(u if self.best_u is None else self.best_u, self.stopped, reason)
 
 
 _RULES = {"discrepancy": Discrepancy, "validation": Validation}

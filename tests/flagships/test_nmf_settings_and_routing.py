@@ -23,7 +23,7 @@ from reparamopt.exceptions import (
 from reparamopt.flagships.nmf import NMF, routing
 from reparamopt.flagships.nmf.data import factor_maps
 from reparamopt.flagships.nmf.fitting import BlockRun, run_blocks
-from reparamopt.flagships.nmf.routing import DataTraits, Plan, route, route_transform
+from reparamopt.flagships.nmf.routing import DataTraits, NMFPlan, route, route_transform
 from reparamopt.flagships.nmf.settings import NMFSettings
 from reparamopt.result import Status
 from reparamopt.solvers.nmf import (
@@ -129,27 +129,28 @@ def _traits(**changes):
 
 @pytest.mark.parametrize("settings, traits, plan", [
     # Frobenius, fully observed: cd, rows exact, finished row by row
-    (dict(), dict(), Plan("nndsvda", "cd", "exact", True)),
-    (dict(), dict(n_components=11), Plan("random", "cd", "exact", True)),
-    (dict(), dict(W_given=True, H_given=True), Plan("custom", "cd", "exact", True)),
-    (dict(init="random"), dict(W_given=True, H_given=True), Plan("random", "cd", "exact", True)),
+    (dict(), dict(), NMFPlan("nndsvda", "cd", "exact", True)),
+    (dict(), dict(n_components=11), NMFPlan("random", "cd", "exact", True)),
+    (dict(), dict(W_given=True, H_given=True), NMFPlan("custom", "cd", "exact", True)),
+    (dict(init="random"), dict(W_given=True, H_given=True), NMFPlan("random", "cd", "exact", True)),
     # a set per component keeps cd without a mask; one across components needs the latent engine
-    (dict(), dict(H_set="column-simplex-matrix"), Plan("nndsvda", "cd", "exact", True)),
-    (dict(), dict(W_set="row-simplex-matrix"), Plan("nndsvda", "accelerated", "block", False)),
-    (dict(), dict(W_set="column-simplex-matrix"), Plan("nndsvda", "cd", "block", False)),
+    (dict(), dict(H_set="column-simplex-matrix"), NMFPlan("nndsvda", "cd", "exact", True)),
+    (dict(), dict(W_set="row-simplex-matrix"), NMFPlan("nndsvda", "accelerated", "block", False)),
+    (dict(), dict(W_set="column-simplex-matrix"), NMFPlan("nndsvda", "cd", "block", False)),
     # a mask or a graph: cd needs entrywise sets
-    (dict(), dict(masked=True), Plan("nndsvda", "cd", "exact", True)),
-    (dict(), dict(masked=True, H_set="column-simplex-matrix"), Plan("nndsvda", "accelerated", "exact", True)),
-    (dict(), dict(graph=True), Plan("nndsvda", "cd", "exact", False)),
+    (dict(), dict(masked=True), NMFPlan("nndsvda", "cd", "exact", True)),
+    (dict(), dict(masked=True, H_set="column-simplex-matrix"),
+     NMFPlan("nndsvda", "accelerated", "exact", True)),
+    (dict(), dict(graph=True), NMFPlan("nndsvda", "cd", "exact", False)),
     # other losses: mirror, rows by mirror steps
-    (dict(beta_loss="kullback-leibler"), dict(), Plan("nndsvda", "mirror", "mirror", True)),
-    (dict(beta_loss=1.5), dict(masked=True), Plan("nndsvda", "mirror", "mirror", True)),
-    (dict(beta_loss="kullback-leibler"), dict(graph=True), Plan("nndsvda", "mirror", "mirror", False)),
+    (dict(beta_loss="kullback-leibler"), dict(), NMFPlan("nndsvda", "mirror", "mirror", True)),
+    (dict(beta_loss=1.5), dict(masked=True), NMFPlan("nndsvda", "mirror", "mirror", True)),
+    (dict(beta_loss="kullback-leibler"), dict(graph=True), NMFPlan("nndsvda", "mirror", "mirror", False)),
     # explicit solvers are kept
-    (dict(solver="mu"), dict(), Plan("nndsvda", "mirror", "exact", True)),
-    (dict(solver="gd"), dict(W_set="real"), Plan("nndsvda", "gd", "exact", True)),
+    (dict(solver="mu"), dict(), NMFPlan("nndsvda", "mirror", "exact", True)),
+    (dict(solver="gd"), dict(W_set="real"), NMFPlan("nndsvda", "gd", "exact", True)),
     (dict(solver="nesterov"), dict(W_set="row-simplex-matrix"),
-     Plan("nndsvda", "accelerated", "block", False)),
+     NMFPlan("nndsvda", "accelerated", "block", False)),
 ])
 def test_route_picks_the_documented_plan(settings, traits, plan):
     assert route(NMFSettings(**settings), _traits(**traits)) == plan

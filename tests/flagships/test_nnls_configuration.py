@@ -14,7 +14,7 @@ from reparamopt import datasets
 from reparamopt.exceptions import InvalidArgumentError, InvalidTypeError, UnknownNameError
 from reparamopt.flagships.nnls import METHODS, NNLSSettings
 from reparamopt.flagships.nnls.api import solve_scaled
-from reparamopt.flagships.nnls.route import PATHS, Facts, Plan, route
+from reparamopt.flagships.nnls.route import PATHS, Facts, NNLSPlan, route
 from reparamopt.flagships.nnls.settings import canonical_method
 from reparamopt.models.linear import LinearModel
 
@@ -76,16 +76,16 @@ _RNG = np.random.default_rng(7)
 _CASES = {
     # (A, b, expected plan)
     "small dense": (_RNG.standard_normal((40, 100)), _RNG.standard_normal(40),
-                    Plan("compiled")),
+                    NNLSPlan("compiled")),
     "tall dense": (_RNG.standard_normal((400, 200)), _RNG.standard_normal(400),
-                   Plan("least-squares")),
+                   NNLSPlan("least-squares")),
     "wide dense": (_RNG.standard_normal((100, 400)), _RNG.standard_normal(100),
-                   Plan("dynamics", "accelerated", "small", 20)),
-    "smoothing kernel": (*datasets.make_blur(220)[:2], Plan("ill-conditioned")),
+                   NNLSPlan("dynamics", "accelerated", "small", 20)),
+    "smoothing kernel": (*datasets.make_blur(220)[:2], NNLSPlan("ill-conditioned")),
     "large sparse": (sp.random(600, 2100, density=0.004, random_state=1, format="csr"),
-                     _RNG.standard_normal(600), Plan("dynamics", "accelerated", "small", 20)),
+                     _RNG.standard_normal(600), NNLSPlan("dynamics", "accelerated", "small", 20)),
     "operator": (aslinearoperator(_RNG.standard_normal((60, 50))), _RNG.standard_normal(60),
-                 Plan("dynamics", "accelerated", "small", 20)),
+                 NNLSPlan("dynamics", "accelerated", "small", 20)),
 }
 
 
@@ -99,12 +99,12 @@ def test_the_route_of_each_kind_of_data(case):
 def test_the_route_of_trivial_warm_and_paper_methods():
     A, b, _ = datasets.make_gaussian(30, 20, random_state=1)
     settings = NNLSSettings()
-    assert route(settings, _facts(-np.abs(A), np.abs(b))) == Plan("zero")
+    assert route(settings, _facts(-np.abs(A), np.abs(b))) == NNLSPlan("zero")
     x0 = np.ones((20, 1))
-    assert route(settings, _facts(A, b, x0)) == Plan("warm-finish")
-    assert route(settings, _facts(A, b, x0), warm_certified=True) == Plan("warm")
+    assert route(settings, _facts(A, b, x0)) == NNLSPlan("warm-finish")
+    assert route(settings, _facts(A, b, x0), warm_certified=True) == NNLSPlan("warm")
     paper = NNLSSettings(method="bb", options={"check_every": 5})
-    assert route(paper, _facts(A, b)) == Plan("dynamics", "bb", "moderate", 5)
+    assert route(paper, _facts(A, b)) == NNLSPlan("dynamics", "bb", "moderate", 5)
     assert route(dataclasses.replace(paper, init_scale=1e-3), _facts(A, b)).start == "scale"
     assert route(NNLSSettings(polish=False), _facts(A, b)).engine == "accelerated"
 

@@ -180,3 +180,15 @@ def test_the_size_check_counts_code_only(tmp_path):
                     "\n\ndef g():\n    return 1\n")
     total, functions = code_lines(path)
     assert functions == {"f:1": 62, "g:71": 2}
+
+
+def test_public_class_names_are_unique():
+    """Two classes of one name in two modules (two ``Problem``, two ``Plan``) make a
+    reader guess which one a name means: public and semi-public classes are unique."""
+    seen = {}
+    for path in sorted(ROOT.rglob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                seen.setdefault(node.name, []).append(str(path.relative_to(ROOT.parent)))
+    clashes = {name: paths for name, paths in seen.items() if len(paths) > 1}
+    assert not clashes, clashes

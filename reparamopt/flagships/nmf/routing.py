@@ -23,7 +23,7 @@ from typing import NamedTuple, Optional
 from ...exceptions import InvalidArgumentError
 from ...solvers.nmf import SetKind, check_rank_for_init, set_kind
 
-__all__ = ["DataTraits", "Plan", "traits_of", "route", "route_transform", "choose_init",
+__all__ = ["DataTraits", "NMFPlan", "traits_of", "route", "route_transform", "choose_init",
            "choose_solver", "choose_rows"]
 
 
@@ -46,7 +46,7 @@ class DataTraits(NamedTuple):
     H_given: bool = False
 
 
-class Plan(NamedTuple):
+class NMFPlan(NamedTuple):
     """What a fit runs: the start, the solver, how W is solved for fixed H, and whether
     the fit finishes W that way."""
 
@@ -113,7 +113,7 @@ def choose_rows(settings, traits, solver):
 
 
 def route(settings, traits):
-    """The :class:`Plan` of a fit.
+    """The :class:`NMFPlan` of a fit.
 
     Examples
     --------
@@ -124,18 +124,18 @@ def route(settings, traits):
     >>> traits = DataTraits(shape=(100, 20), n_components=5, masked=False, graph=False,
     ...                     W_set=orthant, H_set=orthant)
     >>> route(NMFSettings(), traits)
-    Plan(init='nndsvda', solver='cd', rows='exact', finish=True)
+    NMFPlan(init='nndsvda', solver='cd', rows='exact', finish=True)
     >>> route(NMFSettings(beta_loss="kullback-leibler"), traits._replace(n_components=30))
-    Plan(init='random', solver='mirror', rows='mirror', finish=True)
+    NMFPlan(init='random', solver='mirror', rows='mirror', finish=True)
     """
     init = choose_init(settings, traits)
     solver = choose_solver(settings, traits)
     rows = choose_rows(settings, traits, solver)
-    return Plan(init=init, solver=solver, rows=rows, finish=rows != "block" and not traits.graph)
+    return NMFPlan(init=init, solver=solver, rows=rows, finish=rows != "block" and not traits.graph)
 
 
 def route_transform(settings, traits):
-    """The :class:`Plan` of a transform: no start, no finish; the solver and the rows of
+    """The :class:`NMFPlan` of a transform: no start, no finish; the solver and the rows of
     the fit's rules for this batch (a mask may rule out "cd")."""
     solver = choose_solver(settings, traits)
-    return Plan(init=None, solver=solver, rows=choose_rows(settings, traits, solver), finish=False)
+    return NMFPlan(init=None, solver=solver, rows=choose_rows(settings, traits, solver), finish=False)

@@ -27,7 +27,7 @@ from ...models.scaling import divided, rescaling
 from . import direct
 from .certify import certify
 from .dynamics import dynamics_path, start_point
-from .finishing import Finisher, Outcome
+from .finishing import Finisher, NNLSOutcome
 from .route import Facts, default_gram, route
 from .settings import NNLSSettings
 
@@ -235,9 +235,9 @@ def solve_scaled(model, settings, x0, start):
     warm = x0 is not None and not facts.trivial and bool(np.all(finish.certified(x0)))
     plan = route(settings, facts, warm_certified=warm)
     if plan.path == "zero":
-        outcome = Outcome(np.zeros((model.n, model.b.shape[1])))
+        outcome = NNLSOutcome(np.zeros((model.n, model.b.shape[1])))
     elif plan.path == "warm":
-        outcome = Outcome(x0.copy())
+        outcome = NNLSOutcome(x0.copy())
     elif plan.path == "warm-finish":
         outcome = direct.warm_finish_path(finish, x0)
     elif plan.path == "compiled":

@@ -4,7 +4,7 @@ Tall and square data start from the unconstrained least-squares solution, take t
 columns it already solves and finish the others from its sign pattern (from scratch
 when the matrix is too ill-conditioned for the sign pattern to mean anything); small
 dense data go to scipy's compiled Lawson-Hanson method. Each function takes the call's
-:class:`~.finishing.Finisher` and returns an :class:`~.finishing.Outcome`.
+:class:`~.finishing.Finisher` and returns an :class:`~.finishing.NNLSOutcome`.
 """
 
 from typing import NamedTuple, Optional
@@ -15,7 +15,7 @@ import scipy.linalg as sla
 from ...finish.compiled import compiled_lawson_hanson
 from ...finish.least_squares import RHO_CHOLESKY
 from ...models.linear import LinearModel
-from .finishing import Outcome
+from .finishing import NNLSOutcome
 from .route import COMPILED_SMALL_N, DENSIFY_MAX, LAWSON_HANSON_FROM, densifiable
 
 __all__ = ["least_squares_path", "compiled_path", "ill_conditioned_path", "warm_finish_path",
@@ -103,13 +103,13 @@ def least_squares_path(finish):
             X[:, done] = start.X[:, done]
     rest = np.flatnonzero(~done)
     if not rest.size:
-        return Outcome(X)
+        return NNLSOutcome(X)
     if n <= COMPILED_SMALL_N:
         return compiled_path(finish, rest, X)
     if not start.trusted and densifiable(model):
         return ill_conditioned_path(finish, rest, X)
     X[:, rest] = _finish_from_sign_pattern(finish, start, rest)
-    return Outcome(X)
+    return NNLSOutcome(X)
 
 
 def _finish_from_sign_pattern(finish, start, rest):
@@ -158,7 +158,7 @@ def ill_conditioned_path(finish, cols=None, X=None):
         return compiled_path(finish, cols, X)
     X[:, cols] = finish.from_zero(_reduced_model(model, cols), cols.size, gram=False,
                                   strategy="lawson-hanson")
-    return Outcome(X)
+    return NNLSOutcome(X)
 
 
 def _reduced_model(model, cols):
@@ -180,18 +180,18 @@ def compiled_path(finish, cols=None, X=None):
     dense = _dense(model)
     if dense is None:
         X[:, cols] = finish.from_zero(model.take(cols), cols.size)
-        return Outcome(X)
+        return NNLSOutcome(X)
     Xc, ok = compiled_lawson_hanson(dense, model.b[:, cols])
     X[:, cols[ok]] = Xc[:, ok]
     left = cols[~ok]
     if left.size:
         X[:, left] = finish.from_zero(model.take(left), left.size)
-    return Outcome(X)
+    return NNLSOutcome(X)
 
 
 def warm_finish_path(finish, x0):
     """The finish from the support of the warm start `x0`."""
-    return Outcome(finish(x0, x0 > 0), before=[x0])
+    return NNLSOutcome(finish(x0, x0 > 0), before=[x0])
 
 
 def _all_columns(model, cols, X):

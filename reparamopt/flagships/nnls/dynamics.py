@@ -14,7 +14,7 @@ from ...declare.problem import Problem
 from ...engines import LocalLipschitz, get_engine, run
 from ...models.linear import LeastSquaresOracle
 from ...result import Status
-from .finishing import Outcome
+from .finishing import NNLSOutcome
 
 __all__ = ["make_engine", "start_point", "FinishCheckpoint", "dynamics_path"]
 
@@ -158,5 +158,5 @@ def _finish_pending(finish, res, checkpoint, shape):
                    for extra in (checkpoint.before, checkpoint.finished)]
     else:
         before += [x, x]
-    return Outcome(x, res.nit, status, nfev=res.nfev, u=res.u, history=res.history,
+    return NNLSOutcome(x, res.nit, status, nfev=res.nfev, u=res.u, history=res.history,
                    before=before)

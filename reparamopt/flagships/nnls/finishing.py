@@ -3,7 +3,7 @@ certification.
 
 :class:`Finisher` runs :func:`reparamopt.finish.exact_finish` on columns of the
 problem, with the strategy of the method, and counts its least-squares solves and its
-pivoted-QR fallbacks for the status message. :class:`Outcome` is the record a path
+pivoted-QR fallbacks for the status message. :class:`NNLSOutcome` is the record a path
 returns: the point, the iterations, its status and the points the result must not be
 worse than.
 """
@@ -17,11 +17,11 @@ from ...finish import exact_finish
 from ...finish.support import support_of
 from ...result import Status
 
-__all__ = ["Finisher", "Outcome"]
+__all__ = ["Finisher", "NNLSOutcome"]
 
 
 @dataclass
-class Outcome:
+class NNLSOutcome:
     """What a path of :func:`~reparamopt.nnls` hands to the certification.
 
     ``before`` holds the points the result must not be worse than (the iterates the

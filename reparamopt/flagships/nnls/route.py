@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
-__all__ = ["Plan", "Facts", "route", "default_gram", "densifiable", "PATHS"]
+__all__ = ["NNLSPlan", "Facts", "route", "default_gram", "densifiable", "PATHS"]
 
 # Largest n for which the automatic Gram mode stores A^T A (n^2 doubles): dense A with
 # m >= n, and sparse A of any shape (its Gram matrix is formed dense).
@@ -46,7 +46,7 @@ PATHS = ("zero", "warm", "warm-finish", "compiled", "ill-conditioned", "least-sq
 """The paths of a plan."""
 
 
-class Plan(NamedTuple):
+class NNLSPlan(NamedTuple):
     """How one call is solved.
 
     Attributes
@@ -135,18 +135,18 @@ def route(settings, facts, warm_certified=False):
     >>> A = np.random.default_rng(0).standard_normal((20, 300))
     >>> facts = Facts(LinearModel(A, A[:, :1] @ np.ones((1, 1))))
     >>> route(NNLSSettings(), facts)
-    Plan(path='dynamics', engine='accelerated', start='small', check_every=20)
+    NNLSPlan(path='dynamics', engine='accelerated', start='small', check_every=20)
     >>> route(NNLSSettings(method="bb"), facts).engine
     'bb'
     """
     if facts.trivial:
-        return Plan("zero")
+        return NNLSPlan("zero")
     if warm_certified:
-        return Plan("warm")
+        return NNLSPlan("warm")
     if settings.method != "auto" or not settings.polish:
         # the paper's dynamics ("auto" without the finish: accelerated latent steps)
         engine = "accelerated" if settings.method == "auto" else settings.method
-        return Plan("dynamics", engine, _start(settings, facts, "moderate"),
+        return NNLSPlan("dynamics", engine, _start(settings, facts, "moderate"),
                     settings.check_every(CHECK_EVERY))
     return _route_auto(settings, facts)
 
@@ -155,16 +155,16 @@ def _route_auto(settings, facts):
     """The exact solution by the fastest path for the data (see :func:`nnls`)."""
     model = facts.model
     if facts.x0 is not None:
-        return Plan("warm-finish")
+        return NNLSPlan("warm-finish")
     if not model.use_gram:
         if model.n <= COMPILED_SMALL_N and facts.densifiable:
-            return Plan("compiled")
-        return Plan("dynamics", "accelerated", _start(settings, facts, "small"),
+            return NNLSPlan("compiled")
+        return NNLSPlan("dynamics", "accelerated", _start(settings, facts, "small"),
                     settings.check_every(AUTO_CHECK_EVERY))
     if facts.smooth_kernel:
         # the least-squares solution of a smoothing kernel oscillates: skip it
-        return Plan("ill-conditioned")
-    return Plan("least-squares")
+        return NNLSPlan("ill-conditioned")
+    return NNLSPlan("least-squares")
 
 
 def _start(settings, facts, default):
