@@ -1,6 +1,7 @@
 """Reading and writing arrays: .npy, .npz (dense or sparse), .mtx and .csv."""
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -141,6 +142,7 @@ def _write_temporary(path, value):
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
         with os.fdopen(handle, "wb") as stream:
+            os.chmod(temporary, _file_mode(path))  # mkstemp's 0600 is for secrets
             if path.suffix.lower() == ".npy":
                 np.save(stream, value)
             else:
@@ -148,10 +150,35 @@ def _write_temporary(path, value):
                            delimiter="," if path.suffix.lower() == ".csv" else " ")
             stream.flush()
             os.fsync(stream.fileno())
+            _check_complete(stream)
     except BaseException:
         os.unlink(temporary)
         raise
     return temporary
+
+
+def _file_mode(path):
+    """The permissions of the file written to `path`: those of the file it replaces (as
+    cp and editors keep them), else those of any new file under the user's umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode) & 0o777
+    except OSError:
+        umask = os.umask(0)  # the only way to read it; set back at once
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _check_complete(stream):
+    """An error unless the file of `stream` holds every byte written to it.
+
+    np.save writes an array's data through C stdio, which drops a failed write's
+    error (a file size limit, a full disk): the flush and fsync that follow succeed,
+    and only the size of the file shows that the data are missing.
+    """
+    expected, size = stream.tell(), os.fstat(stream.fileno()).st_size
+    if size != expected:
+        raise OSError(f"only {size} of {expected} bytes were written (a file size limit or a "
+                      "full disk?)")
 
 
 def save_arrays(items):

@@ -1,6 +1,10 @@
 """Reading arrays in every supported format, and writes that keep the previous files when
 they fail (a full disk)."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -68,3 +72,49 @@ def test_nmf_writes_both_factors_or_neither(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "out_W.npy").read_text() == "old"
     assert (tmp_path / "out_H.npy").read_text() == "old"
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+def test_write_cut_short_by_a_file_size_limit_keeps_the_previous_file(tmp_path):
+    """Under a 2 KiB file size limit the 3.3 KB x.npy cannot be written: np.save goes
+    through C stdio, which drops that error; the command must still see it, fail and keep
+    the old file (the installed command ignores SIGXFSZ, as Python does, so the write
+    fails with EFBIG instead of killing it)."""
+    resource = pytest.importorskip("resource")
+    rng = np.random.default_rng(0)
+    write(tmp_path / "A.npy", rng.random((60, 400)))
+    write(tmp_path / "b.npy", rng.random(60))
+    previous = np.arange(5.0)
+    np.save(tmp_path / "x.npy", previous)
+
+    def limit_file_size():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
+
+    env = dict(os.environ, MPLBACKEND="Agg")
+    env.pop("REPARAMOPT_DEBUG", None)
+    done = subprocess.run([sys.executable, "-m", "reparamopt", "solve", "A.npy", "b.npy", "-o", "x.npy"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240,
+                          preexec_fn=limit_file_size)
+    line = assert_one_line_error(done)
+    assert "cannot write x.npy" in line and "written to" not in done.stdout
+    np.testing.assert_array_equal(np.load(tmp_path / "x.npy"), previous)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["A.npy", "b.npy", "x.npy"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="permission bits are POSIX")
+def test_written_files_follow_the_umask_and_keep_a_replaced_files_mode(tmp_path, monkeypatch, capsys):
+    rng = np.random.default_rng(0)
+    write(tmp_path / "A.npy", rng.random((12, 5)))
+    write(tmp_path / "b.npy", rng.random(12))
+    (tmp_path / "old.csv").write_text("previous result")
+    (tmp_path / "old.csv").chmod(0o604)
+    umask = os.umask(0o027)
+    try:
+        for name in ("new.npy", "old.csv"):
+            done = run_in_process("solve", "A.npy", "b.npy", "-o", name, cwd=tmp_path,
+                                  monkeypatch=monkeypatch, capsys=capsys)
+            assert done.returncode == 0, done.stderr
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "new.npy").stat().st_mode & 0o777 == 0o640  # 0666 under umask 027
+    assert (tmp_path / "old.csv").stat().st_mode & 0o777 == 0o604
+    assert np.loadtxt(tmp_path / "old.csv", delimiter=",").shape == (5,)
