@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 PROG = "reparamopt"
-READABLE = (".npy", ".npz", ".mtx", ".csv")
+READABLE = (".npy", ".npz", ".mtx", ".csv", ".txt")
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 # the command ran, but the solver did not certify its result (status 0, -1, 3, 4)

@@ -1,4 +1,4 @@
-"""Reading and writing arrays: .npy, .npz (dense or sparse), .mtx and .csv."""
+"""Reading and writing arrays: .npy, .npz (dense or sparse), .mtx, .csv and .txt."""
 
 import os
 import stat
@@ -35,16 +35,19 @@ def _is_number(text):
     return True
 
 
-def _load_csv(path):
+def _load_text(path, delimiter):
+    """A .csv (`delimiter` ",") or .txt (None: any whitespace, as numpy.loadtxt reads
+    what numpy.savetxt writes) table of numbers."""
     with open(path, encoding="utf-8") as handle:
         first = handle.readline()
     # One header line of column names is allowed.
-    header = any(not _is_number(field) for field in first.split(",") if field.strip())
-    return np.loadtxt(path, delimiter=",", ndmin=2, skiprows=int(header))
+    header = any(not _is_number(field) for field in first.split(delimiter) if field.strip())
+    return np.loadtxt(path, delimiter=delimiter, ndmin=2, skiprows=int(header))
 
 
 def load_array(path, name="A"):
-    """Read a matrix or vector from .npy, .npz (scipy.sparse or one array), .mtx or .csv.
+    """Read a matrix or vector from .npy, .npz (scipy.sparse or one array), .mtx, .csv or
+    .txt (numbers separated by whitespace, as numpy.savetxt writes them).
 
     Parameters
     ----------
@@ -90,7 +93,7 @@ def load_array(path, name="A"):
         elif suffix == ".mtx":
             data = scipy.io.mmread(path)
         else:
-            data = _load_csv(path)
+            data = _load_text(path, "," if suffix == ".csv" else None)
     except CommandError:
         raise
     except Exception as exc:  # every parser has its own exception types

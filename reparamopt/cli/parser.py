@@ -43,7 +43,7 @@ def build_parser():
 
 
 _FILES = (f"Files: {', '.join(READABLE)} (.npz: scipy.sparse.save_npz or one array; .csv: "
-          "comma-separated).")
+          "comma-separated; .txt: separated by whitespace).")
 
 
 def _add_demo(commands):

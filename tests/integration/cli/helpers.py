@@ -70,6 +70,8 @@ def write(path, value):
         scipy.io.mmwrite(path, sp.coo_array(value) if value.ndim == 2 else value[:, None])
     elif suffix == ".csv":
         np.savetxt(path, value, delimiter=",")
+    elif suffix == ".txt":
+        np.savetxt(path, value)
     return path
 
 

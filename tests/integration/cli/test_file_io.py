@@ -18,15 +18,33 @@ def test_load_array_formats(tmp_path):
     from reparamopt.cli import load_array
 
     A = np.arange(6.0).reshape(2, 3)
-    for ext in (".npy", ".npz", ".mtx", ".csv"):
+    for ext in (".npy", ".npz", ".mtx", ".csv", ".txt"):
         loaded = load_array(write(tmp_path / f"A{ext}", A), "A")
         loaded = loaded.toarray() if sp.issparse(loaded) else loaded
         np.testing.assert_array_equal(loaded, A)
     assert sp.issparse(load_array(tmp_path / "A.npz")) and sp.issparse(load_array(tmp_path / "A.mtx"))
     (tmp_path / "header.csv").write_text("a,b,c\n0,1,2\n3,4,5\n")
     np.testing.assert_array_equal(load_array(tmp_path / "header.csv"), A)
+    (tmp_path / "header.txt").write_text("a b c\n0 1 2\n3\t4  5\n")
+    np.testing.assert_array_equal(load_array(tmp_path / "header.txt"), A)
     np.savez(tmp_path / "one.npz", only=A)
     np.testing.assert_array_equal(load_array(tmp_path / "one.npz"), A)
+
+
+def test_x_written_as_text_reads_back_as_input(tmp_path, monkeypatch, capsys):
+    """Every extension `solve -o` writes is one the commands read."""
+    rng = np.random.default_rng(0)
+    write(tmp_path / "A.npy", rng.random((12, 5)))
+    write(tmp_path / "b.npy", rng.random(12))
+    for name in ("x.txt", "x.csv", "x.npy"):
+        done = run_in_process("solve", "A.npy", "b.npy", "-o", name, cwd=tmp_path,
+                              monkeypatch=monkeypatch, capsys=capsys)
+        assert done.returncode == 0, done.stderr
+    from reparamopt.cli import load_array
+
+    x = np.load(tmp_path / "x.npy")
+    for name in ("x.txt", "x.csv"):
+        np.testing.assert_array_equal(load_array(tmp_path / name, "x").ravel(), x)
 
 
 def _failing_after(original, calls_ok):
