@@ -16,6 +16,7 @@ one-line message and a non-zero exit status, Ctrl-C with one line and status 130
 
 import os
 import sys
+import warnings
 
 from ..exceptions import ReparamoptError
 from .common import (
@@ -61,9 +62,13 @@ def main(argv=None):
 
 
 def _run(args):
-    """The command of `args`, its failures turned into one line and an exit status."""
+    """The command of `args`, its failures turned into one line and an exit status, and
+    any warning it did not report itself into one line too (not Python's two, which quote
+    a line of the command's source)."""
     try:
-        return args.handler(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning(args.command)
+            return args.handler(args)
     except BrokenPipeError:
         # The reader of our output went away (e.g. `reparamopt demo | head`): stop quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -75,3 +80,9 @@ def _run(args):
         print(f"{PROG} {args.command}: error: unexpected {type(exc).__name__}: {_first_line(exc)} "
               f"(set REPARAMOPT_DEBUG=1 to see the traceback)", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _one_line_warning(command):
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"{PROG} {command}: warning: {_first_line(message)}", file=file or sys.stderr)
+    return show

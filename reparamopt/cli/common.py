@@ -1,6 +1,10 @@
 """What every command shares: the error type, exit codes, messages, tables, overrides."""
 
 import os
+import re
+import sys
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +26,72 @@ class CommandError(Exception):
 def _first_line(exc):
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]
+
+
+# what solvers say of a flag, in the words of the command's option that sets it
+_FLAG_PHRASES = {"polish": (("(polish=False)", "(--no-polish)"), ("polish=True", "leaving out --no-polish"))}
+
+
+def in_option_names(message, options):
+    """`message` of a solver, with the arguments it names spelled as the command's
+    options: `options` maps an argument (``max_iter``) to its option (``--max-iter``).
+
+    Examples
+    --------
+    >>> from reparamopt.cli.common import in_option_names
+    >>> in_option_names("Try method='auto', a larger `max_iter` or gram=True.",
+    ...                 {"method": "--method", "max_iter": "--max-iter"})
+    'Try --method auto, a larger `--max-iter` or gram=True.'
+    """
+    for flag in set(options) & set(_FLAG_PHRASES):
+        for said, option in _FLAG_PHRASES[flag]:
+            message = message.replace(said, option)
+    names = "|".join(re.escape(name) for name in options if name not in _FLAG_PHRASES)
+    if names:
+        message = re.sub(rf"`({names})`", lambda m: f"`{options[m[1]]}`", message)
+        message = re.sub(rf"\b({names})=('?)([\w.+-]+)\2", lambda m: f"{options[m[1]]} {m[3]}",
+                         message)
+    if "max_iter" in options:  # "Maximum number of iterations 200 reached. Increase it ..."
+        message = message.replace("reached. Increase it", f"reached. Increase {options['max_iter']}")
+    return message
+
+
+class _LineWatch:
+    """A text stream that passes everything on to `stream`, noting whether what was
+    written last left a line open."""
+
+    def __init__(self, stream):
+        self.stream, self.open_line = stream, False
+
+    def write(self, text):
+        if text:
+            self.open_line = not text.endswith("\n")
+        return self.stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+@contextmanager
+def quiet_solver(progress):
+    """Run a solver with its warnings recorded, for the command to report each once in
+    its own words: yields the list that receives their distinct first lines.
+
+    With a `progress` bar, stderr is watched: a bar closes with a carriage return that
+    clears its line on a terminal; elsewhere (a log, a pipe) its line is ended here, so
+    that what the command prints next does not share it.
+    """
+    messages, stream = [], sys.stderr
+    watch = sys.stderr = _LineWatch(stream) if progress else stream
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield messages
+    finally:
+        sys.stderr = stream
+        if progress and watch.open_line and not stream.isatty():
+            stream.write("\n")
+    messages.extend(dict.fromkeys(_first_line(w.message) for w in caught))
 
 
 def _flagship(name):

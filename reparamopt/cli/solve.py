@@ -2,18 +2,38 @@
 
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-from .common import EXIT_NOT_CONVERGED, PROG, CommandError, _flagship, _residual_norm
+from .common import (
+    EXIT_NOT_CONVERGED,
+    PROG,
+    CommandError,
+    _first_line,
+    _flagship,
+    _residual_norm,
+    in_option_names,
+    quiet_solver,
+)
 from .io import _output_path, load_matrix, load_vector, save_array, save_arrays
 
 
 def _given(args, names):
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+# the solvers' names for what the options of `solve` and `nmf` set, for their messages
+SOLVE_OPTIONS = {"method": "--method", "power": "--power", "init_scale": "--init-scale", "tol": "--tol",
+                 "max_iter": "--max-iter", "polish": "--no-polish"}
+NMF_OPTIONS = {"n_components": "-k", "solver": "--solver", "init": "--init", "beta_loss": "--beta-loss",
+               "power": "--power", "tol": "--tol", "max_iter": "--max-iter", "random_state": "--seed"}
+
+
+def _warn(command, messages, options):
+    for message in messages:
+        print(f"{PROG} {command}: warning: {in_option_names(message, options)}", file=sys.stderr)
 
 
 def _cmd_solve(args):
@@ -38,14 +58,17 @@ def _cmd_solve(args):
     if args.no_polish:
         options["polish"] = False
     start = time.perf_counter()
-    result = solver(A, b, **options)
+    with quiet_solver(args.progress) as warned:
+        result = solver(A, b, **options)
     elapsed = time.perf_counter() - start
     x = np.asarray(result.x, dtype=float)
+    converged = result.status in (1, 2)
+    message = in_option_names(str(result.message), SOLVE_OPTIONS)
     rows = [
         ("problem", f"{'sparse recovery' if args.sparse_recovery else 'NNLS'}, A {A.shape[0]} x "
                     f"{A.shape[1]}{' (sparse)' if sp.issparse(A) else ''}"),
         ("method", str(result.get("method", options.get("method", "auto")))),
-        ("status", f"{result.status} ({result.message})"),
+        ("status", f"{result.status} ({message if converged else 'not converged'})"),
         ("rnorm", f"{_residual_norm(A, x, b):.10e}"),
         ("optimality", f"{float(result.optimality):.3e}"),
         ("iterations", str(result.nit)),
@@ -58,15 +81,20 @@ def _cmd_solve(args):
     else:
         rows.append(("x", np.array2string(x, precision=6, threshold=12, edgeitems=4,
                                           max_line_width=10 ** 6) + "  (-o FILE saves it)"))
-    width = max(len(k) for k, _ in rows)
-    for key, value in rows:
-        print(f"{key.ljust(width)} : {value}")
-    if result.status not in (1, 2):
-        print(f"{PROG} solve: not converged (status {result.status}): {result.message}",
-              file=sys.stderr)
+    _print_rows(rows)
+    # the result's own message is the not-converged line below, not a warning besides
+    _warn("solve", [m for m in warned if m != _first_line(result.message)], SOLVE_OPTIONS)
+    if not converged:
+        reason = message.removeprefix("Not converged: ")
+        print(f"{PROG} solve: not converged (status {result.status}): {reason}", file=sys.stderr)
         return EXIT_NOT_CONVERGED
     return 0
 
+
+def _print_rows(rows):
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key.ljust(width)} : {value}")
 
 
 def _cmd_nmf(args):
@@ -80,12 +108,9 @@ def _cmd_nmf(args):
         raise CommandError(f"`-k` must be a positive integer; got {args.k}")
     model = NMF(n_components=args.k, random_state=args.seed, progress=args.progress, **options)
     start = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with quiet_solver(args.progress) as warned:
         W = model.fit_transform(X)
     elapsed = time.perf_counter() - start
-    for warning in {str(w.message).splitlines()[0] for w in caught}:
-        print(f"warning: {warning}", file=sys.stderr)
     H = model.components_
     save_arrays([(paths["W"], W), (paths["H"], H)])
     norm = float(sp.linalg.norm(X)) if sp.issparse(X) else float(np.linalg.norm(X))
@@ -100,7 +125,6 @@ def _cmd_nmf(args):
         ("W written to", f"{paths['W']} ({W.shape[0]} x {W.shape[1]})"),
         ("H written to", f"{paths['H']} ({H.shape[0]} x {H.shape[1]})"),
     ]
-    width = max(len(k) for k, _ in rows)
-    for key, value in rows:
-        print(f"{key.ljust(width)} : {value}")
+    _print_rows(rows)
+    _warn("nmf", warned, NMF_OPTIONS)
     return 0

@@ -47,3 +47,16 @@ def test_nmf_negative_data_error(tmp_path, monkeypatch, capsys):
     line = assert_one_line_error(run_in_process("nmf", "X.npy", "-k", "2", cwd=tmp_path,
                                                 monkeypatch=monkeypatch, capsys=capsys))
     assert "non-negative" in line
+
+
+@needs_nmf
+def test_nmf_iteration_limit_is_one_warning_line_of_its_own(tmp_path):
+    np.save(tmp_path / "X.npy", np.random.default_rng(6).random((40, 30)))
+    done = run_cli("nmf", "X.npy", "-k", "5", "--max-iter", "3", "--progress", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.split("\n") if line.strip()]  # as a log file shows them
+    warned = [line for line in lines if "iterations" in line]
+    assert len(warned) == 1, done.stderr
+    assert warned[0].startswith("reparamopt nmf: warning: Maximum number of iterations 3 reached"), warned
+    assert "--max-iter" in warned[0] and "max_iter" not in warned[0]
+    assert any("%|" in line for line in lines), "a progress bar was asked for"

@@ -111,3 +111,43 @@ def test_kkt_residual_is_zero_at_scipy_solution(data):
 
     assert kkt_residual(data["A"], data["b"], data["x_ref"]) < 1e-12
     assert kkt_residual(data["A"], data["b"], np.zeros(25)) > 0.1
+
+
+def _stderr_lines(done):
+    """The lines of stderr as a log file shows them (a progress bar redraws its line with
+    carriage returns, which stay inside a line there)."""
+    return [line for line in done.stderr.split("\n") if line.strip()]
+
+
+@needs_nnls
+def test_solve_not_converged_says_why_once_in_option_names(tmp_path):
+    rng = np.random.default_rng(2)
+    write(tmp_path / "A.npy", rng.standard_normal((30, 10)))
+    write(tmp_path / "b.npy", rng.standard_normal(30))
+    done = run_cli("solve", "A.npy", "b.npy", "--method", "gd", "--max-iter", "20", "--no-polish",
+                   "--progress", cwd=tmp_path)
+    assert done.returncode == 3, done.stderr
+    assert printed(done.stdout, "status") == "0 (not converged)"
+    said = [line for line in _stderr_lines(done) if "KKT residual" in line]
+    assert len(said) == 1 and "KKT residual" not in done.stdout, done.stderr
+    assert said[0].startswith("reparamopt solve: not converged (status 0): the relative KKT"), said
+    assert "Warning" not in done.stderr and ".py:" not in done.stderr, done.stderr
+    assert "`--max-iter`" in said[0] and "`--tol`" in said[0] and "(--no-polish)" in said[0]
+    assert "max_iter" not in said[0] and "polish=" not in said[0]
+    assert any("%|" in line for line in _stderr_lines(done)), "a progress bar was asked for"
+
+
+def test_a_warning_the_command_does_not_report_itself_is_one_line(tmp_path, monkeypatch, capsys):
+    import warnings
+
+    import reparamopt.cli.solve as solve
+
+    def load_vector(path, name):
+        warnings.warn("b looks odd\nsecond line", UserWarning, stacklevel=2)
+        return np.ones(6)
+
+    write(tmp_path / "A.npy", np.random.default_rng(0).random((6, 3)))
+    monkeypatch.setattr(solve, "load_vector", load_vector)
+    done = run_in_process("solve", "A.npy", "b.npy", cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == ["reparamopt solve: warning: b looks odd"]
