@@ -8,7 +8,8 @@ A, scipy.optimize.lsq_linear(method="trf", lsmr). Each time is the median of rep
 runs (at least `--repeats`, more for fast solvers, up to half a second of runs). It
 reports the relative KKT residual, whether the objective reaches scipy's (within
 1e-9 relative, floor 1e-12 ||b||^2: the NNLS objective is unique even where x is not),
-and the ratio of each solver's time to that of "auto".
+and the ratio of each solver's time to that of "auto". A peer that is not installed
+(scikit-learn) is listed as skipped.
 
 reparamopt is asked for KKT <= 1e-10; the peers for 1e-8 where they have a knob.
 With --quick every solver run is stopped after 1 s of wall-clock time (``--time-cap``):
@@ -59,6 +60,7 @@ import scipy.sparse as sp
 
 import reparamopt as ro
 from reparamopt import datasets
+from reparamopt._utils.extras import missing
 from reparamopt.baselines import accelerated_projected_gradient
 from reparamopt.flagships.nnls import METHODS
 from reparamopt.models.operators import SubsampledFFT
@@ -280,9 +282,23 @@ def _plan(args):
             methods = ["auto"] + (extra if family in GAUSSIAN else [])
             solvers = [solve_reparamopt(m) for m in methods] + peers_for(family, A, b)
             plan.append((family, name, A, b, solvers))
-    for module in {getattr(s, "imports", None) for *_, solvers in plan for s in solvers} - {None}:
-        importlib.import_module(module)  # no time includes an import
-    return plan
+    return _installed_peers(plan)
+
+
+def _installed_peers(plan):
+    """`plan` without the peers whose optional module is not installed, each printed as
+    skipped; the modules of the others are imported here, so that no time includes an
+    import."""
+    absent = {}
+    for module in sorted({getattr(s, "imports", None) for *_, solvers in plan for s in solvers} - {None}):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            absent[module] = exc
+    for solver in {s for *_, solvers in plan for s in solvers if getattr(s, "imports", None) in absent}:
+        print(f"skipped: {missing(absent[solver.imports], solver.name)}", flush=True)
+    return [(*problem, [s for s in solvers if getattr(s, "imports", None) not in absent])
+            for *problem, solvers in plan]
 
 
 def _reference(A, b, results):

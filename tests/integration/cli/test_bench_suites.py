@@ -4,6 +4,7 @@ runs marked as such, bad options refused."""
 import csv
 import importlib
 import importlib.util
+import sys
 
 import pytest
 
@@ -69,3 +70,16 @@ def test_nnls_suite_bad_option(argv, words, capsys):
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert all(word in err for word in words), err
+
+
+def test_nnls_suite_lists_a_peer_that_is_not_installed_as_skipped(tmp_path, capsys, monkeypatch):
+    from reparamopt.benchmarks import nnls
+
+    monkeypatch.setitem(sys.modules, "sklearn.linear_model", None)  # as if not installed
+    path = tmp_path / "out.csv"
+    assert nnls.main(["--quick", "--families", "3", "--time-cap", "1e-5", "--csv", str(path)]) == 0
+    out = capsys.readouterr().out
+    skipped = "skipped: sklearn-lasso needs sklearn, which is not installed: pip install 'reparamopt[nmf]'"
+    assert skipped in out.splitlines(), out
+    solvers = {row["solver"] for row in csv.DictReader(path.open())}
+    assert "sklearn-lasso" not in solvers and {"scipy-nnls", "reparamopt-auto"} <= solvers, solvers
