@@ -6,6 +6,12 @@ Each suite is a module with a ``main(argv)`` function (its own argparse options)
 - :mod:`reparamopt.benchmarks.nmf`: :class:`reparamopt.NMF` against scikit-learn's NMF.
 
 Run one with ``reparamopt bench nnls`` or ``python -m reparamopt.benchmarks.nnls --help``.
+A peer that is not installed (scikit-learn's Lasso in the nnls suite) is listed as
+skipped.
 """
 
 SUITES = ("nnls", "nmf")
+
+# optional modules a suite cannot run without (the nmf suite's reference is scikit-learn's
+# NMF); a peer that is optional for a suite is skipped by the suite instead
+NEEDS = {"nmf": ("sklearn",)}

@@ -6,14 +6,13 @@ import re
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 
 import numpy as np
 
 from .. import benchmarks
-from ..benchmarks import SUITES
+from ..benchmarks import NEEDS, SUITES
 from ..benchmarks._harness import PROGRESS_VARIABLE, parse_progress
-from .common import CommandError, _first_line, _override
+from .common import CommandError, _first_line, _override, output_folder, require_installed
 
 OVERRIDE = "REPARAMOPT_BENCHMARKS"
 
@@ -271,22 +270,31 @@ def _run_suite(name, target, quick, folder):
 
 def _cmd_bench(args):
     targets = _suite_targets(None if args.suite == "all" else [args.suite])
-    folder = Path(args.output).resolve()
-    folder.mkdir(parents=True, exist_ok=True)
     for name, target in targets.items():
-        text, written = _run_suite(name, target, args.quick, folder)
-        print(text.rstrip("\n"))
-        tables = parse_tables(text)
-        if tables:
-            table_csv = _tables_to_csv(name, tables, folder)
-            written = [table_csv] + [p for p in written if p != table_csv]
-        if not written:
-            raise CommandError(f"the {name} benchmark printed no table and wrote no CSV file")
-        rows = _read_rows(written[0])
-        try:
-            written.append(_bench_plot(name, rows, folder / f"{name}.png"))
-        except ImportError as exc:
-            print(f"no plot: {_first_line(exc)}")
-        for path in written:
-            print(f"written: {path}")
+        if target == f"{benchmarks.__name__}.{name}":  # a shipped suite: its needs are known
+            for module in NEEDS.get(name, ()):
+                require_installed(module, f"the {name} benchmark suite")
+    with output_folder(args.output) as folder:
+        for name, target in targets.items():
+            _bench_one(name, target, args.quick, folder)
     return 0
+
+
+def _bench_one(name, target, quick, folder):
+    """Run the suite `name` and print its output; write its tables as CSV, and a plot
+    (when matplotlib is installed)."""
+    text, written = _run_suite(name, target, quick, folder)
+    print(text.rstrip("\n"))
+    tables = parse_tables(text)
+    if tables:
+        table_csv = _tables_to_csv(name, tables, folder)
+        written = [table_csv] + [p for p in written if p != table_csv]
+    if not written:
+        raise CommandError(f"the {name} benchmark printed no table and wrote no CSV file")
+    rows = _read_rows(written[0])
+    try:
+        written.append(_bench_plot(name, rows, folder / f"{name}.png"))
+    except ImportError as exc:
+        print(f"no plot: {_first_line(exc)}")
+    for path in written:
+        print(f"written: {path}")

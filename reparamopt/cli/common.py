@@ -1,5 +1,6 @@
 """What every command shares: the error type, exit codes, messages, tables, overrides."""
 
+import importlib.util
 import os
 import re
 import sys
@@ -8,6 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+
+from .._utils.extras import missing
 
 PROG = "reparamopt"
 READABLE = (".npy", ".npz", ".mtx", ".csv", ".txt")
@@ -102,6 +105,36 @@ def _flagship(name):
         return getattr(reparamopt, name)
     except (ImportError, AttributeError) as exc:  # an optional extra is missing
         raise CommandError(f"`reparamopt.{name}` is not available: {_first_line(exc)}") from None
+
+
+def require_installed(module, purpose):
+    """Fail at once, naming the extra that installs it, when the optional `module` that
+    `purpose` needs is not installed. It is looked up, not imported: the command imports
+    it in a child process, and a failure there would come after output and files.
+    """
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package missing, or a broken entry
+        found = False
+    if not found:
+        raise missing(ModuleNotFoundError(name=module), purpose) from None
+
+
+@contextmanager
+def output_folder(path):
+    """The folder `path`, made if missing and removed again if the command fails before
+    it holds anything (a failed command leaves no empty folder behind)."""
+    folder = Path(path).resolve()
+    made = [entry for entry in (folder, *folder.parents) if not entry.exists()]  # deepest first
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        yield folder
+    except BaseException:
+        for entry in made:
+            if any(entry.iterdir()):
+                break
+            entry.rmdir()
+        raise
 
 
 def _residual_norm(A, x, b):

@@ -5,10 +5,9 @@ import subprocess
 import sys
 import time
 from importlib.resources import as_file, files
-from pathlib import Path
 
 from .. import tutorials
-from .common import CommandError, _override
+from .common import CommandError, _override, output_folder, require_installed
 
 OVERRIDE = "REPARAMOPT_TUTORIALS"
 
@@ -65,13 +64,24 @@ def _cmd_reproduce(args):
             print(f"{name}  ({path.name})")
         return 0
     chosen = _select(available, args.figure)
-    folder = Path(args.output).resolve()
-    folder.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, REPARAMOPT_OUTPUT=str(folder), MPLBACKEND="Agg")
-    if args.quick:
-        env["REPARAMOPT_QUICK"] = "1"
+    require_installed("matplotlib", "drawing the figures")  # the runner and every tutorial
+    with output_folder(args.output) as folder:
+        failures = _run_tutorials(chosen, folder, args.quick)
+        if len(failures) < len(chosen):
+            print(f"figures in {folder}")
+        if failures:
+            raise CommandError(f"{len(failures)} of {len(chosen)} figure(s) failed: {', '.join(failures)}")
+    return 0
+
+
+def _run_tutorials(chosen, folder, quick):
+    """Run each ``(name, script)`` of `chosen` in a fresh interpreter writing into
+    `folder`, with one line for each; the names of those that failed."""
     from .._utils.progress import progress_bar
 
+    env = dict(os.environ, REPARAMOPT_OUTPUT=str(folder), MPLBACKEND="Agg")
+    if quick:
+        env["REPARAMOPT_QUICK"] = "1"
     failures = []
     bar = progress_bar({"desc": "reproduce", "unit": " figures", "leave": False}, total=len(chosen))
     try:
@@ -92,7 +102,4 @@ def _cmd_reproduce(args):
             bar.write(f"{name}: {elapsed:.1f} s, {len(new)} file(s): {', '.join(new) or '(none)'}")
     finally:
         bar.close()
-    print(f"figures in {folder}")
-    if failures:
-        raise CommandError(f"{len(failures)} of {len(chosen)} figure(s) failed: {', '.join(failures)}")
-    return 0
+    return failures

@@ -34,6 +34,16 @@ def run_cli(*args, cwd, env=None, timeout=240):
                           env=full_env, capture_output=True, text=True, timeout=timeout)
 
 
+def without(folder, *modules):
+    """The environment of a command run as if `modules` were not installed: a
+    sitecustomize.py in `folder` sets each to None in sys.modules, so that importing it
+    fails as a missing module does, and find_spec finds nothing."""
+    folder.mkdir(exist_ok=True)
+    (folder / "sitecustomize.py").write_text(
+        "import sys\n" + "".join(f"sys.modules[{module!r}] = None\n" for module in modules))
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))}
+
+
 def run_in_process(*args, cwd, monkeypatch, capsys):
     """`main` in this process (cheaper than a subprocess); returns (status, stdout, stderr)."""
     from reparamopt.cli import main

@@ -3,7 +3,7 @@ its progress bar, and the errors of missing or broken suites."""
 
 import pytest
 
-from .helpers import assert_one_line_error, run_cli, run_in_process
+from .helpers import assert_one_line_error, run_cli, run_in_process, without
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -161,6 +161,7 @@ def test_bench_broken_suite_gives_one_line_error(tmp_path, source, words):
     lines = [line for line in done.stderr.replace("\r", "\n").splitlines()
              if line.strip() and not line.startswith("bench nnls:")]
     assert len(lines) == 1 and words in lines[0], done.stderr
+    assert not (tmp_path / "benchmark-results").exists()  # no empty output folder left behind
 
 
 def test_bench_all_runs_the_suites_present(tmp_path):
@@ -169,3 +170,15 @@ def test_bench_all_runs_the_suites_present(tmp_path):
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "results" / "nmf.csv").is_file()
     assert not (tmp_path / "results" / "nnls.csv").exists()
+
+
+@pytest.mark.parametrize("suite", ["nmf", "all"])
+def test_bench_suite_without_scikit_learn_fails_at_once(tmp_path, suite):
+    """The nmf suite measures against scikit-learn's NMF: without it, the command stops
+    before running anything, names the extra to install and leaves no folder."""
+    done = run_cli("bench", suite, "--quick", "-o", "results", cwd=tmp_path,
+                   env={"REPARAMOPT_BENCHMARKS": "", **without(tmp_path / "site", "sklearn")})
+    line = assert_one_line_error(done)
+    assert line.endswith("needs sklearn, which is not installed: pip install 'reparamopt[nmf]'"), line
+    assert "nmf benchmark suite" in line and done.stdout == ""
+    assert not (tmp_path / "results").exists()

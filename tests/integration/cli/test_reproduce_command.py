@@ -2,7 +2,7 @@
 
 import pytest
 
-from .helpers import assert_one_line_error, run_cli, run_in_process
+from .helpers import assert_one_line_error, run_cli, run_in_process, without
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -50,3 +50,19 @@ def test_reproduce_lists_the_shipped_tutorials(tmp_path, monkeypatch, capsys):
     done = run_in_process("reproduce", "--list", cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys)
     assert done.returncode == 0, done.stderr
     assert [line.split()[1] for line in done.stdout.splitlines()] == [f"({s.name})" for s in scripts]
+
+
+def test_reproduce_without_matplotlib_fails_at_once(tmp_path, tutorials):
+    env = {**tutorials, **without(tmp_path / "site", "matplotlib")}
+    done = run_cli("reproduce", "rates", "-o", "figs", cwd=tmp_path, env=env)
+    line = assert_one_line_error(done)
+    assert line.endswith("needs matplotlib, which is not installed: pip install 'reparamopt[plot]'"), line
+    assert done.stdout == "" and not (tmp_path / "figs").exists()
+    listed = run_cli("reproduce", "--list", cwd=tmp_path, env=env)
+    assert listed.returncode == 0 and "rates" in listed.stdout, listed.stderr
+
+
+def test_reproduce_leaves_no_empty_folder_when_every_figure_fails(tmp_path, tutorials):
+    done = run_cli("reproduce", "broken", "-o", "figs/new", cwd=tmp_path, env=tutorials)
+    assert done.returncode != 0 and "boom" in done.stdout
+    assert "figures in" not in done.stdout and not (tmp_path / "figs").exists()
