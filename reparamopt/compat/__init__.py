@@ -32,7 +32,8 @@ def nnls(A: Matrix, b: ArrayLike, *args: Any, maxiter: Optional[int] = None,
         scipy does.
     maxiter : int, optional
         scipy's iteration limit (default, and for 0 or None, ``3 * n``). Passed by
-        position (``nnls(A, b, 300)``) it is accepted with scipy's DeprecationWarning. It bounds the least-squares solves
+        position (``nnls(A, b, 300)``) it is accepted with scipy's DeprecationWarning.
+        It bounds the least-squares solves
         of the exact finish, and, as in Lawson-Hanson, where each iteration adds one
         index to the positive set, a solution with more than `maxiter` positive entries
         counts as not reached: RuntimeError, as scipy raises.
