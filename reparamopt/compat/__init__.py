@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from .._utils.typing import ArrayLike, Matrix, Optional
+    from .._utils.typing import Any, ArrayLike, Matrix, Optional
 
 __all__ = ["nnls"]
 
 
-def nnls(A: Matrix, b: ArrayLike, *, maxiter: Optional[int] = None,
+def nnls(A: Matrix, b: ArrayLike, *args: Any, maxiter: Optional[int] = None,
          atol: Optional[float] = None) -> tuple[np.ndarray, float]:
     """``scipy.optimize.nnls`` with reparamopt's solver: ``(x, rnorm)``.
 
@@ -31,7 +31,9 @@ def nnls(A: Matrix, b: ArrayLike, *, maxiter: Optional[int] = None,
         Right-hand side; a column ``(m, 1)`` is accepted, other 2-D shapes are refused as
         scipy does.
     maxiter : int, optional
-        scipy's iteration limit (default ``3 * n``). It bounds the least-squares solves
+        scipy's iteration limit (default, and for 0 or None, ``3 * n``). Passed by
+        position (``nnls(A, b, 300)``) it is accepted with scipy's DeprecationWarning.
+        It bounds the least-squares solves
         of the exact finish, and, as in Lawson-Hanson, where each iteration adds one
         index to the positive set, a solution with more than `maxiter` positive entries
         counts as not reached: RuntimeError, as scipy raises.
@@ -64,6 +66,7 @@ def nnls(A: Matrix, b: ArrayLike, *, maxiter: Optional[int] = None,
     """
     from ..flagships.nnls import nnls as _nnls
 
+    maxiter, atol = _positional(args, maxiter, atol)
     if atol is not None:
         warnings.warn("{'atol'} is deprecated in scipy.optimize.nnls and has no effect",
                       DeprecationWarning, stacklevel=2)
@@ -74,6 +77,8 @@ def nnls(A: Matrix, b: ArrayLike, *, maxiter: Optional[int] = None,
             raise ValueError(f"Expected a 1D array (or a single column) for `b`; got shape {b.shape}")
         b = b[:, 0]
     n = A.shape[1] if A.ndim == 2 else 0
+    if not maxiter:  # None or 0: scipy's default
+        maxiter = None
     max_solves = 3 * n if maxiter is None else int(maxiter)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -83,3 +88,20 @@ def nnls(A: Matrix, b: ArrayLike, *, maxiter: Optional[int] = None,
     if not res.success:
         res = _nnls(A, b)  # the default budget was too small: the solver's own limits
     return np.asarray(res.x, dtype=float), float(res.rnorm)
+
+
+def _positional(args, maxiter, atol):
+    """``(maxiter, atol)`` with the ones given by position, as scipy still takes them
+    (with its DeprecationWarning); more than two, or one given twice, is a TypeError."""
+    if not args:
+        return maxiter, atol
+    names = ("maxiter", "atol")
+    if len(args) > len(names):
+        raise TypeError(f"nnls() takes at most 4 positional arguments; got {2 + len(args)}")
+    given = dict(zip(names, args))
+    for name in given:
+        if (maxiter if name == "maxiter" else atol) is not None:
+            raise TypeError(f"nnls() got multiple values for argument {name!r}")
+    warnings.warn(f"You are passing as positional arguments: {', '.join(given)}. Please change "
+                  "your invocation to use keyword arguments.", DeprecationWarning, stacklevel=3)
+    return given.get("maxiter", maxiter), given.get("atol", atol)

@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
-__all__ = ["largest_entry", "rescaling", "divided", "WIDE", "NARROW"]
+__all__ = ["largest_entry", "rescaling", "divided", "times_ratio", "WIDE", "NARROW"]
 
 #: Least squares and NNLS: only magnitudes whose squares approach the ends of the double
 #: range are rescaled (dividing would copy a large matrix for nothing).
@@ -66,11 +66,39 @@ def rescaling(A, safe=WIDE):
     return c
 
 
+def times_ratio(x, num, den):
+    """``x * num / den`` with the factor applied through its binary exponent, so that
+    neither ``num / den`` nor an intermediate product overflows or underflows: the
+    result is out of range only where ``x * num / den`` itself is.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparamopt.models.scaling import times_ratio
+    >>> times_ratio(np.array([1e-300, 2.0]), 1e300, 1e-10)  # 1e310: only x = 2 overflows
+    array([1.e+10,    inf])
+    """
+    m_num, e_num = np.frexp(num)
+    m_den, e_den = np.frexp(den)
+    shift = int(e_num) - int(e_den)
+    with np.errstate(over="ignore", under="ignore"):
+        if shift > 0:  # up first: subnormal entries become normal before any rounding
+            return np.ldexp(x, shift) * (m_num / m_den)
+        return np.ldexp(x * (m_num / m_den), shift)
+
+
 def divided(A, c):
     """``A / c`` for a dense or sparse matrix or a LinearOperator (`A` itself when
-    ``c == 1``: no copy)."""
+    ``c == 1``: no copy); a subnormal `c` (whose inverse overflows) included."""
     if c == 1.0:
         return A
     if isinstance(A, LinearOperator):
-        return aslinearoperator(A) * (1.0 / c)
-    return A * (1.0 / c)
+        mantissa, exponent = np.frexp(c)
+        # 2**-exponent in two factors: for a subnormal c one factor would overflow
+        half = int(exponent) // 2
+        return aslinearoperator(A) * (1.0 / mantissa) * 2.0 ** -half * 2.0 ** (half - int(exponent))
+    if sp.issparse(A):
+        out = A.copy()
+        out.data = times_ratio(out.data, 1.0, c)
+        return out
+    return times_ratio(A, 1.0, c)

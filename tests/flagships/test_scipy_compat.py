@@ -49,3 +49,19 @@ def test_nnls_takes_scipy_names():
         warnings.simplefilter("error", DeprecationWarning)
         with pytest.raises(DeprecationWarning, match="atol"):
             ro.nnls(A, b, atol=1e-8)
+
+
+def test_positional_maxiter_and_zero_maxiter_as_scipy():
+    """scipy 1.17 takes ``nnls(A, b, 300)`` with a DeprecationWarning and reads
+    ``maxiter=0`` as its default; so does the drop-in."""
+    rng = np.random.default_rng(4)
+    A, b = rng.random((20, 10)), rng.random(20)
+    r_ref = scipy.optimize.nnls(A, b)[1]
+    with pytest.warns(DeprecationWarning, match="positional"):
+        _, rnorm = nnls(A, b, 300)
+    assert rnorm == pytest.approx(r_ref, rel=1e-10)
+    assert nnls(A, b, maxiter=0)[1] == pytest.approx(r_ref, rel=1e-10)
+    with pytest.raises(TypeError, match="maxiter"):
+        nnls(A, b, 300, maxiter=300)
+    with pytest.raises(TypeError, match="positional"):
+        nnls(A, b, 300, None, 1)

@@ -23,7 +23,7 @@ from scipy.sparse.linalg import LinearOperator
 from ..._utils.dispatch import backend_for
 from ...exceptions import InvalidArgumentError, warn_not_converged
 from ...models.linear import LinearModel, check_nnls_input, single_threaded
-from ...models.scaling import divided, rescaling
+from ...models.scaling import divided, rescaling, times_ratio
 from . import direct
 from .certify import certify
 from .dynamics import dynamics_path, start_point
@@ -212,11 +212,11 @@ def nnls(A: Matrix, b: ArrayLike, *, method: str = "auto", power: float = 2,
     # residual does not change, while A^T A and the steps stay far from over/underflow.
     a, c = rescaling(A), rescaling(b)
     B = b[:, None] if b.ndim == 1 else b
-    X0_s = None if X0 is None else X0 * (a / c)
-    model = LinearModel(divided(A, a), B / c, gram=gram)
+    X0_s = None if X0 is None else times_ratio(X0, a, c)
+    model = LinearModel(divided(A, a), divided(B, c), gram=gram)
     with single_threaded(A.shape[0] * A.shape[1]):
         res = solve_scaled(model, settings, X0_s, start)
-    return _unscaled(res, c / a, c, settings.power, one_rhs=b.ndim == 1, start=start)
+    return _unscaled(res, (c, a), settings.power, one_rhs=b.ndim == 1, start=start)
 
 
 def _resolve_gram(gram, A):
@@ -252,15 +252,26 @@ def solve_scaled(model, settings, x0, start):
     return certify(outcome, finish, settings, x0, start)
 
 
-def _unscaled(res, scale, c, power, *, one_rhs, start):
-    """The result in the units of the data (x times `scale`, residuals times `c`), 1-D
-    for one right-hand side, with the ConvergenceWarning of an uncertified status."""
+def _unscaled(res, scales, power, *, one_rhs, start):
+    """The result in the units of the data (x times ``c / a``, residuals times ``c``
+    for `scales` ``(c, a)``), 1-D for one right-hand side, with the ConvergenceWarning
+    of an uncertified status. A solution beyond the double range is an error, not an
+    infinite x."""
+    c, a = scales
+    x = times_ratio(res["x"], c, a)
+    top = np.max(res["x"], initial=0.0)
+    if not np.all(np.isfinite(x)) or (top > 0 and np.max(x) < np.finfo(float).tiny):
+        exponent = np.log10(top) + np.log10(c) - np.log10(a)
+        raise InvalidArgumentError(
+            f"the solution has entries of about 1e{exponent:.0f}, beyond the range of double "
+            f"precision (`b` of magnitude {c:.1e} over `A` of magnitude {a:.1e}): rescale `A` "
+            "or `b`")
+    res["x"] = x
     with np.errstate(over="ignore"):
-        res["x"] = res["x"] * scale
         res["rnorm"] = res["rnorm"] * c
         res["fun"] = 0.5 * res["rnorm"] ** 2
         if res.get("u") is not None:
-            res["u"] = res["u"] * scale ** (1.0 / power)
+            res["u"] = res["u"] * np.exp2((np.log2(c) - np.log2(a)) / power)
     if one_rhs:
         res["x"] = res["x"][:, 0]
         if res.get("u") is not None:

@@ -6,6 +6,7 @@ import time
 import numpy as np
 
 from ...result import OptimizeResult, Status
+from .refine import refine_attainable, second_opinion
 
 __all__ = ["certify", "explain"]
 
@@ -18,8 +19,12 @@ def certify(outcome, finish, settings, x0, start):
     itself, and the status is CONVERGED only when every column passes.
     """
     model = finish.model
-    x = _best_candidate(outcome, model, x0)
+    x, unresolved = refine_attainable(_best_candidate(outcome, model, x0), model)
     optimality, ok, _, rnorm = model.certify(x, settings.tol)
+    weak = (optimality > settings.tol) | unresolved
+    if weak.any() and settings.polish:
+        x = second_opinion(x, model, weak, unresolved)
+        optimality, ok, _, rnorm = model.certify(x, settings.tol)
     status = Status(outcome.status)
     if status != Status.CALLBACK:
         if np.all(ok):
@@ -28,7 +33,7 @@ def certify(outcome, finish, settings, x0, start):
             status = Status.MAX_ITER
     message = status.message
     if status == Status.MAX_ITER:
-        message = explain(outcome, optimality, finish, settings)
+        message = explain(outcome, optimality, ok, finish, settings)
     return OptimizeResult(
         x=x, u=outcome.u, rnorm=rnorm, fun=0.5 * rnorm ** 2, optimality=optimality,
         nit=int(outcome.nit), nfev=int(outcome.nfev), status=int(status),
@@ -47,14 +52,19 @@ def _best_candidate(outcome, model, x0):
     # keep the method's point unless another is lower beyond rounding
     slack = 64 * np.finfo(float).eps * (values.min(axis=0) + 0.5 * model.b_norm2)
     best = np.where(values[0] <= values.min(axis=0) + slack, 0, np.argmin(values, axis=0))
-    return np.stack([candidates[c][:, j] for j, c in enumerate(best)], axis=1)
+    stacked = np.stack(candidates)
+    return stacked[best, :, np.arange(x.shape[1])].T
 
 
-def explain(outcome, optimality, finish, settings):
+def explain(outcome, optimality, ok, finish, settings):
     """The status-0 message: what was reached and what to try."""
     worst = float(np.max(optimality))
     text = (f"Not converged: the relative KKT residual is {worst:.2e}, above `tol` = "
             f"{settings.tol:.1e}")
+    if np.size(ok) > 1:
+        failing = np.flatnonzero(~np.asarray(ok))
+        shown = ", ".join(str(j) for j in failing[:10]) + (", ..." if failing.size > 10 else "")
+        text += f" in {failing.size} of the {np.size(ok)} right-hand sides (columns {shown})"
     if not settings.polish:
         return (text + f" after {outcome.nit} iterations of the dynamics alone (polish=False), "
                 "which converge at a first-order rate. Try polish=True for the exact "

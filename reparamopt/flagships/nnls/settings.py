@@ -118,6 +118,18 @@ def _check_bool(value, name, allow_none=False):
     return bool(value)
 
 
+def _check_init_scale(init_scale, power):
+    """`init_scale` > 0 whose power ``init_scale**power`` (the starting x) is a finite
+    double, or None."""
+    init_scale = check_scalar(init_scale, "init_scale", lower=0, lower_inclusive=False,
+                              allow_none=True)
+    if init_scale is not None and np.log2(init_scale) * power >= 1024:
+        raise InvalidArgumentError(
+            f"`init_scale` must be a number > 0 whose power {power:g} (the starting x) is a "
+            f"finite double; got {init_scale!r}")
+    return init_scale
+
+
 @dataclass(frozen=True)
 class NNLSSettings:
     """Every setting of one :func:`~reparamopt.nnls` call (see its parameters),
@@ -159,8 +171,7 @@ class NNLSSettings:
             raise InvalidArgumentError(
                 f"`power` must be 2 for method 'mirror-nesterov'; got {self.power!r}")
         put("tol", check_scalar(self.tol, "tol", lower=0))
-        put("init_scale", check_scalar(self.init_scale, "init_scale", lower=0,
-                                       lower_inclusive=False, allow_none=True))
+        put("init_scale", _check_init_scale(self.init_scale, self.power))
         put("polish", _check_bool(self.polish, "polish"))
         if self.callback is not None and not callable(self.callback):
             raise InvalidTypeError(f"`callback` must be callable; got {describe(self.callback)}")
@@ -196,5 +207,5 @@ class NNLSSettings:
         if x0.shape != n_expected:
             raise ShapeError(f"`x0` must have shape {n_expected}; got {x0.shape}")
         if np.any(x0 < 0):
-            raise InfeasibleError(f"`x0` must be non-negative; got a minimum of {x0.min()!r}")
+            raise InfeasibleError(f"`x0` must be non-negative; got a minimum of {float(x0.min())!r}")
         return x0[:, None] if b.ndim == 1 else x0
