@@ -147,6 +147,7 @@ def test_nmf_reaches_the_in_memory_error(client, rng, init):
     # the reported error is the error of the returned factors
     W_np = W.compute(scheduler=client)
     assert np.linalg.norm(X - W_np @ model.components_) == pytest.approx(model.reconstruction_err_, rel=1e-8)
+    assert model.loss_history_[-1] == pytest.approx(0.5 * model.reconstruction_err_**2, rel=1e-8)
     assert np.all(np.diff(model.loss_history_) <= 1e-9 * model.loss_history_[0])
     # transform chunk by chunk gives what the in-memory transform gives on each chunk
     X_new = da.from_array(X[:600], chunks=(300, 120))
