@@ -271,6 +271,26 @@ def test_negative_entries_are_rejected():
         NMF(2).fit(X)
 
 
+@pytest.mark.parametrize("missing", ["nan", "masked", "mask"])
+def test_X_without_observed_entries_is_refused(missing):
+    # all missing: nothing to fit (it used to return zero factors, and numpy's
+    # "All-NaN slice" warning)
+    X = low_rank(10, 5, 2)
+    data = {"nan": np.full_like(X, np.nan), "masked": np.ma.masked_all(X.shape), "mask": X}[missing]
+    mask = np.zeros(X.shape, dtype=bool) if missing == "mask" else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InvalidArgumentError, match=r"`X` must have an observed entry to fit; "
+                                                       r"got an array of shape \(10, 5\)"):
+            NMF(2).fit(data, mask=mask)
+    # one observed entry is enough, and transform keeps a missing row's W at zero
+    data = np.full_like(X, np.nan)
+    data[0, 0] = 1.0
+    model = NMF(1, max_iter=20).fit(data)
+    assert model.reconstruction_err_ <= 1e-6
+    np.testing.assert_array_equal(model.transform(np.full((2, 5), np.nan)), 0.0)
+
+
 @pytest.mark.parametrize("n_components", [0, -3])
 def test_n_components_below_one(n_components):
     with pytest.raises(InvalidArgumentError, match="`n_components` must be an int >= 1"):
@@ -499,7 +519,7 @@ def test_reconstruction_error_is_never_nan_on_degenerate_data(solver, beta_loss)
         pytest.skip("only mirror fits other losses")
     one = np.zeros((8, 6))
     one[2, 3] = 5.0
-    for X in (np.zeros((8, 6)), one, np.ma.masked_all((8, 6))):
+    for X in (np.zeros((8, 6)), one):  # without any observed entry: refused (above)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = NMF(3, solver=solver, beta_loss=beta_loss, init="random", random_state=0, max_iter=20)

@@ -75,3 +75,61 @@ def test_returned_factors_reproduce_the_reported_loss(solver, beta_loss, max_ite
         assert _close(0.5 * model.reconstruction_err_**2, value, scale), where
         if beta == 2:  # exact rows: fit(X).transform(X) is fit_transform(X)'s W
             assert _close(_direct_objective(X, model.transform(X), H, beta), value, scale), where
+
+
+# --- the divergences at an exact fit ------------------------------------------------
+
+
+def _exact_factors_with_zeros(seed=3):
+    """W and H with zero entries, so that X = W H has exact zeros (0 log 0 = 0)."""
+    rng = np.random.default_rng(seed)
+    W, H = rng.random((30, 4)), rng.random((4, 20))
+    W[rng.random(W.shape) < 0.4] = 0.0
+    H[rng.random(H.shape) < 0.4] = 0.0
+    return W, H
+
+
+@pytest.mark.parametrize("beta_loss, beta", [("kullback-leibler", 1), ("itakura-saito", 0), (1.5, 1.5)])
+def test_divergence_is_zero_at_an_exact_fit(beta_loss, beta):
+    from sklearn.decomposition._nmf import _beta_divergence
+
+    W, H = _exact_factors_with_zeros()
+    X = W @ H
+    if beta == 0:  # Itakura-Saito needs positive entries
+        W, H = W + 0.1, H + 0.1
+        X = W @ H
+    assert beta == 0 or np.mean(X == 0) > 0.1
+    model = NMF(4, beta_loss=beta_loss, init="custom", max_iter=5, tol=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, W=W.copy(), H=H.copy())
+    # stated: rounding of the ratios W H / X (a few eps each) squared, not eps itself
+    assert model.reconstruction_err_ <= 1e-12 * np.linalg.norm(X)
+    assert model.loss_history_[-1] <= 1e-24 * X.sum()
+    # scikit-learn's value on the exact factors: zero up to its own rounding
+    assert _beta_divergence(X, W, H, beta, square_root=True) <= 1e-6 * np.linalg.norm(X)
+
+
+@pytest.mark.parametrize("beta", [1, 0, 1.5, 0.5, 3])
+def test_divergence_matches_direct_computation_and_sklearn(beta):
+    from sklearn.decomposition._nmf import _beta_divergence
+
+    from reparamopt.solvers.nmf import beta_divergence
+
+    W, H = _exact_factors_with_zeros(seed=4)
+    rng = np.random.default_rng(5)
+    X = W @ H * rng.uniform(0.5, 1.5, size=(30, 20))  # zeros where W H is zero
+    X[0, :3] = 0.0  # and zeros where it is not
+    W_fit, H_fit = W + 0.01 * rng.random(W.shape), H + 0.01 * rng.random(H.shape)
+    if beta <= 0:
+        X = X + 0.1
+    Y = W_fit @ H_fit
+    if beta == 1:
+        direct = np.sum(np.where(X > 0, X * np.log(np.where(X > 0, X, 1.0) / Y), 0.0) - X + Y)
+    elif beta == 0:
+        direct = np.sum(X / Y - np.log(X / Y) - 1)
+    else:
+        direct = np.sum(X**beta + (beta - 1) * Y**beta - beta * X * Y ** (beta - 1)) / (beta * (beta - 1))
+    ours = beta_divergence(X, Y, beta)
+    assert ours == pytest.approx(direct, rel=1e-10)
+    assert ours == pytest.approx(_beta_divergence(X, W_fit, H_fit, beta), rel=1e-8)

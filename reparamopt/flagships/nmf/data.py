@@ -57,13 +57,19 @@ def observed_data(estimator, X, mask, beta, *, reset):
     X = validate_data(estimator, X, accept_sparse=("csr", "csc"), dtype=(np.float64, np.float32),
                       ensure_all_finite="allow-nan", reset=reset)
     values = X.data if sp.issparse(X) else X
-    if values.size and np.nanmin(values) < 0:
+    # fmin skips NaN (missing) entries, and unlike nanmin does not warn when all are
+    low = np.fmin.reduce(values, axis=None) if values.size else 0.0
+    if low < 0:
         raise InvalidArgumentError(
             f"Negative values in data passed to NMF: `X` must be non-negative; got a "
-            f"minimum of {np.nanmin(values):g}")
+            f"minimum of {low:g}")
     dtype = X.dtype
     X = X.astype(np.float64, copy=False)  # the solvers compute in float64
     X, observed = _observed(X, _check_mask(mask, X.shape), beta)
+    if reset and observed is not None and not observed.any():
+        raise InvalidArgumentError(
+            f"`X` must have an observed entry to fit; got an array of shape {X.shape} whose "
+            "every entry is missing (NaN, masked, or False in `mask`)")
     return ObservedData(X=X, observed=observed, dtype=dtype)
 
 
