@@ -14,6 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 from reparamopt.exceptions import (
     InfeasibleError,
     InvalidArgumentError,
+    InvalidTypeError,
     ShapeError,
     UnknownNameError,
 )
@@ -269,6 +270,19 @@ def test_negative_entries_are_rejected():
     X[3, 2] = -1.0
     with pytest.raises(InvalidArgumentError, match="Negative values in data passed to NMF"):
         NMF(2).fit(X)
+
+
+@pytest.mark.parametrize("X, error, received", [
+    ("X", ValueError, "'X'"), ([1.0, 2.0], ValueError, r"\[1.0, 2.0\]"),
+    (object(), TypeError, "<object object at"), (np.ones((3, 3), dtype=complex), ValueError,
+                                                  "array of shape \\(3, 3\\) and dtype complex128")])
+def test_X_that_is_no_data_matrix_is_named(X, error, received):
+    # the message names `X` and what it got, and keeps scikit-learn's reason and kind
+    with pytest.raises(error, match=rf"`X` must be a 2-d array-like .*; got {received}") as caught:
+        NMF().fit(X)
+    assert isinstance(caught.value, (InvalidArgumentError, InvalidTypeError))
+    with pytest.raises(ValueError, match=r"`X` .* got array of shape \(3, 5\) .*expecting 4 features"):
+        NMF(2).fit(low_rank(6, 4, 2)).transform(np.ones((3, 5)))
 
 
 @pytest.mark.parametrize("missing", ["nan", "masked", "mask"])
