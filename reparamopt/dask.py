@@ -44,7 +44,7 @@ from .backends.dask.common import (
     require_dask,
     scheduler_of,
 )
-from .exceptions import InvalidArgumentError, InvalidTypeError, ShapeError
+from .exceptions import InvalidArgumentError, InvalidTypeError, NonFiniteError, ShapeError
 from .flagships.nnls.settings import NNLSSettings
 
 __all__ = ["nnls", "sparse_recovery", "fit_transform_nmf", "fit_nmf", "transform_nmf",
@@ -188,7 +188,7 @@ def nnls(A, b, *, mode="auto", client=None, gram_max_features=GRAM_MAX_FEATURES,
         res = _dask_nnls.solve_columns(A, B, scheduler, memory_options)
     else:
         A_d = A if isinstance(A, da.Array) else da.from_array(A)
-        b_np = np.asarray(compute(b, scheduler=scheduler)[0] if is_dask_collection(b) else b)
+        b_np = as_float_array(compute(b, scheduler=scheduler)[0], "b") if is_dask_collection(b) else b
         columns = [b_np] if b_np.ndim == 1 else list(b_np.T)
         results = [_dask_nnls.solve_matrix_free(
             A_d, column, scheduler, tol=tol, max_iter=1000 if max_iter is None else max_iter,
@@ -239,7 +239,8 @@ class DaskOperator:
 
     ``matvec`` and ``rmatvec`` compute ``A @ x`` and ``A.T @ y`` on the scheduler and
     return numpy vectors, so any matrix-free solver of the package accepts a dask
-    matrix through it.
+    matrix through it. The first product also checks that every entry of `A` is finite,
+    in the same pass over its chunks, and raises NonFiniteError naming `A` if not.
     """
 
     def __new__(cls, A, client=None):
@@ -248,10 +249,19 @@ class DaskOperator:
 
         A = as_dask_array(A, "A", ndim=2)
         scheduler, name = scheduler_of([A], client)
+        checked = []
 
         def run(product, vector, chunks):
-            return compute(product(da.from_array(vector, chunks=chunks)),
-                           scheduler=scheduler)[0]
+            result = product(da.from_array(vector, chunks=chunks))
+            if checked:
+                return compute(result, scheduler=scheduler)[0]
+            # one graph: each chunk of A is read once for the product and the check
+            result, finite = compute(result, da.isfinite(A).all(), scheduler=scheduler)
+            if not finite:
+                raise NonFiniteError(f"`A` must contain only finite values; got NaN or inf in "
+                                     f"the dask array of shape {A.shape}")
+            checked.append(True)
+            return result
 
         op = LinearOperator(
             A.shape, dtype=np.float64,

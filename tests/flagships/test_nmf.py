@@ -14,6 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 from reparamopt.exceptions import (
     InfeasibleError,
     InvalidArgumentError,
+    InvalidTypeError,
     ShapeError,
     UnknownNameError,
 )
@@ -271,6 +272,39 @@ def test_negative_entries_are_rejected():
         NMF(2).fit(X)
 
 
+@pytest.mark.parametrize("X, error, received", [
+    ("X", ValueError, "'X'"), ([1.0, 2.0], ValueError, r"\[1.0, 2.0\]"),
+    (object(), TypeError, "<object object at"), (np.ones((3, 3), dtype=complex), ValueError,
+                                                  "array of shape \\(3, 3\\) and dtype complex128")])
+def test_X_that_is_no_data_matrix_is_named(X, error, received):
+    # the message names `X` and what it got, and keeps scikit-learn's reason and kind
+    with pytest.raises(error, match=rf"`X` must be a 2-d array-like .*; got {received}") as caught:
+        NMF().fit(X)
+    assert isinstance(caught.value, (InvalidArgumentError, InvalidTypeError))
+    with pytest.raises(ValueError, match=r"`X` .* got array of shape \(3, 5\) .*expecting 4 features"):
+        NMF(2).fit(low_rank(6, 4, 2)).transform(np.ones((3, 5)))
+
+
+@pytest.mark.parametrize("missing", ["nan", "masked", "mask"])
+def test_X_without_observed_entries_is_refused(missing):
+    # all missing: nothing to fit (it used to return zero factors, and numpy's
+    # "All-NaN slice" warning)
+    X = low_rank(10, 5, 2)
+    data = {"nan": np.full_like(X, np.nan), "masked": np.ma.masked_all(X.shape), "mask": X}[missing]
+    mask = np.zeros(X.shape, dtype=bool) if missing == "mask" else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InvalidArgumentError, match=r"`X` must have an observed entry to fit; "
+                                                       r"got an array of shape \(10, 5\)"):
+            NMF(2).fit(data, mask=mask)
+    # one observed entry is enough, and transform keeps a missing row's W at zero
+    data = np.full_like(X, np.nan)
+    data[0, 0] = 1.0
+    model = NMF(1, max_iter=20).fit(data)
+    assert model.reconstruction_err_ <= 1e-6
+    np.testing.assert_array_equal(model.transform(np.full((2, 5), np.nan)), 0.0)
+
+
 @pytest.mark.parametrize("n_components", [0, -3])
 def test_n_components_below_one(n_components):
     with pytest.raises(InvalidArgumentError, match="`n_components` must be an int >= 1"):
@@ -499,7 +533,7 @@ def test_reconstruction_error_is_never_nan_on_degenerate_data(solver, beta_loss)
         pytest.skip("only mirror fits other losses")
     one = np.zeros((8, 6))
     one[2, 3] = 5.0
-    for X in (np.zeros((8, 6)), one, np.ma.masked_all((8, 6))):
+    for X in (np.zeros((8, 6)), one):  # without any observed entry: refused (above)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = NMF(3, solver=solver, beta_loss=beta_loss, init="random", random_state=0, max_iter=20)

@@ -147,6 +147,7 @@ def test_nmf_reaches_the_in_memory_error(client, rng, init):
     # the reported error is the error of the returned factors
     W_np = W.compute(scheduler=client)
     assert np.linalg.norm(X - W_np @ model.components_) == pytest.approx(model.reconstruction_err_, rel=1e-8)
+    assert model.loss_history_[-1] == pytest.approx(0.5 * model.reconstruction_err_**2, rel=1e-8)
     assert np.all(np.diff(model.loss_history_) <= 1e-9 * model.loss_history_[0])
     # transform chunk by chunk gives what the in-memory transform gives on each chunk
     X_new = da.from_array(X[:600], chunks=(300, 120))
@@ -203,6 +204,64 @@ def test_bad_input_is_named():
         rd.nnls(A, np.ones(10), mode="fast")
     with pytest.raises(NonFiniteError, match="`A`"):
         rd.nnls(da.where(A > 0, np.inf, A), np.ones(10))
+
+
+def _with_nan(values, at):
+    values = values.copy()
+    values[at] = np.nan
+    return values
+
+
+@pytest.mark.parametrize("where", ["A", "b"])
+@pytest.mark.parametrize("entry", ["gram", "matrix-free", "columns", "sparse_recovery"])
+def test_a_nan_chunk_is_refused_by_name(rng, entry, where):
+    # NaN in one chunk (of dask A, or of dask b): NonFiniteError naming it, as in memory
+    # (sparse_recovery used to return status -1, fun nan and x at its start)
+    A, b = _tall(rng, m=200, n=10)
+    B = np.column_stack([b, b])
+    if where == "A":
+        A = _with_nan(A, (150, 3))
+    else:
+        b, B = _with_nan(b, 170), _with_nan(B, (170, 1))
+    A_d = da.from_array(A, chunks=(50, 10))
+    with pytest.raises(NonFiniteError, match=f"`{where}` must contain only finite values"):
+        if entry == "sparse_recovery":
+            rd.sparse_recovery(A_d, da.from_array(b, chunks=50), max_iter=5)
+        elif entry == "columns":
+            rd.nnls(A_d, da.from_array(B, chunks=(50, 1)), mode="columns")
+        else:
+            rd.nnls(A_d, da.from_array(b, chunks=50), mode=entry)
+
+
+def test_a_nan_chunk_is_refused_by_nmf(rng):
+    X = rng.random((100, 8))
+    with pytest.raises(NonFiniteError, match="`X` must be finite"):
+        rd.fit_nmf(ro.NMF(3), da.from_array(_with_nan(X, (77, 2)), chunks=(25, 8)))
+
+
+class _CountingSource:
+    """An array that counts the chunk reads of a dask array built on it."""
+
+    def __init__(self, values):
+        self.values, self.shape, self.dtype, self.ndim = values, values.shape, values.dtype, values.ndim
+        self.reads = 0
+
+    def __getitem__(self, index):
+        self.reads += 1
+        return self.values[index]
+
+
+def test_dask_operator_checks_A_in_the_pass_of_its_first_product(rng):
+    source = _CountingSource(rng.random((200, 40)))
+    A = da.from_array(source, chunks=(50, 20), asarray=False, fancy=False)
+    op = rd.DaskOperator(A)
+    x = rng.random(40)
+    source.reads = 0  # dask reads an empty slice for the metadata when it builds A
+    np.testing.assert_allclose(op.matvec(x), source.values @ x)
+    assert source.reads == A.npartitions  # every chunk read once: product and check share it
+    source.values[3, 4] = np.nan
+    with pytest.raises(NonFiniteError, match="`A`"):
+        rd.DaskOperator(A).rmatvec(np.ones(200))
 
 
 def test_open_array_reads_zarr_and_npy_lazily(tmp_path, rng):

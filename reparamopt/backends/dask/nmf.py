@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from ...exceptions import InvalidArgumentError, NonFiniteError, ShapeError
 from ...flagships.nmf.data import factor_map, factor_maps
 from ...flagships.nmf.fitting import (
+    at_returned_factors,
     check_factor,
     check_factor_dtypes,
     check_factor_shape,
@@ -335,9 +336,12 @@ def fit_transform(model, X, W=None, H=None, client=None):
         # as the in-memory fit: W finished row by row against the final H (one more
         # pass over X), kept when it lowers the objective
         finished, sums = _sums(transform(model, X), X, scheduler)
-        if objective.value(sums, H) <= outcome.history[-1]:
+        value = objective.value(sums, H)
+        if value <= outcome.history[-1]:
             W = finished
-            store_fit(model, H, outcome, solver=plan.solver, data_loss=objective.data_loss(sums, H))
+            # the last entry of the history is the objective of the W returned
+            store_fit(model, H, at_returned_factors(outcome, value, began), solver=plan.solver,
+                      data_loss=objective.data_loss(sums, H))
     return W
 
 

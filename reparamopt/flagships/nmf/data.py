@@ -53,18 +53,35 @@ def observed_data(estimator, X, mask, beta, *, reset):
     """:class:`ObservedData` of X (array, masked array or sparse) and `mask`, validated
     for `estimator` (`reset`: a fit, which records the number of features)."""
     X, mask = _unmask(X, mask)
-    # float32 data stay float32 (as in scikit-learn), every other dtype becomes float64
-    X = validate_data(estimator, X, accept_sparse=("csr", "csc"), dtype=(np.float64, np.float32),
-                      ensure_all_finite="allow-nan", reset=reset)
+    X = _validated(estimator, X, reset)
     values = X.data if sp.issparse(X) else X
-    if values.size and np.nanmin(values) < 0:
+    # fmin skips NaN (missing) entries, and unlike nanmin does not warn when all are
+    low = np.fmin.reduce(values, axis=None) if values.size else 0.0
+    if low < 0:
         raise InvalidArgumentError(
             f"Negative values in data passed to NMF: `X` must be non-negative; got a "
-            f"minimum of {np.nanmin(values):g}")
+            f"minimum of {low:g}")
     dtype = X.dtype
     X = X.astype(np.float64, copy=False)  # the solvers compute in float64
     X, observed = _observed(X, _check_mask(mask, X.shape), beta)
+    if reset and observed is not None and not observed.any():
+        raise InvalidArgumentError(
+            f"`X` must have an observed entry to fit; got an array of shape {X.shape} whose "
+            "every entry is missing (NaN, masked, or False in `mask`)")
     return ObservedData(X=X, observed=observed, dtype=dtype)
+
+
+def _validated(estimator, X, reset):
+    """X through scikit-learn's validation (float32 stays float32, as in scikit-learn,
+    every other dtype becomes float64); its errors name `X` and what was received, and
+    keep scikit-learn's message and kind (ValueError or TypeError)."""
+    try:
+        return validate_data(estimator, X, accept_sparse=("csr", "csc"), dtype=(np.float64, np.float32),
+                             ensure_all_finite="allow-nan", reset=reset)
+    except (TypeError, ValueError) as exc:
+        kind = InvalidTypeError if isinstance(exc, TypeError) else InvalidArgumentError
+        raise kind(f"`X` must be a 2-d array-like of non-negative numbers (NaN for missing "
+                   f"entries); got {describe(X)}: {exc}") from exc
 
 
 def _unmask(X, mask):

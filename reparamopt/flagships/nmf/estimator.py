@@ -29,7 +29,7 @@ from .data import (
     times_exp2,
     transform_scale,
 )
-from .fitting import fit_blocks, solve_rows, starting_factors, store_fit
+from .fitting import at_returned_factors, fit_blocks, solve_rows, starting_factors, store_fit
 from .routing import route, route_transform, traits_of
 from .settings import NMFSettings
 
@@ -162,8 +162,9 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     loss_history_ : ndarray of shape (n_iter_ + 1,)
         The objective (loss plus penalties) at the start and after each iteration, in
         the units of X (inf where it exceeds the float range, e.g. the squared
-        Frobenius loss of data near 1e300). The W finish of :meth:`fit_transform` comes
-        after the last entry and only lowers the objective.
+        Frobenius loss of data near 1e300). The last entry is the objective of the
+        returned factors: after the W finish of :meth:`fit_transform` (which only lowers
+        it), measured directly at the factors.
     time_history_ : ndarray of shape (n_iter_ + 1,)
         Seconds from the call to fit (validation and init included) to each entry of
         `loss_history_`.
@@ -295,8 +296,11 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             # W finished row by row against the final H, as transform solves it, so that
             # fit_transform(X) is fit(X).transform(X); this only lowers the objective
             W = solve_rows(objective, H, plan, settings, W0=W)
+        data_loss = objective.data_loss(W, H)
+        # the last entry of the history is the objective of the factors returned
+        outcome = at_returned_factors(outcome, data_loss + objective.regularization(W, H), began)
         store_fit(self, times_exp2(H, scale.H).astype(data.dtype, copy=False), outcome,
-                  solver=plan.solver, data_loss=objective.data_loss(W, H),
+                  solver=plan.solver, data_loss=data_loss,
                   loss_exponent=scale.total * settings.beta_loss, scale_log2=scale.total)
         return times_exp2(W, scale.W).astype(data.dtype, copy=False)
 

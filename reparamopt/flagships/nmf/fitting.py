@@ -31,8 +31,8 @@ from ...solvers.nmf import (
 from .data import row_means, times_exp2
 
 __all__ = ["BlockRun", "starting_factors", "check_factor", "check_factor_shape",
-           "check_factor_dtypes", "warn_ignored_factors", "run_blocks", "fit_blocks", "solve_rows",
-           "store_fit"]
+           "check_factor_dtypes", "warn_ignored_factors", "run_blocks", "at_returned_factors",
+           "fit_blocks", "solve_rows", "store_fit"]
 
 
 class BlockRun(NamedTuple):
@@ -147,6 +147,15 @@ def run_blocks(blocks, settings, began=None):
                            "to improve convergence.")
     times = [offset + t for t in res.history["time"]]
     return BlockRun(u=res.u, n_iter=res.nit, history=res.history["fun"], times=times, status=status)
+
+
+def at_returned_factors(outcome, value, began):
+    """`outcome` (a :class:`BlockRun`) with its last entry the objective `value` of the
+    factors returned, at the time now (seconds since `began`): after the W finish, and
+    measured at the factors, not by a solver's running (expanded or updated) form."""
+    history = list(outcome.history[:-1]) + [value]
+    times = list(outcome.times[:-1]) + [time.perf_counter() - began]
+    return outcome._replace(history=history, times=times)
 
 
 def fit_blocks(objective, W0, H0, plan, settings, began=None):

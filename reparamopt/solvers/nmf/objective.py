@@ -107,15 +107,21 @@ def beta_divergence(X, Y, beta, mask=None):
 
 
 def beta_terms(X, Y, beta, mask=None):
-    """The entries of ``D_beta(X || Y)`` (0 where `mask` is 0), dense X."""
+    """The entries of ``D_beta(X || Y)`` (0 where `mask` is 0), dense X.
+
+    Kullback-Leibler: ``x log(x / y) - x + y`` as ``x (d - log1p(d))`` with ``d = y / x - 1``,
+    which does not cancel at an exact fit, and ``y`` itself where ``x = 0`` (0 log 0 = 0;
+    no clip of y at eps there, which would add eps per zero of X)."""
     if beta == 2:
         terms = 0.5 * (X - Y) ** 2
+    elif beta == 1:
+        positive = X > 0
+        x = np.where(positive, X, 1.0)
+        d = np.maximum(Y, EPS) / x - 1.0
+        terms = np.where(positive, x * (d - np.log1p(d)), Y)
     else:
         Y = np.maximum(Y, EPS)
-        if beta == 1:
-            positive = X > 0
-            terms = np.where(positive, X * np.log(np.where(positive, X, 1.0) / Y), 0.0) - X + Y
-        elif beta == 0:
+        if beta == 0:
             ratio = np.maximum(X, EPS) / Y
             terms = ratio - np.log(ratio) - 1
         else:

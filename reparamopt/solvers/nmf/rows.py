@@ -23,6 +23,12 @@ def exact_rows(problem, H):
     A row's answer depends on that row only. Components that are zero on a row's observed
     entries get the bound nearest 0 there.
 
+    The rows are solved for ``v = w * s`` against the components scaled to unit norm
+    (``s`` the norms of the rows of H): the scale of a component is free in a fit (``W D``,
+    ``D^-1 H``), and with more components than the data's rank it drifts over many
+    decades, which would make the eigenvalue cut of one component's scale drop the
+    others.
+
     Returns ``(W, failed)``: the rows and the number of rows whose solve hit its
     iteration limit (then left at the bounded least-squares point found so far).
     """
@@ -30,12 +36,16 @@ def exact_rows(problem, H):
 
     X, M = problem.X, problem.mask
     n, k = X.shape[0], H.shape[0]
-    lower, upper = entry_bounds(problem.W_map, (n, k))
+    norms = np.sqrt(np.einsum("ij,ij->i", H, H))
+    norms[norms == 0] = 1.0
+    H = H / norms[:, None]
+    lower, upper = (bound * norms for bound in entry_bounds(problem.W_map, (n, k)))
     nonnegative = is_nonnegative(problem.W_map)
-    ridge = problem.l2_W * np.eye(k)
+    ridge = np.diag(problem.l2_W / norms**2)
+    l1 = problem.l1_W / norms
     W = np.clip(0.0, lower, upper)
     if M is None:
-        B = np.asarray(X @ H.T) - problem.l1_W
+        B = np.asarray(X @ H.T) - l1
         shared = _whiten(H @ H.T + ridge)
     failed = 0
     for i in range(n):
@@ -44,7 +54,7 @@ def exact_rows(problem, H):
             b = B[i]
         else:
             live, R, to_d = _whiten((H * M[i]) @ H.T + ridge)
-            b = H @ (M[i] * X[i]) - problem.l1_W
+            b = H @ (M[i] * X[i]) - l1
         if not live.any():
             continue
         d = to_d(b[live])
@@ -58,7 +68,7 @@ def exact_rows(problem, H):
         res = scipy.optimize.lsq_linear(R, d, bounds=(lo, hi), method="bvls")
         W[i, live] = res.x
         failed += res.status < 1
-    return W, failed
+    return W / norms, failed
 
 
 def _whiten(Q):
