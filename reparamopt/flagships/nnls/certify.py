@@ -19,9 +19,12 @@ def certify(outcome, finish, settings, x0, start):
     itself, and the status is CONVERGED only when every column passes.
     """
     model = finish.model
-    x, unresolved = refine_attainable(_best_candidate(outcome, model, x0), model)
+    x, chosen = _best_candidate(outcome, model, x0)
+    x, unresolved = refine_attainable(x, model, skip=outcome.stable & chosen)
     optimality, ok, _, rnorm = model.certify(x, settings.tol)
-    weak = (optimality > settings.tol) | unresolved
+    # the paper's methods end with a conservative finish: columns it certified only at
+    # the rounding level get a second solve too ("auto"'s paths are exact methods)
+    weak = unresolved | ((optimality > settings.tol) & (settings.method != "auto"))
     if weak.any() and settings.polish:
         x = second_opinion(x, model, weak, unresolved)
         optimality, ok, _, rnorm = model.certify(x, settings.tol)
@@ -42,7 +45,8 @@ def certify(outcome, finish, settings, x0, start):
 
 
 def _best_candidate(outcome, model, x0):
-    """Per column, the path's point unless another candidate is lower beyond rounding."""
+    """Per column, the path's point unless another candidate is lower beyond rounding;
+    and which columns kept the path's point."""
     x = np.maximum(np.nan_to_num(outcome.x, nan=0.0, posinf=0.0), 0.0)
     candidates = [x] + [np.maximum(v, 0.0) for v in outcome.before]
     if x0 is not None:
@@ -53,7 +57,7 @@ def _best_candidate(outcome, model, x0):
     slack = 64 * np.finfo(float).eps * (values.min(axis=0) + 0.5 * model.b_norm2)
     best = np.where(values[0] <= values.min(axis=0) + slack, 0, np.argmin(values, axis=0))
     stacked = np.stack(candidates)
-    return stacked[best, :, np.arange(x.shape[1])].T
+    return stacked[best, :, np.arange(x.shape[1])].T, best == 0
 
 
 def explain(outcome, optimality, ok, finish, settings):

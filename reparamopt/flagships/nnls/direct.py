@@ -45,6 +45,9 @@ class LeastSquaresStart(NamedTuple):
     stable : bool
         A positive column is the answer: solved by LU of a square ``A`` (backward
         stable) or by the normal equations of a well-conditioned one.
+    backward_stable : bool
+        Solved by LU (its residual is at the rounding level; the normal equations'
+        may not be).
     factor : ndarray or None
         The Cholesky factor of ``A^T A`` when every column keeps a sine of at least
         :data:`SINE_INVERSE` to the others (it is then inverted for the finish).
@@ -54,6 +57,7 @@ class LeastSquaresStart(NamedTuple):
     trusted: bool = False
     stable: bool = False
     factor: Optional[np.ndarray] = None
+    backward_stable: bool = False
 
 
 def least_squares_start(model):
@@ -85,7 +89,7 @@ def _square_start(model):
     X, info = sla.lapack.dgetrs(lu, piv, model.b)
     if info != 0 or not np.all(np.isfinite(X)):
         return LeastSquaresStart(None)
-    return LeastSquaresStart(X, bool(rcond >= RCOND_TRUSTED), True)
+    return LeastSquaresStart(X, bool(rcond >= RCOND_TRUSTED), True, backward_stable=True)
 
 
 def least_squares_path(finish):
@@ -102,14 +106,18 @@ def least_squares_path(finish):
             done[positive] = finish.certified(start.X[:, positive], model.take(positive))
             X[:, done] = start.X[:, done]
     rest = np.flatnonzero(~done)
+    stable = done & start.backward_stable
     if not rest.size:
-        return NNLSOutcome(X)
+        return NNLSOutcome(X, stable=stable)
     if n <= COMPILED_SMALL_N:
-        return compiled_path(finish, rest, X)
-    if not start.trusted and densifiable(model):
-        return ill_conditioned_path(finish, rest, X)
-    X[:, rest] = _finish_from_sign_pattern(finish, start, rest)
-    return NNLSOutcome(X)
+        outcome = compiled_path(finish, rest, X)
+    elif not start.trusted and densifiable(model):
+        outcome = ill_conditioned_path(finish, rest, X)
+    else:
+        X[:, rest] = _finish_from_sign_pattern(finish, start, rest)
+        outcome = NNLSOutcome(X)
+    outcome.stable |= stable
+    return outcome
 
 
 def _finish_from_sign_pattern(finish, start, rest):
@@ -186,7 +194,9 @@ def compiled_path(finish, cols=None, X=None):
     left = cols[~ok]
     if left.size:
         X[:, left] = finish.from_zero(model.take(left), left.size)
-    return NNLSOutcome(X)
+    stable = np.zeros(X.shape[1], bool)
+    stable[cols[ok]] = True
+    return NNLSOutcome(X, stable=stable)
 
 
 def warm_finish_path(finish, x0):

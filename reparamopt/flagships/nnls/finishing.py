@@ -25,7 +25,9 @@ class NNLSOutcome:
     """What a path of :func:`~reparamopt.nnls` hands to the certification.
 
     ``before`` holds the points the result must not be worse than (the iterates the
-    finish started from); ``nfev`` defaults to ``nit``.
+    finish started from); ``nfev`` defaults to ``nit``; ``stable`` says which columns
+    come from a backward-stable solve (LU of a square ``A``, the compiled Lawson-Hanson
+    method), whose residual needs no refinement.
     """
 
     x: np.ndarray
@@ -35,10 +37,13 @@ class NNLSOutcome:
     u: Any = None
     history: Any = None
     before: List[np.ndarray] = field(default_factory=list)
+    stable: Optional[np.ndarray] = None
 
     def __post_init__(self):
         if self.nfev is None:
             self.nfev = self.nit
+        if self.stable is None:
+            self.stable = np.zeros(np.shape(self.x)[1], bool)
 
 
 class Finisher:

@@ -37,12 +37,14 @@ SECOND_OPINION_MAX_N = 500
 ROUNDS = 3
 
 
-def refine_attainable(x, model):
+def refine_attainable(x, model, skip=None):
     """`x` with the columns whose ``b`` is attainable corrected on their support
     (where that keeps ``x`` positive and lowers the objective), and which of those
-    columns still have a residual above the backward-stable level."""
+    columns still have a residual above the backward-stable level. The columns `skip`
+    (solved by a backward-stable method) are left as they are."""
     unresolved = np.zeros(x.shape[1], bool)
-    cols = _above_backward_level(x, model)
+    todo = np.arange(x.shape[1]) if skip is None else np.flatnonzero(~skip)
+    cols = _above_backward_level(x, model, todo) if todo.size else todo
     if not cols.size:
         return x, unresolved
     out = x.copy()
