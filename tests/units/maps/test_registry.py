@@ -150,3 +150,18 @@ def test_map_object_as_constraint():
 def test_shape_is_required_for_names():
     with pytest.raises(ro.exceptions.ShapeError, match="`shape`"):
         ro.resolve("simplex")
+
+
+def test_a_cost_that_is_not_a_number_is_named():
+    reg = Registry.default()
+    with pytest.raises(InvalidTypeError, match="`cost` must be a number; got 'cheap'"):
+        reg.register_map("real", "simplex", ExpMap, cost="cheap")
+    with pytest.raises(InvalidArgumentError, match="`cost` must be a positive finite number; got inf"):
+        reg.register_map("real", "simplex", ExpMap, cost=float("inf"))
+
+
+def test_an_unknown_engine_is_reported_with_the_right_article():
+    problem = ro.Problem(lambda x: anp.sum(x ** 2), x=ro.NonNegative(2))
+    with pytest.raises(UnknownNameError, match=r"`engine` must be an engine object or one of .*got 3"):
+        ro.solve(problem, engine=3)
+
