@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import numbers
 from typing import TYPE_CHECKING
 
@@ -82,6 +83,10 @@ class Problem:
         self.objective = objective
         self._oracle = value_and_grad
         self.maps = _resolve_variables(variables, registry or default_registry)
+        if value_and_grad is not None:
+            _check_arguments(value_and_grad, "value_and_grad", list(variables))
+        else:
+            _check_arguments(objective, "objective", list(variables))
         self.names = list(self.maps)
         self.lipschitz = lipschitz
         self.batch = bool(batch)
@@ -384,6 +389,27 @@ def _check_callables(objective, value_and_grad, variables):
         raise InvalidArgumentError("a Problem needs at least one variable, e.g. x=NonNegative(5)")
 
 
+def _check_arguments(function, argument, names):
+    """Refuse a `function` (the `argument` "objective" or "value_and_grad") that cannot
+    take the variables `names` by keyword, as the problem calls it."""
+    try:
+        parameters = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return  # no signature to read (a builtin): its first call will tell
+    by_name = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    takes = [p.name for p in parameters if p.kind in by_name]
+    any_name = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+    unknown = [] if any_name else [n for n in names if n not in takes]
+    required = [p.name for p in parameters if p.default is p.empty and p.kind not in (
+        inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)]
+    missing = [n for n in required if n not in names]
+    if unknown or missing:
+        raise InvalidArgumentError(
+            f"`{argument}` takes the arguments {takes} but the variables declared are "
+            f"{names}: it is called with every variable by its name, so name its arguments "
+            "after the variables (or the variables after its arguments)")
+
+
 def _resolve_variables(variables, registry):
     """The map of each ``name=constraint`` pair (a constraint, a ``(name, shape)`` pair or
     a map), by name."""
@@ -397,7 +423,10 @@ def _resolve_variables(variables, registry):
                 "there is no `constraints=` list")
         if getattr(spec, "shape", 0) is None:
             raise ShapeError(f"variable `{name}` needs a shape; got {spec!r}")
-        maps[name] = registry.resolve(spec)
+        try:
+            maps[name] = registry.resolve(spec)
+        except InvalidArgumentError as error:
+            raise type(error)(f"variable `{name}` ({spec!r}): {error}") from None
     return maps
 
 

@@ -366,7 +366,9 @@ class _RelativeResidual:
         self.curvature = probed if self.probed else self.g0_norm / size
         # the step moves x by at most the size of the sets (a box narrower than the
         # step ||g0|| / L0 would let entries stop short of their bounds)
-        self.step = min(1.0 / self.curvature, diameter / self.g0_norm)
+        # (a set of diameter 0 holds no entries: no step to bound)
+        self.step = min(1.0 / self.curvature, diameter / self.g0_norm) if diameter > 0 \
+            else 1.0 / self.curvature
 
     @classmethod
     def of(cls, problem, init_scale, tol, atol):

@@ -128,6 +128,19 @@ def test_missing_shape_and_variables():
         ro.Problem(lambda: 0.0)
 
 
+def test_objective_arguments_must_be_the_declared_variables():
+    with pytest.raises(ex.InvalidArgumentError,
+                       match=r"`objective` takes the arguments \['y'\].*variables declared are \['x'\]"):
+        ro.Problem(lambda y: anp.sum(y ** 2), x=ro.NonNegative(3))
+    with pytest.raises(ex.InvalidArgumentError,
+                       match=r"`value_and_grad` takes the arguments \['W', 'H'\].*\['W', 'h'\]"):
+        ro.Problem(value_and_grad=lambda W, H: (0.0, {}), W=ro.NonNegative((2, 2)),
+                   h=ro.NonNegative(2))
+    # keyword catch-alls and arguments with defaults are fine
+    for objective in (lambda **v: anp.sum(v["x"] ** 2), lambda x, c=1.0: c * anp.sum(x ** 2)):
+        assert ro.solve(ro.Problem(objective, x=ro.NonNegative(2))).success
+
+
 def test_infeasible_x0():
     problem = ro.Problem(lambda x: anp.sum(x ** 2), x=ro.NonNegative(3))
     with pytest.raises(ex.InfeasibleError, match="`x0`.*'nonnegative'"):
