@@ -305,22 +305,19 @@ def _never_worse(problem, result, u0, measure, monotone=False):
     (an ill-conditioned problem whose solution is far smaller than the start).
     Marks ``result.fallback`` with what was returned; success then requires the
     optimality test to hold there. A monotone engine's result is no worse than its
-    start, which is then not evaluated again; nor is x = 0 when it is the start."""
+    start, which is then not evaluated again; nor is x = 0 when it is the start. A
+    point where f or a map is undefined (an exception, or a value that is not finite:
+    ``-log det`` at 0, a Cholesky inverse of 0) is not a better point."""
     if problem.batch:
         return
-    candidates = [] if monotone else [("the starting point", u0)]
-    zeros = {n: np.zeros(problem.maps[n].shape) for n in problem.names}
-    with np.errstate(all="ignore"):  # a user's set may divide by the norm of 0
-        zero_feasible = all(problem.maps[n].contains(zeros[n]) for n in problem.names)
-    if zero_feasible:
-        start = problem.as_dict(problem.to_feasible(u0))
-        # (to rounding: the sine box's centre is 0 within 1e-15)
-        if not all(np.max(np.abs(start[n]), initial=0.0) <= 1e-12 for n in problem.names):
-            candidates.append(("x = 0", problem.to_latent(zeros)))
+    candidates = [] if monotone else [("the starting point", lambda: u0)]
+    if _zero_is_a_candidate(problem, u0):
+        zeros = {n: np.zeros(problem.maps[n].shape) for n in problem.names}
+        candidates.append(("x = 0", lambda: problem.to_latent(zeros)))
     best_fun, best = float(np.sum(result.fun)), None
-    for label, u in candidates:
-        fun = float(np.sum(problem.value_and_grad(u)[0]))
-        if np.isfinite(fun) and fun < best_fun:
+    for label, latent in candidates:
+        u, fun = _defined_value(problem, latent)
+        if fun is not None and fun < best_fun:
             best_fun, best = fun, (label, u)
     if best is None:
         return
@@ -329,6 +326,30 @@ def _never_worse(problem, result, u0, measure, monotone=False):
                   optimality=measure(u) if measure is not None else problem.optimality(u))
     result["message"] = (f"{result.message} The point reached was worse than {label}, which is "
                          "returned instead.")
+
+
+def _zero_is_a_candidate(problem, u0):
+    """Whether every set holds x = 0 and the start is not 0 already (to rounding: the
+    sine box's centre is 0 within 1e-15)."""
+    zeros = {n: np.zeros(problem.maps[n].shape) for n in problem.names}
+    with np.errstate(all="ignore"):  # a user's set may divide by the norm of 0
+        if not all(problem.maps[n].contains(zeros[n]) for n in problem.names):
+            return False
+    start = problem.as_dict(problem.to_feasible(u0))
+    return not all(np.max(np.abs(start[n]), initial=0.0) <= 1e-12 for n in problem.names)
+
+
+def _defined_value(problem, latent):
+    """``(u, f(phi(u)))`` for the latent point ``latent()``, or ``(None, None)`` where the
+    map's inverse, the map or f is undefined there: any exception, or a value that is
+    not finite."""
+    try:
+        with np.errstate(all="ignore"):
+            u = latent()
+            fun = float(np.sum(problem.value_and_grad(u)[0]))
+    except Exception:  # noqa: BLE001 -- f undefined at a comparison point: not a better one
+        return None, None
+    return (u, fun) if np.isfinite(fun) else (None, None)
 
 
 class _RelativeResidual:
