@@ -55,8 +55,10 @@ class Problem:
         The problem is ``k`` independent problems, the columns of its one variable of
         shape ``(n, k)`` under an entrywise constraint: the latent iterate keeps that
         shape, the oracle returns ``k`` values, ``optimality`` is per column, and the
-        engines take a step per column. An oracle with a ``take(columns)`` method (the
-        oracle of those columns) lets the loop freeze converged columns.
+        engines take a step per column; converged columns are frozen. An oracle with a
+        ``take(columns)`` method (the oracle of those columns) then evaluates only the
+        columns still running; a plain function is called on the whole batch, the
+        frozen columns held fixed.
     registry : Registry, optional
         Registry resolving the constraint names (the default registry if omitted).
     **variables
@@ -127,10 +129,18 @@ class Problem:
         return self.maps[self.names[0]]
 
     def take(self, columns: ArrayLike) -> Problem:
-        """The problem of the batch columns `columns` (needs an oracle with ``take``)."""
+        """The problem of the batch columns `columns`: through the oracle's ``take`` when
+        it has one, else through the oracle of the whole batch (each evaluation then
+        costs the whole batch's)."""
         sub = object.__new__(type(self))
         sub.__dict__.update(self.__dict__)
-        sub._oracle = self._oracle.take(columns)
+        take = getattr(self._oracle, "take", None)
+        if take is None:
+            cmap = self.maps[self.names[0]]
+            with np.errstate(all="ignore"):
+                filler = np.asarray(cmap.forward(cmap.init()), dtype=float)
+            take = _ColumnsOfBatch(self._oracle, self.names[0], filler, self.columns).take
+        sub._oracle = take(columns)
         sub._cache = None
         sub.columns = self.columns[columns]
         return sub
@@ -376,6 +386,36 @@ class Problem:
     def __repr__(self):
         items = ", ".join(f"{n}={self.maps[n]!r}" for n in self.names)
         return f"Problem({items})"
+
+
+class _ColumnsOfBatch:
+    """The oracle of some columns of a batch, from an oracle of the whole batch without
+    ``take``: the columns are placed in a full point whose other columns hold `filler`
+    (a feasible point), and the values and gradients cut back to them. Columns are
+    independent, so the others do not change theirs."""
+
+    def __init__(self, oracle, name, filler, columns):
+        self.oracle, self.name, self.filler = oracle, name, filler
+        self.columns = np.asarray(columns)
+        if hasattr(oracle, "optimality"):
+            self.optimality = self._optimality
+
+    def _full(self, x, filler):
+        full = np.array(filler, dtype=float)
+        full[:, self.columns] = x
+        return full
+
+    def __call__(self, **x):
+        value, grad = self.oracle(**{self.name: self._full(x[self.name], self.filler)})
+        return np.asarray(value)[self.columns], np.asarray(grad)[:, self.columns]
+
+    def _optimality(self, x, grad):
+        out = np.asarray(self.oracle.optimality(self._full(x, self.filler),
+                                                self._full(grad, np.zeros_like(self.filler))))
+        return out[..., self.columns] if out.ndim else out
+
+    def take(self, columns):
+        return _ColumnsOfBatch(self.oracle, self.name, self.filler, self.columns[columns])
 
 
 def _check_callables(objective, value_and_grad, variables):
