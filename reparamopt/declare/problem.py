@@ -380,6 +380,8 @@ class Problem:
         >>> float(problem.set_residual(x, g)), float(problem.set_residual(x, g, step=0.5))
         (1.0, 0.5)
         """
+        if not all(np.all(np.isfinite(gx[n])) for n in self.names):
+            return np.nan  # undefined (a user's projection may raise on NaN)
         return float(np.sqrt(sum(np.sum(self.maps[n].optimality(x[n], step * gx[n]) ** 2)
                                  for n in self.names)))
 

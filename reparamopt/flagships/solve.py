@@ -19,7 +19,12 @@ import numpy as np
 from .._utils.validation import check_random_state, check_scalar, describe
 from ..declare.problem import Problem
 from ..engines import ENGINES, Engine, get_engine, run
-from ..exceptions import InvalidArgumentError, InvalidTypeError, warn_not_converged
+from ..exceptions import (
+    InvalidArgumentError,
+    InvalidTypeError,
+    ReparamoptError,
+    warn_not_converged,
+)
 from ..result import Status
 
 if TYPE_CHECKING:
@@ -176,7 +181,9 @@ def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, 
         evaluations are very cheap and the problem well conditioned, the flows to study
         the continuous dynamics (implicit bias).
     x0 : array or dict, optional
-        Feasible starting point; otherwise every map's identical initialization.
+        Feasible starting point; otherwise every map's identical initialization. A start
+        where f, its gradient or a map is undefined (an exception, or a value that is
+        not finite) raises InvalidArgumentError.
     init_scale : float, optional
         Scale of the identical initialization (each map's default when omitted). For
         Hadamard maps a small scale biases the gradient flow and its small-step
@@ -188,7 +195,8 @@ def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, 
         Relative tolerance: stop when the gradient mapping
         ``||x - P_C(x - h grad f(x))|| / h`` is ``<= tol * ||g0||``, with g0 the
         x-space gradient at the identical initialization (at `init_scale`, whatever `x0`
-        or `random_state`: a warm start does not tighten the test) and the step
+        or `random_state`: a warm start does not tighten the test; at the start of the
+        run where f or a map is undefined there) and the step
         ``h = min(1 / L0, D / ||g0||)``, L0 a curvature of f there (one probe step) and
         D the diameter of the sets (infinite if unbounded). Without constraints this is
         ``||grad f|| <= tol ||g0||``. It does not change when f is multiplied by a
@@ -249,7 +257,8 @@ def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, 
         history=history, progress=progress, random_state=random_state)
     plan = route(settings, problem)
     u0 = _start(plan, settings, problem)
-    measure = _measure(plan, settings, problem)
+    _check_start(problem, u0, plan.start)
+    measure = _measure(plan, settings, problem, u0)
     engine = plan.engine
     if plan.pass_curvature and measure.probed:
         # the L-BFGS diagonal needs the curvature the measure has just probed
@@ -272,10 +281,56 @@ def _start(plan, settings, problem):
     return problem.init(settings.init_scale, rng, list(plan.perturb))
 
 
-def _measure(plan, settings, problem):
+_STARTS = {
+    "x0": "the given `x0`",
+    "identical": "the identical initialization u = init_scale * 1 of every map",
+    "perturbed": "the identical initialization, perturbed (seed 0) for matrix-shaped variables",
+    "seeded": "the identical initialization perturbed by `random_state`",
+}
+
+
+def _check_start(problem, u0, start):
+    """Evaluate the latent start `u0` (the engine's first evaluation, which the problem
+    keeps): where f, its gradient or a map is undefined there (an exception, or a
+    value that is not finite), no engine can take a step, and the error says which
+    and what to give instead. The package's own errors pass as they are."""
+    try:
+        with np.errstate(all="ignore"):
+            value, grad, _, _ = problem.evaluate(u0)
+    except ReparamoptError:
+        raise
+    except Exception as error:  # noqa: BLE001 -- a user's map or objective: said below
+        reason = f"{type(error).__name__}: {error}"
+    else:
+        if np.all(np.isfinite(value)) and np.all(np.isfinite(grad)):
+            return
+        reason = "the objective or the latent gradient is not finite there"
+    raise InvalidArgumentError(
+        f"{_undefined_part(problem, u0)} is undefined at the start ({_STARTS[start]}): "
+        f"{reason}. Give a start where it is defined: `x0` (a feasible point), "
+        "`random_state` (a randomly perturbed start), or an `init` method on the map "
+        "that returns such a latent point.")
+
+
+def _undefined_part(problem, u):
+    """"the map of variable `x` (Name)" for the first variable whose map raises or is
+    not finite at the latent point `u`, else "the objective"."""
+    blocks = problem.split_latent(u)
+    for n in problem.names:
+        try:
+            with np.errstate(all="ignore"):
+                finite = np.all(np.isfinite(problem.maps[n].forward(blocks[n])))
+        except Exception:  # noqa: BLE001 -- the map is undefined there
+            finite = False
+        if not finite:
+            return f"the map of variable `{n}` ({problem.maps[n]!r})"
+    return "the objective (or its gradient through the maps)"
+
+
+def _measure(plan, settings, problem, u0):
     """The stopping measure of the plan (None: the problem's own)."""
     if plan.measure == "relative":
-        return _RelativeResidual.of(problem, settings.init_scale, settings.tol, settings.atol)
+        return _RelativeResidual.of(problem, settings.init_scale, settings.tol, settings.atol, u0)
     if plan.measure == "floor":
         return _WithFloor(problem, settings.tol, settings.atol)
     return None
@@ -392,12 +447,20 @@ class _RelativeResidual:
             else 1.0 / self.curvature
 
     @classmethod
-    def of(cls, problem, init_scale, tol, atol):
+    def of(cls, problem, init_scale, tol, atol, u0=None):
         """The measure of `problem`, or None where the problem has its own (a closed-form
-        oracle with an ``optimality`` method) or is a batch."""
+        oracle with an ``optimality`` method) or is a batch. Taken at the identical
+        start, or at the run's start `u0` where f or a map is undefined there."""
         if problem.own_measure is not None or problem.batch:
             return None
-        _, _, x, gx = problem.evaluate(problem.init(init_scale))
+        try:
+            with np.errstate(all="ignore"):
+                _, _, x, gx = problem.evaluate(problem.init(init_scale))
+            defined = all(np.all(np.isfinite(x[n])) and np.all(np.isfinite(gx[n])) for n in x)
+        except Exception:  # noqa: BLE001 -- a user's map undefined at the identical start
+            defined = False
+        if not defined:
+            _, _, x, gx = problem.evaluate(problem.init(init_scale) if u0 is None else u0)
         return cls(problem, x, gx, tol, atol)
 
     def __call__(self, u):
