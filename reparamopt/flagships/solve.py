@@ -344,7 +344,12 @@ def _certify(result, measure, settings):
     met = bool(np.all(np.asarray(result.optimality) <= settings.tol))
     status = Status(result.status)
     result["success"] = status.success and met
-    if (status in (Status.MAX_ITER, Status.STALLED) or result.get("fallback")) and not result.success:
+    if status == Status.NON_FINITE:
+        warn_not_converged(
+            f"Not converged: {result.message} The last point reached where f is finite is "
+            "returned. Try a start farther from where the objective or a map is undefined "
+            "(`x0`, `random_state`), or another engine (engine='gd').")
+    elif (status in (Status.MAX_ITER, Status.STALLED) or result.get("fallback")) and not result.success:
         warn_not_converged(
             f"Not converged: {result.message} The relative optimality residual is "
             f"{float(np.max(result.optimality)):.2e} against `tol` = {settings.tol:g}. Try a larger "
