@@ -32,8 +32,12 @@ __all__ = [
     "Problem", "solve", "OptimizeResult", "register_map", "register_set", "resolve",
     "Constraint", "Real", "NonNegative", "Signed", "Box", "LowerBound", "UpperBound", "Simplex",
     "Sphere", "engines", "maps", "registry", "exceptions", "nnls", "sparse_recovery", "NMF",
-    "datasets", "finish", "__version__",
+    "datasets", "finish", "compat", "plotting", "__version__",
 ]
+
+# the names __getattr__ loads on first use (dask needs its extra: not in __all__, so that
+# ``from reparamopt import *`` works without it)
+_LAZY = ("NMF", "baselines", "compat", "dask", "datasets", "operators", "plotting")
 
 # Modules that need an optional extra (scikit-learn, matplotlib, dask) are imported on
 # first use, so that a missing extra never breaks ``import reparamopt``. (Absolute
@@ -49,6 +53,8 @@ def _load(name):
         import reparamopt.models.operators as value
     elif name == "plotting":
         import reparamopt.plotting as value
+    elif name == "compat":
+        import reparamopt.compat as value
     elif name == "dask":
         import reparamopt.dask as value
     else:
@@ -67,6 +73,12 @@ def __getattr__(name):
         raise missing(exc, f"reparamopt.{name}") from exc
     globals()[name] = value
     return value
+
+
+def __dir__():
+    """The public names (tab completion): those of __all__ and the lazy ones, not the
+    helpers and subpackages the package uses itself."""
+    return sorted(set(__all__) | set(_LAZY))
 
 
 def _dask_backend():

@@ -41,8 +41,9 @@ class NameRegistry:
             if name_l in self._aliases:
                 return self._aliases[name_l]
         valid = ", ".join(repr(n) for n in self.names() + sorted(self._aliases))
-        raise UnknownNameError(
-            f"`{argument or self.kind}` must be a {self.kind} object or one of {valid}; got {name!r}")
+        article = "an" if self.kind[:1].lower() in "aeiou" else "a"
+        raise UnknownNameError(f"`{argument or self.kind}` must be {article} {self.kind} object "
+                               f"or one of {valid}; got {name!r}")
 
     def get(self, spec, argument=None, **settings):
         """Instantiate `spec` (a name) with `settings`, or return an object as it is."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import numbers
 from typing import TYPE_CHECKING
 
@@ -54,8 +55,10 @@ class Problem:
         The problem is ``k`` independent problems, the columns of its one variable of
         shape ``(n, k)`` under an entrywise constraint: the latent iterate keeps that
         shape, the oracle returns ``k`` values, ``optimality`` is per column, and the
-        engines take a step per column. An oracle with a ``take(columns)`` method (the
-        oracle of those columns) lets the loop freeze converged columns.
+        engines take a step per column; converged columns are frozen. An oracle with a
+        ``take(columns)`` method (the oracle of those columns) then evaluates only the
+        columns still running; a plain function is called on the whole batch, the
+        frozen columns held fixed.
     registry : Registry, optional
         Registry resolving the constraint names (the default registry if omitted).
     **variables
@@ -82,6 +85,10 @@ class Problem:
         self.objective = objective
         self._oracle = value_and_grad
         self.maps = _resolve_variables(variables, registry or default_registry)
+        if value_and_grad is not None:
+            _check_arguments(value_and_grad, "value_and_grad", list(variables))
+        else:
+            _check_arguments(objective, "objective", list(variables))
         self.names = list(self.maps)
         self.lipschitz = lipschitz
         self.batch = bool(batch)
@@ -122,10 +129,18 @@ class Problem:
         return self.maps[self.names[0]]
 
     def take(self, columns: ArrayLike) -> Problem:
-        """The problem of the batch columns `columns` (needs an oracle with ``take``)."""
+        """The problem of the batch columns `columns`: through the oracle's ``take`` when
+        it has one, else through the oracle of the whole batch (each evaluation then
+        costs the whole batch's)."""
         sub = object.__new__(type(self))
         sub.__dict__.update(self.__dict__)
-        sub._oracle = self._oracle.take(columns)
+        take = getattr(self._oracle, "take", None)
+        if take is None:
+            cmap = self.maps[self.names[0]]
+            with np.errstate(all="ignore"):
+                filler = np.asarray(cmap.forward(cmap.init()), dtype=float)
+            take = _ColumnsOfBatch(self._oracle, self.names[0], filler, self.columns).take
+        sub._oracle = take(columns)
         sub._cache = None
         sub.columns = self.columns[columns]
         return sub
@@ -365,12 +380,44 @@ class Problem:
         >>> float(problem.set_residual(x, g)), float(problem.set_residual(x, g, step=0.5))
         (1.0, 0.5)
         """
+        if not all(np.all(np.isfinite(gx[n])) for n in self.names):
+            return np.nan  # undefined (a user's projection may raise on NaN)
         return float(np.sqrt(sum(np.sum(self.maps[n].optimality(x[n], step * gx[n]) ** 2)
                                  for n in self.names)))
 
     def __repr__(self):
         items = ", ".join(f"{n}={self.maps[n]!r}" for n in self.names)
         return f"Problem({items})"
+
+
+class _ColumnsOfBatch:
+    """The oracle of some columns of a batch, from an oracle of the whole batch without
+    ``take``: the columns are placed in a full point whose other columns hold `filler`
+    (a feasible point), and the values and gradients cut back to them. Columns are
+    independent, so the others do not change theirs."""
+
+    def __init__(self, oracle, name, filler, columns):
+        self.oracle, self.name, self.filler = oracle, name, filler
+        self.columns = np.asarray(columns)
+        if hasattr(oracle, "optimality"):
+            self.optimality = self._optimality
+
+    def _full(self, x, filler):
+        full = np.array(filler, dtype=float)
+        full[:, self.columns] = x
+        return full
+
+    def __call__(self, **x):
+        value, grad = self.oracle(**{self.name: self._full(x[self.name], self.filler)})
+        return np.asarray(value)[self.columns], np.asarray(grad)[:, self.columns]
+
+    def _optimality(self, x, grad):
+        out = np.asarray(self.oracle.optimality(self._full(x, self.filler),
+                                                self._full(grad, np.zeros_like(self.filler))))
+        return out[..., self.columns] if out.ndim else out
+
+    def take(self, columns):
+        return _ColumnsOfBatch(self.oracle, self.name, self.filler, self.columns[columns])
 
 
 def _check_callables(objective, value_and_grad, variables):
@@ -382,6 +429,27 @@ def _check_callables(objective, value_and_grad, variables):
         raise InvalidArgumentError("`objective` or `value_and_grad` is required; got neither")
     if not variables:
         raise InvalidArgumentError("a Problem needs at least one variable, e.g. x=NonNegative(5)")
+
+
+def _check_arguments(function, argument, names):
+    """Refuse a `function` (the `argument` "objective" or "value_and_grad") that cannot
+    take the variables `names` by keyword, as the problem calls it."""
+    try:
+        parameters = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return  # no signature to read (a builtin): its first call will tell
+    by_name = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    takes = [p.name for p in parameters if p.kind in by_name]
+    any_name = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+    unknown = [] if any_name else [n for n in names if n not in takes]
+    required = [p.name for p in parameters if p.default is p.empty and p.kind not in (
+        inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)]
+    missing = [n for n in required if n not in names]
+    if unknown or missing:
+        raise InvalidArgumentError(
+            f"`{argument}` takes the arguments {takes} but the variables declared are "
+            f"{names}: it is called with every variable by its name, so name its arguments "
+            "after the variables (or the variables after its arguments)")
 
 
 def _resolve_variables(variables, registry):
@@ -397,7 +465,10 @@ def _resolve_variables(variables, registry):
                 "there is no `constraints=` list")
         if getattr(spec, "shape", 0) is None:
             raise ShapeError(f"variable `{name}` needs a shape; got {spec!r}")
-        maps[name] = registry.resolve(spec)
+        try:
+            maps[name] = registry.resolve(spec)
+        except InvalidArgumentError as error:
+            raise type(error)(f"variable `{name}` ({spec!r}): {error}") from None
     return maps
 
 

@@ -8,7 +8,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .._utils.validation import check_scalar
-from .base import Engine, State, probe
+from .base import Engine, State, fail, probe
 
 __all__ = ["LBFGS", "LBFGSState"]
 
@@ -97,6 +97,10 @@ def _line_search():
     from scipy.optimize._linesearch import LineSearchWarning
 
     return line_search, LineSearchWarning
+
+
+_NON_FINITE_GRADIENT = ("The latent gradient has non-finite entries (NaN or inf): the "
+                        "objective or a map is not differentiable at the point returned.")
 
 
 def _flat(blocks, names):
@@ -293,6 +297,9 @@ class LBFGS(Engine):
         line_search, LineSearchWarning = _line_search()
         shape = state.u.shape
         u, g, f = state.u.ravel(), state.grad.ravel(), float(state.fun)
+        if not np.all(np.isfinite(g)):
+            # no direction from it: the loop ends with status -1 at this point
+            return fail(state, _NON_FINITE_GRADIENT)
         cached = _Cached(problem, shape)
         pairs = state.pairs
         gnorm = max(float(np.linalg.norm(g)), np.finfo(float).tiny)

@@ -31,6 +31,8 @@ exact near the solution. Coordinates that no point of the set can make positive 
 face of the cone ``{A x : x >= 0}``) are found by a linear program and removed.
 """
 
+from typing import NamedTuple, Optional
+
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
@@ -40,7 +42,7 @@ from ..declare.constraints import NonNegative, Signed
 from ..maps.registry import resolve
 from ..models.scaling import largest_entry
 
-__all__ = ["LogCoordinates", "flow_limit", "limit_point"]
+__all__ = ["LogCoordinates", "LimitPoint", "flow_limit", "limit_point"]
 
 # Largest growth of an entry's log coordinate in one Newton step: keeps exp() in range
 # and makes the first steps from alpha**L a trust region.
@@ -131,6 +133,31 @@ class LogCoordinates:
         return total, new
 
 
+class LimitPoint(NamedTuple):
+    """What :func:`flow_limit` and :func:`limit_point` return."""
+
+    #: "converged" (the limit), "max_iter" (the Newton iterations allowed were spent
+    #: first: `x` is the last Newton iterate, >= 0 where required but off the set
+    #: ``A x = b_hat``) or "failed" (Newton did not converge: `x` and `u` are None)
+    status: str
+    x: Optional[np.ndarray]
+    u: Optional[np.ndarray]
+    #: Newton iterations, every attempt counted
+    nit: int
+    #: least-squares (NNLS) solves
+    nfev: int = 0
+
+
+class _Budget:
+    """The Newton iterations every attempt of one limit draws on (None: unbounded)."""
+
+    def __init__(self, total):
+        self.total, self.used = total, 0
+
+    def left(self):
+        return np.inf if self.total is None else self.total - self.used
+
+
 class _Columns:
     """``A[:, idx]`` as products, dense or sparse or a LinearOperator."""
 
@@ -192,54 +219,65 @@ def _newton_direction(cols, d, r, forcing):
 
 
 def _project(cols, b_hat, coords, rtol, max_iter, amax):
-    """Damped Newton on the dual over the columns `cols`; ``(converged, iterations)``.
+    """Damped Newton on the dual over the columns `cols`, at most `max_iter` steps;
+    ``(status, steps)`` with status "converged", "max_iter" or "failed".
 
     Converged: ``||A x - b_hat||`` below `rtol` relative to ``||b_hat||``, or below the
     rounding of the product ``A x`` (``amax`` is the largest entry of A)."""
     stalled = 0
     history = []
     eps = np.finfo(float).eps
-    for it in range(max_iter):
+    for it in range(max_iter + 1):
         x = coords.x()
         r = b_hat - cols.matvec(x)
         if not np.all(np.isfinite(r)):
-            return False, it
+            return "failed", it
         norm_b = max(float(np.linalg.norm(b_hat)),
                      64 * eps * amax * float(np.abs(x).sum()) * np.sqrt(r.size) / rtol,
                      np.finfo(float).tiny)
         relative = float(np.linalg.norm(r)) / norm_b
         if relative <= rtol:
-            return True, it
+            return "converged", it
+        if it == max_iter:
+            return "max_iter", it
         history.append(relative)
         if relative <= _STALL_RTOL and len(history) > 10 and relative > 0.5 * history[-11]:
             # Newton has reached the rounding of the directions with the least curvature
-            return True, it
-        step = _newton_direction(cols, coords.slope(), r, min(0.1, max(np.sqrt(relative), 1e-10)))
-        if step is None or not np.all(np.isfinite(step)):
-            return False, it
-        dw = cols.rmatvec(step)
-        slope = -float(r @ step)          # directional derivative of Psi, < 0
-        if not slope < 0:
-            return np.linalg.norm(r) <= 1e3 * rtol * norm_b, it
-        bstep = float(b_hat @ step)
-        t = t0 = coords.max_step(dw)
-        accepted = False
-        while t > 1e-12 * t0:
-            change, new = coords.change(t * dw)
-            if new is not None:
-                decrease = change - t * bstep
-                slack = 1e-13 * (abs(change) + abs(t * bstep))
-                if decrease <= 1e-4 * t * slope + slack:
-                    accepted = True
-                    break
-            t *= 0.5
-        if not accepted:
-            return np.linalg.norm(r) <= 1e3 * rtol * norm_b, it
+            return "converged", it
+        new, fraction = _newton_step(cols, b_hat, coords, r, relative)
+        if new is None:
+            # no descent direction, or no decrease along it: done if nearly converged
+            near = fraction is not None and np.linalg.norm(r) <= 1e3 * rtol * norm_b
+            return ("converged" if near else "failed"), it
         coords.s = new
-        stalled = stalled + 1 if t < 1e-3 * t0 else 0
+        stalled = stalled + 1 if fraction < 1e-3 else 0
         if stalled > 20:
-            return False, it
-    return False, max_iter
+            return "failed", it + 1
+
+
+def _newton_step(cols, b_hat, coords, r, relative):
+    """The damped Newton step from `coords` with residual `r`: ``(new coordinates,
+    t / t0)`` with t the step accepted out of the largest one t0; ``(None, None)``
+    where Newton gives no direction, ``(None, 0.0)`` where it gives no descent or no
+    decrease."""
+    step = _newton_direction(cols, coords.slope(), r, min(0.1, max(np.sqrt(relative), 1e-10)))
+    if step is None or not np.all(np.isfinite(step)):
+        return None, None
+    dw = cols.rmatvec(step)
+    slope = -float(r @ step)          # directional derivative of Psi, < 0
+    if not slope < 0:
+        return None, 0.0
+    bstep = float(b_hat @ step)
+    t = t0 = coords.max_step(dw)
+    while t > 1e-12 * t0:
+        change, new = coords.change(t * dw)
+        if new is not None:
+            decrease = change - t * bstep
+            slack = 1e-13 * (abs(change) + abs(t * bstep))
+            if decrease <= 1e-4 * t * slope + slack:
+                return new, t / t0
+        t *= 0.5
+    return None, 0.0
 
 
 def _positive_set(A, b_hat, idx):
@@ -278,11 +316,13 @@ def flow_limit(A, b_hat, candidates, *, power, init_scale, nonnegative, amax=1.0
     amax : float
         The largest entry of A in magnitude (the rounding of ``A x`` bounds the
         accuracy of the residual).
+    max_iter : int
+        Newton iterations of each of the (at most two) attempts.
 
     Returns
     -------
-    (x, u, nit) or None
-        ``None`` when Newton did not converge (the caller falls back to the flow).
+    LimitPoint
+        Status "failed" when Newton did not converge (the caller falls back to the flow).
 
     Examples
     --------
@@ -293,46 +333,61 @@ def flow_limit(A, b_hat, candidates, *, power, init_scale, nonnegative, amax=1.0
     >>> import numpy as np
     >>> from reparamopt.flagships.implicit_bias import flow_limit
     >>> A = np.array([[1.0, 2.0]])
-    >>> x, u, nit = flow_limit(A, np.array([1.0]), np.arange(2), power=2, init_scale=1e-3,
-    ...                        nonnegative=True)
-    >>> bool(abs(A @ x - 1.0)[0] < 1e-12), bool(x[1] > 0.49), bool(x[0] < 0.02)
-    (True, True, True)
+    >>> point = flow_limit(A, np.array([1.0]), np.arange(2), power=2, init_scale=1e-3,
+    ...                    nonnegative=True)
+    >>> x = point.x
+    >>> point.status, bool(abs(A @ x - 1.0)[0] < 1e-12), bool(x[1] > 0.49), bool(x[0] < 0.02)
+    ('converged', True, True, True)
     """
-    n = A.shape[1]
-    idx = np.asarray(candidates)
-    nit = 0
+    options = {"power": power, "init_scale": init_scale, "nonnegative": nonnegative, "amax": amax,
+               "rtol": rtol}
+    return _flow_limit(A, b_hat, np.asarray(candidates), _Budget(None), max_iter, **options)
+
+
+def _flow_limit(A, b_hat, idx, budget, max_iter, *, power, init_scale, nonnegative, amax, rtol):
+    """:func:`flow_limit` drawing its Newton iterations on `budget` (a :class:`_Budget`):
+    status "max_iter" with the last iterate where the budget is spent first."""
+    n, start = A.shape[1], budget.used
     for attempt in range(2):
         coords = LogCoordinates(n, power, init_scale, nonnegative).take(idx)
         cols = _Columns(A, idx)
-        ok, it = _project(cols, b_hat, coords, rtol, max_iter, amax)
-        nit += it
-        if ok:
+        cap = int(min(max_iter, budget.left()))
+        status, it = _project(cols, b_hat, coords, rtol, cap, amax)
+        budget.used += it
+        if status == "max_iter" and budget.left() > 0:
+            status = "failed"  # the attempt's own iterations ran out, not the budget
+        if status != "failed":
             x = np.zeros(n)
             x[idx] = coords.x()
             full = LogCoordinates(n, power, init_scale, nonnegative)
             # entries outside the set keep u = 0 in the limit
             u = np.zeros((len(full.signs), n))
             u[:, idx] = coords.latent().reshape(len(full.signs), -1)
-            return x, u.ravel(), nit
+            return LimitPoint(status, x, u.ravel(), budget.used - start)
         if attempt or not nonnegative or isinstance(A, LinearOperator):
-            return None
+            break
         positive = _positive_set(A, b_hat, idx)
         if positive is None or positive.size == idx.size:
-            return None
+            break
         idx = positive
-    return None
+    return LimitPoint("failed", None, None, budget.used - start)
 
 
-def limit_point(A, model, *, power, init_scale, nonnegative):
+def limit_point(A, model, *, power, init_scale, nonnegative, max_iter=None):
     """The limit of the flow from ``init_scale`` on the data `model` (a
     :class:`~reparamopt.models.linear.LinearModel` of `A` and b): first the fitted value
     ``b_hat`` (b itself when attainable) and the coordinates that may be positive, then
     :func:`flow_limit` on them -- or the one point of the set when it holds only one.
 
+    `max_iter` bounds the Newton iterations of every attempt together (None: each
+    attempt its own 200); where they run out first, status "max_iter" with the last
+    iterate (``max_iter=0``: the start ``x0``).
+
     Returns
     -------
-    (x, u, nit, nfev) or None
-        ``nfev`` counts the least-squares (NNLS) solves; None when Newton did not converge.
+    LimitPoint
+        ``nfev`` counts the least-squares (NNLS) solves; status "failed" when Newton
+        did not converge.
 
     Examples
     --------
@@ -340,20 +395,23 @@ def limit_point(A, model, *, power, init_scale, nonnegative):
     >>> from reparamopt.flagships.implicit_bias import limit_point
     >>> from reparamopt.models.linear import LinearModel
     >>> A = np.array([[1.0, 2.0]])
-    >>> x, u, nit, nfev = limit_point(A, LinearModel(A, np.array([1.0])), power=3,
-    ...                               init_scale=1e-3, nonnegative=True)
-    >>> bool(abs(A @ x - 1.0)[0] < 1e-12), bool(x[1] > 0.49)
-    (True, True)
+    >>> point = limit_point(A, LinearModel(A, np.array([1.0])), power=3, init_scale=1e-3,
+    ...                     nonnegative=True)
+    >>> point.status, bool(abs(A @ point.x - 1.0)[0] < 1e-12), bool(point.x[1] > 0.49)
+    ('converged', True, True)
     """
     n = A.shape[1]
-    amax = largest_entry(A)
-    options = {"power": power, "init_scale": init_scale, "nonnegative": nonnegative, "amax": amax}
+    budget = _Budget(max_iter)
+    options = {"power": power, "init_scale": init_scale, "nonnegative": nonnegative,
+               "amax": largest_entry(A), "rtol": 1e-12}
+    if not budget.left():
+        return _flow_limit(A, model.b, np.arange(n), budget, 0, **options)
     if not isinstance(A, LinearOperator) and A.shape[0] < n:
         # wide data: b is usually attainable, and a converged Newton proves it; the
         # least-squares (NNLS) solve is needed only otherwise
-        out = flow_limit(A, model.b, np.arange(n), max_iter=_OPTIMISTIC_NEWTON, **options)
-        if out is not None:
-            return (*out, 0)
+        out = _flow_limit(A, model.b, np.arange(n), budget, _OPTIMISTIC_NEWTON, **options)
+        if out.status != "failed":
+            return out._replace(nit=budget.used)
     if isinstance(A, LinearOperator):
         b_hat, candidates, unique, nfev = model.b, np.arange(n), None, 0
     else:
@@ -362,9 +420,10 @@ def limit_point(A, model, *, power, init_scale, nonnegative):
     if unique is not None:
         # a single point in the set: the flow converges to it
         constraint = NonNegative(n, power=power) if nonnegative else Signed(n, power=power)
-        return unique, np.ravel(resolve(constraint).inverse(unique)), 0, nfev
-    out = flow_limit(A, b_hat, candidates, **options)
-    return None if out is None else (*out, nfev)
+        return LimitPoint("converged", unique, np.ravel(resolve(constraint).inverse(unique)),
+                          budget.used, nfev)
+    out = _flow_limit(A, b_hat, candidates, budget, 200, **options)
+    return out._replace(nit=budget.used, nfev=nfev)
 
 
 def _fitted_value(A, model, nonnegative):

@@ -19,7 +19,12 @@ import numpy as np
 from .._utils.validation import check_random_state, check_scalar, describe
 from ..declare.problem import Problem
 from ..engines import ENGINES, Engine, get_engine, run
-from ..exceptions import InvalidArgumentError, InvalidTypeError, warn_not_converged
+from ..exceptions import (
+    InvalidArgumentError,
+    InvalidTypeError,
+    ReparamoptError,
+    warn_not_converged,
+)
 from ..result import Status
 
 if TYPE_CHECKING:
@@ -176,7 +181,9 @@ def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, 
         evaluations are very cheap and the problem well conditioned, the flows to study
         the continuous dynamics (implicit bias).
     x0 : array or dict, optional
-        Feasible starting point; otherwise every map's identical initialization.
+        Feasible starting point; otherwise every map's identical initialization. A start
+        where f, its gradient or a map is undefined (an exception, or a value that is
+        not finite) raises InvalidArgumentError.
     init_scale : float, optional
         Scale of the identical initialization (each map's default when omitted). For
         Hadamard maps a small scale biases the gradient flow and its small-step
@@ -188,7 +195,8 @@ def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, 
         Relative tolerance: stop when the gradient mapping
         ``||x - P_C(x - h grad f(x))|| / h`` is ``<= tol * ||g0||``, with g0 the
         x-space gradient at the identical initialization (at `init_scale`, whatever `x0`
-        or `random_state`: a warm start does not tighten the test) and the step
+        or `random_state`: a warm start does not tighten the test; at the start of the
+        run where f or a map is undefined there) and the step
         ``h = min(1 / L0, D / ||g0||)``, L0 a curvature of f there (one probe step) and
         D the diameter of the sets (infinite if unbounded). Without constraints this is
         ``||grad f|| <= tol ||g0||``. It does not change when f is multiplied by a
@@ -249,7 +257,8 @@ def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, 
         history=history, progress=progress, random_state=random_state)
     plan = route(settings, problem)
     u0 = _start(plan, settings, problem)
-    measure = _measure(plan, settings, problem)
+    _check_start(problem, u0, plan.start)
+    measure = _measure(plan, settings, problem, u0)
     engine = plan.engine
     if plan.pass_curvature and measure.probed:
         # the L-BFGS diagonal needs the curvature the measure has just probed
@@ -272,10 +281,56 @@ def _start(plan, settings, problem):
     return problem.init(settings.init_scale, rng, list(plan.perturb))
 
 
-def _measure(plan, settings, problem):
+_STARTS = {
+    "x0": "the given `x0`",
+    "identical": "the identical initialization u = init_scale * 1 of every map",
+    "perturbed": "the identical initialization, perturbed (seed 0) for matrix-shaped variables",
+    "seeded": "the identical initialization perturbed by `random_state`",
+}
+
+
+def _check_start(problem, u0, start):
+    """Evaluate the latent start `u0` (the engine's first evaluation, which the problem
+    keeps): where f, its gradient or a map is undefined there (an exception, or a
+    value that is not finite), no engine can take a step, and the error says which
+    and what to give instead. The package's own errors pass as they are."""
+    try:
+        with np.errstate(all="ignore"):
+            value, grad, _, _ = problem.evaluate(u0)
+    except ReparamoptError:
+        raise
+    except Exception as error:  # noqa: BLE001 -- a user's map or objective: said below
+        reason = f"{type(error).__name__}: {error}"
+    else:
+        if np.all(np.isfinite(value)) and np.all(np.isfinite(grad)):
+            return
+        reason = "the objective or the latent gradient is not finite there"
+    raise InvalidArgumentError(
+        f"{_undefined_part(problem, u0)} is undefined at the start ({_STARTS[start]}): "
+        f"{reason}. Give a start where it is defined: `x0` (a feasible point), "
+        "`random_state` (a randomly perturbed start), or an `init` method on the map "
+        "that returns such a latent point.")
+
+
+def _undefined_part(problem, u):
+    """"the map of variable `x` (Name)" for the first variable whose map raises or is
+    not finite at the latent point `u`, else "the objective"."""
+    blocks = problem.split_latent(u)
+    for n in problem.names:
+        try:
+            with np.errstate(all="ignore"):
+                finite = np.all(np.isfinite(problem.maps[n].forward(blocks[n])))
+        except Exception:  # noqa: BLE001 -- the map is undefined there
+            finite = False
+        if not finite:
+            return f"the map of variable `{n}` ({problem.maps[n]!r})"
+    return "the objective (or its gradient through the maps)"
+
+
+def _measure(plan, settings, problem, u0):
     """The stopping measure of the plan (None: the problem's own)."""
     if plan.measure == "relative":
-        return _RelativeResidual.of(problem, settings.init_scale, settings.tol, settings.atol)
+        return _RelativeResidual.of(problem, settings.init_scale, settings.tol, settings.atol, u0)
     if plan.measure == "floor":
         return _WithFloor(problem, settings.tol, settings.atol)
     return None
@@ -289,7 +344,12 @@ def _certify(result, measure, settings):
     met = bool(np.all(np.asarray(result.optimality) <= settings.tol))
     status = Status(result.status)
     result["success"] = status.success and met
-    if (status in (Status.MAX_ITER, Status.STALLED) or result.get("fallback")) and not result.success:
+    if status == Status.NON_FINITE:
+        warn_not_converged(
+            f"Not converged: {result.message} The last point reached where f is finite is "
+            "returned. Try a start farther from where the objective or a map is undefined "
+            "(`x0`, `random_state`), or another engine (engine='gd').")
+    elif (status in (Status.MAX_ITER, Status.STALLED) or result.get("fallback")) and not result.success:
         warn_not_converged(
             f"Not converged: {result.message} The relative optimality residual is "
             f"{float(np.max(result.optimality)):.2e} against `tol` = {settings.tol:g}. Try a larger "
@@ -305,22 +365,19 @@ def _never_worse(problem, result, u0, measure, monotone=False):
     (an ill-conditioned problem whose solution is far smaller than the start).
     Marks ``result.fallback`` with what was returned; success then requires the
     optimality test to hold there. A monotone engine's result is no worse than its
-    start, which is then not evaluated again; nor is x = 0 when it is the start."""
+    start, which is then not evaluated again; nor is x = 0 when it is the start. A
+    point where f or a map is undefined (an exception, or a value that is not finite:
+    ``-log det`` at 0, a Cholesky inverse of 0) is not a better point."""
     if problem.batch:
         return
-    candidates = [] if monotone else [("the starting point", u0)]
-    zeros = {n: np.zeros(problem.maps[n].shape) for n in problem.names}
-    with np.errstate(all="ignore"):  # a user's set may divide by the norm of 0
-        zero_feasible = all(problem.maps[n].contains(zeros[n]) for n in problem.names)
-    if zero_feasible:
-        start = problem.as_dict(problem.to_feasible(u0))
-        # (to rounding: the sine box's centre is 0 within 1e-15)
-        if not all(np.max(np.abs(start[n]), initial=0.0) <= 1e-12 for n in problem.names):
-            candidates.append(("x = 0", problem.to_latent(zeros)))
+    candidates = [] if monotone else [("the starting point", lambda: u0)]
+    if _zero_is_a_candidate(problem, u0):
+        zeros = {n: np.zeros(problem.maps[n].shape) for n in problem.names}
+        candidates.append(("x = 0", lambda: problem.to_latent(zeros)))
     best_fun, best = float(np.sum(result.fun)), None
-    for label, u in candidates:
-        fun = float(np.sum(problem.value_and_grad(u)[0]))
-        if np.isfinite(fun) and fun < best_fun:
+    for label, latent in candidates:
+        u, fun = _defined_value(problem, latent)
+        if fun is not None and fun < best_fun:
             best_fun, best = fun, (label, u)
     if best is None:
         return
@@ -329,6 +386,30 @@ def _never_worse(problem, result, u0, measure, monotone=False):
                   optimality=measure(u) if measure is not None else problem.optimality(u))
     result["message"] = (f"{result.message} The point reached was worse than {label}, which is "
                          "returned instead.")
+
+
+def _zero_is_a_candidate(problem, u0):
+    """Whether every set holds x = 0 and the start is not 0 already (to rounding: the
+    sine box's centre is 0 within 1e-15)."""
+    zeros = {n: np.zeros(problem.maps[n].shape) for n in problem.names}
+    with np.errstate(all="ignore"):  # a user's set may divide by the norm of 0
+        if not all(problem.maps[n].contains(zeros[n]) for n in problem.names):
+            return False
+    start = problem.as_dict(problem.to_feasible(u0))
+    return not all(np.max(np.abs(start[n]), initial=0.0) <= 1e-12 for n in problem.names)
+
+
+def _defined_value(problem, latent):
+    """``(u, f(phi(u)))`` for the latent point ``latent()``, or ``(None, None)`` where the
+    map's inverse, the map or f is undefined there: any exception, or a value that is
+    not finite."""
+    try:
+        with np.errstate(all="ignore"):
+            u = latent()
+            fun = float(np.sum(problem.value_and_grad(u)[0]))
+    except Exception:  # noqa: BLE001 -- f undefined at a comparison point: not a better one
+        return None, None
+    return (u, fun) if np.isfinite(fun) else (None, None)
 
 
 class _RelativeResidual:
@@ -366,15 +447,25 @@ class _RelativeResidual:
         self.curvature = probed if self.probed else self.g0_norm / size
         # the step moves x by at most the size of the sets (a box narrower than the
         # step ||g0|| / L0 would let entries stop short of their bounds)
-        self.step = min(1.0 / self.curvature, diameter / self.g0_norm)
+        # (a set of diameter 0 holds no entries: no step to bound)
+        self.step = min(1.0 / self.curvature, diameter / self.g0_norm) if diameter > 0 \
+            else 1.0 / self.curvature
 
     @classmethod
-    def of(cls, problem, init_scale, tol, atol):
+    def of(cls, problem, init_scale, tol, atol, u0=None):
         """The measure of `problem`, or None where the problem has its own (a closed-form
-        oracle with an ``optimality`` method) or is a batch."""
+        oracle with an ``optimality`` method) or is a batch. Taken at the identical
+        start, or at the run's start `u0` where f or a map is undefined there."""
         if problem.own_measure is not None or problem.batch:
             return None
-        _, _, x, gx = problem.evaluate(problem.init(init_scale))
+        try:
+            with np.errstate(all="ignore"):
+                _, _, x, gx = problem.evaluate(problem.init(init_scale))
+            defined = all(np.all(np.isfinite(x[n])) and np.all(np.isfinite(gx[n])) for n in x)
+        except Exception:  # noqa: BLE001 -- a user's map undefined at the identical start
+            defined = False
+        if not defined:
+            _, _, x, gx = problem.evaluate(problem.init(init_scale) if u0 is None else u0)
         return cls(problem, x, gx, tol, atol)
 
     def __call__(self, u):

@@ -320,8 +320,11 @@ def sparse_recovery(A: Matrix, b: ArrayLike, *, nonnegative: bool = True, power:
     tol : float, default 1e-8
         Stop when the relative KKT residual (``optimality`` below) is ``<= tol``.
     max_iter : int, optional
-        Iteration limit (integrator steps for the flows); default 100000. Reaching it
-        returns ``status=0``.
+        Iteration limit, default 100000: steps of the dynamics (integrator steps for
+        the flows), Newton iterations for "limit" (all its attempts together; a flow it
+        falls back to gets the iterations left). Reaching it returns ``status=0`` with a
+        ConvergenceWarning; for "limit", x is then the last Newton iterate (the start
+        ``x0`` for ``max_iter=0``), not polished.
     early_stopping : None, float, str or dict, optional
         For noisy `b`, where running to convergence fits the noise:
 
@@ -421,12 +424,17 @@ def _execute(plan, settings, A, full):
     """The plan's path on the rescaled data: a result in the rescaled units."""
     if plan.path == "zero":
         return _zero_result(_constraint(settings, A.shape[1]), A.shape[1])
-    if plan.path == "limit":
-        result = _limit(A, full, settings, plan.init_scale)
-        if result is not None:
-            return result
-        # Newton on the dual did not converge: integrate the flow instead (plan.engine)
-    return _dynamics(plan, settings, A, full)
+    if plan.path != "limit":
+        return _dynamics(plan, settings, A, full, settings.max_iter)
+    point = limit_point(A, full, power=settings.power, init_scale=plan.init_scale,
+                        nonnegative=settings.nonnegative, max_iter=settings.max_iter)
+    if point.status != "failed":
+        return _limit_result(A, full, point, settings)
+    # Newton on the dual did not converge: integrate the flow instead (plan.engine), for
+    # the iterations left
+    result = _dynamics(plan, settings, A, full, settings.max_iter - point.nit)
+    result["nit"] += point.nit
+    return result
 
 
 def _constraint(settings, n):
@@ -434,8 +442,9 @@ def _constraint(settings, n):
     return NonNegative(n, power=power) if settings.nonnegative else Signed(n, power=power)
 
 
-def _dynamics(plan, settings, A, full):
-    """The engine's run on the latent least squares, with the plan's checkpoint."""
+def _dynamics(plan, settings, A, full, max_iter):
+    """The engine's run on the latent least squares, with the plan's checkpoint, for at
+    most `max_iter` iterations (status 0 and a ConvergenceWarning there)."""
     monitor = settings.early_stopping.monitor(full) if plan.checkpoint == "early-stopping" else None
     fit = full if monitor is None else monitor.fit
     oracle = LeastSquaresOracle(fit, nonnegative=settings.nonnegative)
@@ -448,11 +457,16 @@ def _dynamics(plan, settings, A, full):
     else:
         checkpoint = None
     result = run(engine, problem, problem.init(plan.init_scale), tol=settings.tol,
-                 max_iter=settings.max_iter, time_limit=settings.time_limit,
+                 max_iter=max_iter, time_limit=settings.time_limit,
                  callback=settings.callback, history=settings.history, progress=settings.progress,
                  checkpoint=checkpoint, checkpoint_every=plan.checkpoint_every)
     stopped = monitor is not None and _early_stop(result, monitor.outcome(result.u), problem)
     result.update(method=type(engine).__name__, stopped_early=stopped, nfev=oracle.nfev + 1)
+    if result.status == Status.MAX_ITER:
+        warn_not_converged(
+            f"Not converged: {result.message} The relative KKT residual is "
+            f"{float(result.optimality):.2e} against `tol` = {settings.tol:g} after `max_iter` "
+            f"= {max_iter} iterations: try a larger `max_iter`, or method='limit'.")
     return result
 
 
@@ -511,31 +525,33 @@ def _support(x, settings):
 
 # -- the flow's limit ------------------------------------------------------------------------
 
-def _limit(A, full, settings, alpha):
-    """The flow's limit (:func:`.implicit_bias.limit_point`) as a result, or None."""
-    out = limit_point(A, full, power=settings.power, init_scale=alpha,
-                      nonnegative=settings.nonnegative)
-    return None if out is None else _limit_result(A, full, *out, settings)
-
-
-def _limit_result(A, full, x, u, nit, nfev, settings):
-    """The limit as a result: polished when allowed, its KKT residual checked on the data."""
-    nonnegative, tol = settings.nonnegative, settings.tol
-    if settings.polish:
+def _limit_result(A, full, point, settings):
+    """The limit (a :class:`~.implicit_bias.LimitPoint`) as a result: polished when
+    allowed, its KKT residual checked on the data. Where `max_iter` ended Newton first,
+    its last iterate with status 0 and a ConvergenceWarning."""
+    nonnegative, tol, x = settings.nonnegative, settings.tol, point.x
+    if settings.polish and point.status == "converged":
         x = _polish_limit(A, full, x, nonnegative, tol)
     g = full.rmatvec(full.matvec(x) - full.b)
     optimality = kkt_residual(x, g, full.atb_norm, nonnegative)
     status = Status.CONVERGED
     message = status.message
-    if optimality > max(tol, 1e-12):
+    if point.status == "max_iter":
+        status = Status.MAX_ITER
+        message = (f"{status.message} The limit's Newton iterations (`max_iter` = "
+                   f"{settings.max_iter}) ended before it converged: x is the last iterate, "
+                   "not the limit. Try a larger `max_iter`.")
+        warn_not_converged(message)
+    elif optimality > max(tol, 1e-12):
         # the point is the flow's limit; it is not a (near-)exact least-squares solution
         status = Status.MAX_ITER
         message = ("The limit was computed, but its KKT residual is above `tol`: "
                    "the data may be too ill-conditioned; try method='flow'.")
         warn_not_converged(message)
-    return OptimizeResult(x=x, u=u, nit=nit, nfev=nfev + nit + 1, status=int(status),
-                          success=status.success, message=message, history=None, method="limit",
-                          stopped_early=False, optimality=optimality)
+    return OptimizeResult(x=x, u=point.u, nit=point.nit, nfev=point.nfev + point.nit + 1,
+                          status=int(status), success=status.success, message=message,
+                          history=None, method="limit", stopped_early=False,
+                          optimality=optimality)
 
 
 def _polish_limit(A, full, x, nonnegative, tol):

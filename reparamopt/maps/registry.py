@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._utils.validation import describe
+from .._utils.validation import check_scalar, describe
 from ..exceptions import (
     InvalidArgumentError,
     InvalidTypeError,
@@ -200,7 +200,7 @@ class Registry:
             raise InvalidTypeError(f"`factory` must be callable; got {describe(factory)}")
         if source == target:
             raise InvalidArgumentError(f"`source` and `target` must differ; got {source!r} twice")
-        cost = float(cost)
+        cost = check_scalar(cost, "cost")
         if not np.isfinite(cost) or cost <= 0:
             raise InvalidArgumentError(f"`cost` must be a positive finite number; got {cost!r}")
         if (source, target) in self._edges and not replace:

@@ -35,6 +35,17 @@ def check_axis(axis, shape):
     return int(axis) % ndim
 
 
+def _check_not_empty(shape, axis, description):
+    """Refuse a `shape` whose slices (along `axis`, or the whole array when None) have
+    no entries: no point of R^0 lies in the set `description`, which is then empty."""
+    length = int(np.prod(shape)) if axis is None else shape[axis]
+    slices = int(np.prod([s for i, s in enumerate(shape) if i != axis])) if axis is not None else 1
+    if length == 0 and slices > 0:
+        where = "" if axis is None else f" along `axis` = {axis}"
+        raise ShapeError(f"the set {description} is empty for a variable with no entries{where}: "
+                         f"`shape` needs at least one entry there; got shape {tuple(shape)}")
+
+
 def _bound(value, name, shape):
     arr = as_float_array(value, name, finite=False)
     if np.any(np.isnan(arr)):
@@ -192,6 +203,11 @@ class BoxSet(ConstraintSet):
         return self.lower + (self.upper - self.lower) * rng.random(self.shape)
 
 
+def _slices(shape, axis):
+    """The number of slices along `axis` (1 for the whole array)."""
+    return 1 if axis is None else int(np.prod([s for i, s in enumerate(shape) if i != axis]))
+
+
 # above this size a single vector is projected by pivots rather than a sort
 _PIVOT_SIZE = 4096
 
@@ -263,11 +279,11 @@ class SimplexSet(ConstraintSet):
         if not np.isfinite(self.total):
             raise InvalidArgumentError(f"`total` must be finite; got {total!r}")
         self.axis = check_axis(axis, self.shape)
+        _check_not_empty(self.shape, self.axis, f"{{x >= 0 : sum(x) = {self.total:g}}}")
 
     @property
     def diameter(self):
-        slices = 1 if self.axis is None else int(np.prod(self.shape)) // self.shape[self.axis]
-        return float(self.total * np.sqrt(2 * slices))
+        return float(self.total * np.sqrt(2 * _slices(self.shape, self.axis)))
 
     def project(self, x):
         return project_simplex(x, self.total, self.axis)
@@ -294,14 +310,14 @@ class SphereSet(ConstraintSet):
         super().__init__(shape)
         self.radius = check_scalar(radius, "radius", lower=0.0, lower_inclusive=False)
         self.axis = check_axis(axis, self.shape)
+        _check_not_empty(self.shape, self.axis, f"{{x : ||x|| = {self.radius:g}}}")
 
     def _norm(self, x):
         return np.sqrt(np.sum(x * x, axis=self.axis, keepdims=self.axis is not None))
 
     @property
     def diameter(self):
-        slices = 1 if self.axis is None else int(np.prod(self.shape)) // self.shape[self.axis]
-        return float(2 * self.radius * np.sqrt(slices))
+        return float(2 * self.radius * np.sqrt(_slices(self.shape, self.axis)))
 
     def project(self, x):
         x = np.asarray(x, dtype=float)

@@ -123,10 +123,35 @@ def test_result_fields():
     assert len(res.history["fun"]) >= 1
 
 
-def test_max_iter_returns_status_zero():
+@pytest.mark.parametrize("method", ["gd", "accelerated"])
+def test_max_iter_returns_status_zero_with_a_warning(method):
     A, b, _ = gaussian_problem(5, 40, 20, 3)
-    res = ro.sparse_recovery(A, b, method="gd", max_iter=3, polish=False)
+    with pytest.warns(ro.exceptions.ConvergenceWarning, match="max_iter"):
+        res = ro.sparse_recovery(A, b, method=method, max_iter=3, polish=False)
     assert res.status == 0 and not res.success and res.nit == 3
+
+
+@pytest.mark.parametrize("case", ["wide", "signed", "operator", "outside the cone"])
+def test_the_limit_honours_max_iter(case):
+    # the limit's Newton iterations are its iterations, every attempt counted: fewer
+    # than it needs end with status 0, the last iterate and a warning
+    A, b, _ = gaussian_problem(9, 40, 20, 3)
+    options = {"signed": {"nonnegative": False}, "operator": {"method": "limit"}}.get(case, {})
+    if case == "operator":
+        A = aslinearoperator(A)
+    if case == "outside the cone":
+        b = -b  # Newton on b fails first, then goes on with the NNLS fit
+    full = ro.sparse_recovery(A, b, **options)
+    assert full.method == "limit" and full.success and full.nit > 5
+    for max_iter in (0, 5):
+        with pytest.warns(ro.exceptions.ConvergenceWarning, match="max_iter"):
+            res = ro.sparse_recovery(A, b, max_iter=max_iter, **options)
+        assert (res.method, res.status, res.success, res.nit) == ("limit", 0, False, max_iter)
+        assert res.optimality > 1e-8 and (case == "signed" or np.all(res.x >= 0))
+    # just enough iterations: the same limit
+    res = ro.sparse_recovery(A, b, max_iter=full.nit, **options)
+    assert res.success and res.nit == full.nit
+    np.testing.assert_array_equal(res.x, full.x)
 
 
 def test_discrepancy_principle_stops_before_fitting_the_noise():

@@ -67,3 +67,26 @@ def test_optimize_result_behaves_like_scipys():
     del ours.extra
     with pytest.raises(AttributeError):
         _ = ours.extra
+
+
+def test_dir_shows_the_public_names_and_each_imports():
+    # (a name whose extra is not installed says so: MissingDependencyError)
+    code = ("import reparamopt, json\n"
+            "names, missing = dir(reparamopt), []\n"
+            "for name in names:\n"
+            "    try:\n"
+            "        getattr(reparamopt, name)\n"
+            "    except reparamopt.exceptions.MissingDependencyError:\n"
+            "        pass\n"
+            "    except AttributeError:\n"
+            "        missing.append(name)\n"
+            "print(json.dumps([names, missing]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    names, missing = json.loads(done.stdout.splitlines()[-1])
+    assert missing == []
+    assert {"NMF", "compat", "plotting", "nnls", "solve", "Problem", "__version__"} <= set(names)
+    private = [n for n in names if n.startswith("_") and not n.startswith("__")]
+    helpers = {"sys", "import_module", "Loader", "MetaPathFinder", "spec_from_loader",
+               "annotations", "flagships", "declare", "result", "models"}
+    assert private == [] and helpers.isdisjoint(names)
+    assert names == sorted(names)

@@ -9,6 +9,7 @@ import scipy.optimize
 import reparamopt as ro
 from reparamopt.engines import LBFGS, get_engine
 from reparamopt.exceptions import InvalidArgumentError
+from reparamopt.maps import Map
 
 
 def test_nonnegative_least_squares_matches_scipy_nnls():
@@ -261,3 +262,31 @@ def test_defaults_converge_over_decades_of_scale(seed):
     assert res.success, res.message
     assert np.all(res.x >= lo) and np.all(res.x <= hi)
     assert res.fun - ref.fun <= 1e-6 * max(start - ref.fun, 1e-300)
+
+
+class _NaNPullback(Map):
+    """x = u, computed through an eigendecomposition (which raises on NaN input), with a
+    latent gradient only near the start u = 0 (NaN beyond 0.1): the x-space measure
+    stays finite, so only the engine sees it."""
+
+    default_scale = 0.0
+
+    def forward(self, u):
+        return u * anp.linalg.eigh(anp.eye(u.size) + 0.0 * anp.outer(u, u))[0][0]
+
+    def inverse(self, x):
+        return np.array(x, dtype=float)
+
+    def pullback(self, u, grad_x):
+        return np.where(np.max(np.abs(u)) < 0.1, grad_x, np.nan)
+
+
+def test_a_non_finite_latent_gradient_ends_with_status_minus_one_and_a_warning():
+    target = np.array([2.0, -1.0, 0.5])
+    f = lambda x: anp.sum((x - target) ** 2)  # noqa: E731
+    problem = ro.Problem(f, x=_NaNPullback((3,)))
+    with pytest.warns(ro.exceptions.ConvergenceWarning, match="Non-finite"):
+        res = ro.solve(problem)
+    assert res.status == -1 and not res.success and res.nit >= 1
+    # the point reached, where the gradient is NaN, is finite and better than the start
+    assert np.all(np.isfinite(res.x)) and f(res.x) < f(np.zeros(3))

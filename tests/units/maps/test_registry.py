@@ -1,5 +1,7 @@
 """The registry graph: paths, parameters, user-registered edges and errors."""
 
+import re
+
 import autograd.numpy as anp
 import networkx as nx
 import numpy as np
@@ -150,3 +152,34 @@ def test_map_object_as_constraint():
 def test_shape_is_required_for_names():
     with pytest.raises(ro.exceptions.ShapeError, match="`shape`"):
         ro.resolve("simplex")
+
+
+def test_a_cost_that_is_not_a_number_is_named():
+    reg = Registry.default()
+    with pytest.raises(InvalidTypeError, match="`cost` must be a number; got 'cheap'"):
+        reg.register_map("real", "simplex", ExpMap, cost="cheap")
+    with pytest.raises(InvalidArgumentError, match="`cost` must be a positive finite number; got inf"):
+        reg.register_map("real", "simplex", ExpMap, cost=float("inf"))
+
+
+def test_an_unknown_engine_is_reported_with_the_right_article():
+    problem = ro.Problem(lambda x: anp.sum(x ** 2), x=ro.NonNegative(2))
+    with pytest.raises(UnknownNameError, match=r"`engine` must be an engine object or one of .*got 3"):
+        ro.solve(problem, engine=3)
+
+
+@pytest.mark.parametrize("constraint, shape", [
+    (ro.Simplex(0), (0,)), (ro.Simplex((3, 0), axis=1), (3, 0)), (ro.Sphere(0), (0,)),
+])
+def test_an_empty_simplex_or_sphere_is_refused_naming_the_variable(constraint, shape):
+    # no point of R^0 has entries summing to 1 (or norm 1): the set is empty
+    with pytest.raises(ro.exceptions.ShapeError,
+                       match=rf"variable `w`.*empty.*got shape {re.escape(str(shape))}"):
+        ro.Problem(lambda w: anp.sum(w ** 2), w=constraint)
+
+
+def test_a_variable_with_no_entries_in_a_bounded_set_is_solved():
+    # nothing to move: the stopping test's step is not bounded by a diameter of 0
+    for constraint in (ro.Box(0, 1, shape=0), ro.Simplex((3, 0), axis=0)):
+        res = ro.solve(ro.Problem(lambda x: anp.sum(x ** 2), x=constraint))
+        assert res.success and res.x.size == 0
