@@ -72,9 +72,13 @@ html_title = f"reparamopt {release}"
 html_theme_options = {
     "navigation_with_keys": False,
     "show_prev_next": False,
+    # "On this page": the sections of the page, two levels open
     "secondary_sidebar_items": ["page-toc"],
+    "show_toc_level": 2,
 }
-html_sidebars = {"**": ["sidebar-nav-bs"]}
+# The theme's "sidebar-nav-bs" lists the pages below the current top-level page, which
+# is nothing on the narrative pages; this one lists every page (_templates/).
+html_sidebars = {"**": ["sidebar-site-nav"]}
 html_show_sourcelink = False
 
 
@@ -244,9 +248,37 @@ def _benchmark_tables():
     _write("benchmark_tables.rst", text)
 
 
+API_STUBS = HERE / "api" / "generated"
+
+
+def _autosummary_entries(page):
+    """The names listed under the ``.. autosummary::`` directives of an rst page."""
+    names, inside = [], False
+    for line in page.read_text(encoding="utf-8").splitlines():
+        if line.startswith(".. autosummary::"):
+            inside = True
+        elif inside and line.strip() and not line.startswith("   "):
+            inside = False
+        elif inside and line.strip() and not line.strip().startswith(":"):
+            names.append(line.strip())
+    return names
+
+
+def _drop_stale_api_stubs():
+    """Remove the pages autosummary generated for names that api.rst no longer lists:
+    after a rename they would stay behind as pages outside every toctree (a warning)."""
+    if not API_STUBS.is_dir():
+        return
+    wanted = {f"reparamopt.{name}.rst" for name in _autosummary_entries(HERE / "api.rst")}
+    for path in API_STUBS.glob("*.rst"):
+        if path.name not in wanted:
+            path.unlink()
+
+
 _registry_tables()
 _cli_help()
 _benchmark_tables()
+_drop_stale_api_stubs()
 
 
 # -- docstrings ------------------------------------------------------------------------
@@ -280,7 +312,56 @@ def _announce_full_build(app):
         print(FULL_BUILD_NOTICE, file=sys.stderr, flush=True)
 
 
+# -- cross-references to internal paths --------------------------------------------------
+def _exported():
+    """{id(object): name} of what ``reparamopt`` exports (its ``__all__``)."""
+    if not _EXPORTED:
+        _EXPORTED.update({id(getattr(reparamopt, name)): name for name in reparamopt.__all__})
+    return _EXPORTED
+
+
+_EXPORTED = {}
+
+
+def _public_name(target):
+    """``reparamopt.X[.rest]`` for a dotted path to an object that the package exports
+    as ``reparamopt.X`` (``reparamopt.declare.problem.Problem.optimality`` ->
+    ``reparamopt.Problem.optimality``); None for anything else."""
+    import importlib
+
+    parts = target.split(".")
+    if parts[0] != "reparamopt":
+        return None
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for depth in range(cut, len(parts)):
+            obj = getattr(obj, parts[depth], None)
+            if obj is None:
+                return None
+            if id(obj) in _exported():
+                return ".".join(["reparamopt", _exported()[id(obj)], *parts[depth + 1:]])
+        return None
+    return None
+
+
+def _resolve_internal_path(app, env, node, contnode):
+    """Docstrings may name an object by the module that defines it
+    (``reparamopt.flagships.nnls.nnls``); the API reference documents it under its
+    public name (``reparamopt.nnls``): resolve the one to the other."""
+    if node.get("refdomain") != "py":
+        return None
+    public = _public_name(node.get("reftarget", ""))
+    if public is None or public == node.get("reftarget"):
+        return None
+    return env.get_domain("py").resolve_xref(env, node["refdoc"], app.builder, node["reftype"],
+                                             public, node, contnode)
+
+
 def setup(app):
+    app.connect("missing-reference", _resolve_internal_path)
     # Before napoleon (priority 500) turns the numpydoc sections into fields.
     app.connect("autodoc-process-docstring", _escape_type_underscores, priority=400)
     # Before sphinx-gallery's own handler, which runs the tutorials.

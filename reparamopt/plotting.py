@@ -6,6 +6,8 @@ the command that installs it.
 """
 
 import numbers
+import re
+import textwrap
 
 import numpy as np
 
@@ -25,6 +27,7 @@ __all__ = [
     "plot_convergence",
     "plot_registry_graph",
     "plot_components",
+    "plot_benchmark",
 ]
 
 def pyplot():
@@ -312,3 +315,154 @@ def plot_components(components, image_shape=None, *, n_cols=None, cmap="viridis"
         if titles:
             ax.set_title(f"component {i}", fontsize=8)
     return fig
+
+
+# -- benchmark results -------------------------------------------------------------------
+_LEADING_NUMBER = re.compile(r"^\s*([-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)")
+
+
+def _as_number(cell):
+    """A table cell as a float: numbers as they are, text by its leading number
+    ("0.3 s" is 0.3), NaN for anything else ("not reached", "-", empty)."""
+    if isinstance(cell, numbers.Real):
+        return float(cell)
+    match = _LEADING_NUMBER.match(str(cell if cell is not None else ""))
+    return float(match.group(1)) if match else np.nan
+
+
+def _is_true(cell):
+    return cell is True or str(cell).strip().lower() in ("true", "yes", "1")
+
+
+def _solver_colors(names):
+    """One colour per name, in order, distinct for up to 20 names (tab10, then tab20's
+    lighter shades): the same solver gets the same colour in every panel."""
+    plt = pyplot()
+    palette = list(plt.get_cmap("tab10").colors) + list(plt.get_cmap("tab20").colors[1::2])
+    return {name: palette[i % len(palette)] for i, name in enumerate(dict.fromkeys(names))}
+
+
+def _benchmark_bars(ax, items, solver, value, colors, capped, base):
+    """Horizontal bars from `base` to each row's value, in the solver's colour; a
+    missing value gets its cell's text instead, a capped run hatching and "capped"."""
+    names = [str(row[solver]) for row in items]
+    values = np.array([_as_number(row.get(value)) for row in items])
+    y = np.arange(len(items))
+    for yi, row, name, v in zip(y, items, names, values):
+        if not (np.isfinite(v) and v > base):
+            ax.text(base, yi, f" {row.get(value) or 'n/a'}", va="center", fontsize=7)
+            continue
+        is_capped = capped is not None and _is_true(row.get(capped))
+        style = ({"color": colors[name], "alpha": 0.45, "hatch": "//", "edgecolor": colors[name]}
+                 if is_capped else {"color": colors[name]})
+        ax.barh(yi, v - base, left=base, **style)
+        if is_capped:
+            ax.text(v, yi, " capped", va="center", fontsize=7)
+    ax.set_yticks(y, names, fontsize=7)
+    ax.set_ylim(max(len(items), 3) - 0.5, -0.5)  # the first row on top; thin bars when few
+    return values
+
+
+def plot_benchmark(rows, *, value, solver="solver", panel=None, memory=None, capped="capped",
+                   value_label=None, memory_label=None, n_cols=3):
+    """Benchmark results as a grid of bar panels, one per problem, one colour per solver.
+
+    Every panel draws its problem's `value` (a time, in seconds) per solver on one log
+    axis shared by all panels; the solver keeps its colour in every panel, and one legend
+    names them all. Capped runs are hatched and marked "capped"; a cell that is not a
+    number ("not reached") is written where its bar would start. With `memory`, the
+    rows that have one get a panel of their own on its own axis.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        One result per row, e.g. the rows of a CSV file read by ``csv.DictReader``: numbers
+        or text (cells are read by their leading number).
+    value : str
+        The column drawn, e.g. ``"time"``.
+    solver : str, default "solver"
+        The column that names the solver: the bar's label and colour.
+    panel : str, optional
+        The column that groups rows into panels (``"problem"``, ``"case"``); one panel
+        when omitted.
+    memory : str, optional
+        A column of peak memory, drawn in a panel of its own when some row has one.
+    capped : str or None, default "capped"
+        A column of booleans marking runs stopped at a time cap.
+    value_label, memory_label : str, optional
+        Axis labels; the column names by default.
+    n_cols : int, default 3
+        Panels per row of the grid.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Its axes are the time panels, in the order the problems first appear, then the
+        memory panel.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from reparamopt.plotting import plot_benchmark
+    >>> rows = [{"problem": "square", "solver": "auto", "time": "0.002"},
+    ...         {"problem": "square", "solver": "scipy", "time": "0.004"},
+    ...         {"problem": "wide", "solver": "auto", "time": "0.03"}]
+    >>> fig = plot_benchmark(rows, value="time", panel="problem")
+    >>> [ax.get_title() for ax in fig.axes]
+    ['square', 'wide']
+    """
+    if not isinstance(n_cols, numbers.Integral) or n_cols < 1:
+        raise InvalidArgumentError(f"`n_cols` must be a positive int; got {n_cols!r}")
+    rows = list(rows)
+    if not rows:
+        raise InvalidArgumentError("`rows` is empty; nothing to plot")
+    panels = {}
+    for row in rows:
+        panels.setdefault(str(row.get(panel, "")) if panel else "", []).append(row)
+    memory_rows = [row for row in rows if memory and _as_number(row.get(memory)) > 0]
+    fig, axes = _benchmark_grid([len(items) for items in panels.values()]
+                                + ([len(memory_rows)] if memory_rows else []), n_cols)
+    colors = _solver_colors(str(row[solver]) for row in rows)
+    times = np.array([_as_number(row.get(value)) for row in rows])
+    positive = times[np.isfinite(times) & (times > 0)]
+    base = positive.min() / 2 if positive.size else 1e-3
+    for ax, (title, items) in zip(axes, panels.items()):
+        if ax is not axes[0]:
+            ax.sharex(axes[0])
+        _benchmark_bars(ax, items, solver, value, colors, capped, base)
+        ax.set_xscale("log")
+        ax.set_xlabel(value_label or value, fontsize=8)
+        ax.set_title(textwrap.fill(title, 48), fontsize=9)
+        ax.grid(True, axis="x", which="major", alpha=0.3)
+    axes[0].set_xlim(base, max(positive.max() * 3 if positive.size else 1.0, base * 10))
+    if memory_rows:
+        ax = axes[-1]
+        labelled = [dict(row, _label=f"{row[panel]}: {row[solver]}" if panel else row[solver])
+                    for row in memory_rows]
+        _benchmark_bars(ax, labelled, "_label", memory,
+                        {row["_label"]: colors[str(row[solver])] for row in labelled}, None, 0.0)
+        ax.set_xlabel(memory_label or memory, fontsize=8)
+        ax.set_title("peak memory", fontsize=9)
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=c, label=name) for name, c in colors.items()]
+    fig.legend(handles=handles, loc="outside upper center", ncols=min(len(handles), 4), fontsize=8,
+               title="solver (one colour in every panel)", title_fontsize=8)
+    return fig
+
+
+def _benchmark_grid(sizes, n_cols):
+    """A figure with one axes per entry of `sizes` (bars per panel) on a grid of `n_cols`
+    columns, each row as tall as its fullest panel; unused cells removed."""
+    plt = pyplot()
+    n_cols = min(n_cols, len(sizes))
+    n_rows = -(-len(sizes) // n_cols)
+    heights = [0.2 * max(sizes[r * n_cols:(r + 1) * n_cols]) + 1.0 for r in range(n_rows)]
+    fig, grid = plt.subplots(n_rows, n_cols, squeeze=False, layout="constrained",
+                             figsize=(4.6 * n_cols, sum(heights) + 0.3 * (len(sizes) // 4 + 2)),
+                             gridspec_kw={"height_ratios": heights})
+    cells = list(grid.flat)
+    for ax in cells[len(sizes):]:
+        fig.delaxes(ax)
+    return fig, cells[:len(sizes)]

@@ -7,8 +7,6 @@ import subprocess
 import sys
 import tempfile
 
-import numpy as np
-
 from .. import benchmarks
 from ..benchmarks import NEEDS, SUITES
 from ..benchmarks._harness import PROGRESS_VARIABLE, parse_progress
@@ -95,11 +93,6 @@ def parse_tables(text):
     return tables
 
 
-def _number(text):
-    match = re.match(r"^\s*([-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)", text)
-    return float(match.group(1)) if match else np.nan
-
-
 def _tables_to_csv(suite, tables, folder):
     """Write the printed markdown tables as one CSV (a ``case`` column holds each title)."""
     header = ["case"] + tables[0][1]
@@ -149,35 +142,12 @@ def _axis_label(column):
     return f"{' '.join(words)} (s)" if _time_column([column]) else " ".join(words)
 
 
-def _truthy(text):
-    return str(text).strip().lower() in ("true", "yes", "1")
-
-
-def _bars(ax, names, values, cells, capped, base):
-    """Horizontal bars from `base` to each value; a missing value gets its cell's text
-    instead, a capped one hatching and the word "capped"."""
-    y = np.arange(len(names))
-    drawn = np.isfinite(values) & (values > base)
-    capped = np.asarray(capped, dtype=bool)
-    for chosen, style in ((drawn & ~capped, {"color": "#457b9d"}),
-                          (drawn & capped, {"color": "#a8dadc", "hatch": "//", "edgecolor": "#457b9d"})):
-        ax.barh(y[chosen], values[chosen] - base, left=base, **style)
-    for yi, value, cell, shown, cap in zip(y, values, cells, drawn, capped):
-        if not shown:
-            ax.text(base, yi, f" {cell or 'n/a'}", va="center", fontsize=7)
-        elif cap:
-            ax.text(value, yi, " capped", va="center", fontsize=7)
-    ax.set_yticks(y, names, fontsize=7)
-    ax.invert_yaxis()
-
-
 def _bench_figure(suite, rows):
-    """The figure of the results `rows` (dicts): one panel of times per case or problem,
-    all on one log axis in seconds, and, when the results hold a peak memory, a panel of
-    its own with its own axis."""
-    from ..plotting import pyplot
+    """The figure of the results `rows` (dicts), by :func:`reparamopt.plotting.plot_benchmark`:
+    a grid of panels of times per case or problem, all on one log axis in seconds, one
+    colour per solver, and, when the results hold a peak memory, a panel of its own."""
+    from ..plotting import plot_benchmark
 
-    plt = pyplot()
     columns = list(rows[0]) if rows else []
     group = next((c for c in ("case", "problem") if c in columns), None)
     label = "solver" if "solver" in columns else next((c for c in columns if c != group), None)
@@ -186,35 +156,9 @@ def _bench_figure(suite, rows):
         raise CommandError(f"the {suite} benchmark results have no time column to plot; "
                            f"columns: {', '.join(columns) or '(none)'}")
     memory = _memory_column(columns)
-    panels = {}
-    for row in rows:
-        panels.setdefault(row.get(group, "") if group else "", []).append(row)
-    memory_rows = [row for row in rows if memory and _number(row.get(memory) or "") > 0]
-    sizes = [len(items) for items in panels.values()] + ([len(memory_rows)] if memory_rows else [])
-    heights = [0.28 * size + 0.9 for size in sizes]
-    fig, axes = plt.subplots(len(sizes), 1, figsize=(8, max(sum(heights), 2.5)), layout="constrained",
-                             squeeze=False, gridspec_kw={"height_ratios": heights})
-    times = np.array([_number(row.get(value) or "") for row in rows])
-    positive = times[np.isfinite(times) & (times > 0)]
-    base = positive.min() / 2 if positive.size else 1e-3
-    time_axes = list(axes[:len(panels), 0])
-    for ax, (title, items) in zip(time_axes, panels.items()):
-        if ax is not time_axes[0]:
-            ax.sharex(time_axes[0])
-        _bars(ax, [row[label] for row in items], np.array([_number(row.get(value) or "") for row in items]),
-              [row.get(value) for row in items], [_truthy(row.get("capped")) for row in items], base)
-        ax.set_xscale("log")
-        ax.set_xlabel(_axis_label(value))
-        ax.set_title(title, fontsize=8)
-    time_axes[0].set_xlim(base, max(positive.max() * 3 if positive.size else 1.0, base * 10))
-    if memory_rows:
-        ax = axes[-1, 0]
-        names = [f"{row[group]}: {row[label]}" if group else row[label] for row in memory_rows]
-        _bars(ax, names, np.array([_number(row[memory]) for row in memory_rows]),
-              [row[memory] for row in memory_rows], [False] * len(memory_rows), 0.0)
-        ax.set_xlabel(_axis_label(memory))
-        ax.set_title("peak memory", fontsize=8)
-    return fig
+    return plot_benchmark(rows, value=value, solver=label, panel=group, memory=memory,
+                          value_label=_axis_label(value),
+                          memory_label=_axis_label(memory) if memory else None)
 
 
 def _bench_plot(suite, rows, path):

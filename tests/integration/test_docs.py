@@ -71,12 +71,36 @@ def test_docs_build(tmp_path):
     # A quick build says that its tutorials ran on reduced sizes.
     assert "REPARAMOPT_QUICK=1" in (built / "auto_tutorials" / "index.html").read_text(encoding="utf-8")
 
-    # The API reference comes from the docstrings.
+    # The API reference comes from the docstrings, and its pages carry the names users
+    # call (reparamopt.nnls), not the modules that define them.
     generated = built / "api" / "generated"
-    page = (generated / "reparamopt.flagships.nnls.nnls.html").read_text(encoding="utf-8")
+    page = (generated / "reparamopt.nnls.html").read_text(encoding="utf-8")
     assert "init_scale" in page and "polish" in page
-    assert (generated / "reparamopt.flagships.nmf.NMF.html").is_file()
+    for name in ("nnls", "sparse_recovery", "NMF", "solve", "Problem", "NonNegative", "compat.nnls"):
+        page = (generated / f"reparamopt.{name}.html").read_text(encoding="utf-8")
+        assert re.search(rf"<title>reparamopt\.{re.escape(name)}\s", page), name
+    assert not list(generated.glob("reparamopt.flagships.*.nnls.html"))
+    assert not (generated / "reparamopt.flagships.nmf.NMF.html").exists()
     assert (generated / "reparamopt.plotting.html").is_file()
+    # Cross-references land on those pages, by the public name (flagships.rst) or by the
+    # defining module's path (concepts.rst, docstrings).
+    links = {page: (built / f"{page}.html").read_text(encoding="utf-8") for page in ("flagships", "concepts")}
+    assert 'href="api/generated/reparamopt.nnls.html#reparamopt.nnls"' in links["flagships"]
+    assert 'href="api/generated/reparamopt.NMF.html#reparamopt.NMF"' in links["flagships"]
+    assert 'href="api/generated/reparamopt.Problem.html#reparamopt.Problem"' in links["concepts"]
+
+    # Narrative pages have navigation: every page in the primary sidebar, the page's own
+    # sections under "On this page".
+    page = (built / "getting_started.html").read_text(encoding="utf-8")
+    sidebar = page[page.index('id="pst-primary-sidebar"'):page.index('id="main-content"')]
+    assert 'href="concepts.html"' in sidebar and 'href="api.html"' in sidebar
+    toc = page[page.index('id="pst-page-toc-nav"'):]
+    assert 'href="#the-demo"' in toc and 'href="#installation"' in toc
+    # The front page says which function fits which data.
+    page = (built / "index.html").read_text(encoding="utf-8")
+    assert "Which function for my data" in page
+    for name in ("nnls", "sparse_recovery", "NMF", "solve"):
+        assert f'href="api/generated/reparamopt.{name}.html#reparamopt.{name}"' in page, name
 
     # The registry graph and tables are drawn from the live registry.
     from reparamopt import registry
@@ -173,6 +197,35 @@ def _conf_functions(*names, **namespace):
             or (isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) in names)]
     exec(compile(ast.Module(body=keep, type_ignores=[]), str(DOCS / "conf.py"), "exec"), namespace)
     return namespace
+
+
+def test_internal_paths_resolve_to_public_names():
+    import reparamopt
+
+    conf = _conf_functions("_exported", "_EXPORTED", "_public_name", reparamopt=reparamopt)
+    public = conf["_public_name"]
+    assert public("reparamopt.flagships.nnls.nnls") == "reparamopt.nnls"
+    assert public("reparamopt.flagships.nmf.NMF") == "reparamopt.NMF"
+    assert public("reparamopt.declare.problem.Problem.optimality") == "reparamopt.Problem.optimality"
+    assert public("reparamopt.maps.registry.resolve") == "reparamopt.resolve"
+    for internal in ("reparamopt.flagships.sparse.SparseSettings", "scipy.optimize.nnls",
+                     "reparamopt.no.such.thing"):
+        assert public(internal) is None, internal
+
+
+def test_stale_api_pages_are_dropped(tmp_path):
+    """A page generated for a name api.rst no longer lists (reparamopt.flagships.nnls.nnls
+    before the public names) would break the -W build of an existing checkout."""
+    stubs = tmp_path / "api" / "generated"
+    stubs.mkdir(parents=True)
+    (tmp_path / "api.rst").write_text((DOCS / "api.rst").read_text(encoding="utf-8"), encoding="utf-8")
+    for name in ("reparamopt.nnls.rst", "reparamopt.maps.registry.rst", "reparamopt.flagships.nnls.nnls.rst"):
+        (stubs / name).write_text("stub\n")
+    conf = _conf_functions("_autosummary_entries", "_drop_stale_api_stubs", HERE=tmp_path, API_STUBS=stubs)
+    assert {"nnls", "NMF", "Problem", "compat.nnls", "maps.registry"} <= set(
+        conf["_autosummary_entries"](tmp_path / "api.rst"))
+    conf["_drop_stale_api_stubs"]()
+    assert sorted(p.name for p in stubs.iterdir()) == ["reparamopt.maps.registry.rst", "reparamopt.nnls.rst"]
 
 
 @pytest.mark.parametrize("quick,plot_gallery,announced", [

@@ -242,3 +242,60 @@ def test_negative_objective_is_drawn(x):
     axes = ro.plotting.plot_convergence(history, x=x)
     line = axes[1].get_lines()[0]
     assert len(line.get_ydata()) == 4 and axes[1].get_yscale() == "symlog"
+
+
+# -- benchmark results (the figure of `reparamopt bench`) ----------------------------
+def _recorded(name):
+    import csv
+
+    from tests import REPO_ROOT
+
+    path = REPO_ROOT / "docs" / "benchmarks" / f"{name}.csv"
+    if not path.is_file():
+        pytest.skip(f"no recorded {name} benchmark in this tree")
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _bar_colors(ax):
+    """{solver: facecolor} of the bars of a panel, read from its tick labels."""
+    names = [t.get_text() for t in ax.get_yticklabels()]
+    bars = sorted(ax.patches, key=lambda p: p.get_y())
+    return {name: tuple(bar.get_facecolor()[:3]) for name, bar in zip(names, bars)}
+
+
+def test_benchmark_figure_is_a_grid_with_one_colour_per_solver_and_a_legend():
+    rows = _recorded("nnls")
+    problems = list(dict.fromkeys(row["problem"] for row in rows))
+    fig = plotting.plot_benchmark(rows, value="time", panel="problem")
+    assert [ax.get_title() for ax in fig.axes] == problems
+    columns = {round(ax.get_position().x0, 3) for ax in fig.axes}
+    assert len(columns) == 3  # a grid, not one column of panels
+    width, height = fig.get_size_inches()
+    assert height < 2.5 * width
+    seen = {}
+    for ax in fig.axes:
+        assert ax.get_xscale() == "log"
+        for solver, color in _bar_colors(ax).items():
+            assert seen.setdefault(solver, color) == color, solver  # the same in every panel
+    solvers = list(dict.fromkeys(row["solver"] for row in rows))
+    assert len(set(seen.values())) == len(solvers)  # and different between solvers
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == solvers
+    legend_colors = [tuple(h.get_facecolor()[:3]) for h in legend.legend_handles]
+    assert legend_colors == [seen[s] for s in solvers]
+
+
+def test_benchmark_figure_marks_capped_and_missing_runs():
+    rows = [{"case": "a", "solver": "ours", "time": "0.5", "capped": "True"},
+            {"case": "a", "solver": "theirs", "time": "not reached", "capped": "False"},
+            {"case": "b", "solver": "theirs", "time": "0.01", "capped": "False"}]
+    fig = plotting.plot_benchmark(rows, value="time", panel="case", value_label="time (s)")
+    first, second = fig.axes
+    assert [t.get_text().strip() for t in first.texts] == ["capped", "not reached"]
+    assert first.patches[0].get_hatch() == "//"
+    assert first.get_xlabel() == "time (s)" and second.get_shared_x_axes().joined(first, second)
+    with pytest.raises(InvalidArgumentError, match="rows"):
+        plotting.plot_benchmark([], value="time")
+    with pytest.raises(InvalidArgumentError, match="n_cols"):
+        plotting.plot_benchmark(rows, value="time", n_cols=0)

@@ -1,6 +1,9 @@
-"""Every tutorial runs in quick mode and writes finite numbers in the expected direction."""
+"""Every tutorial runs in quick mode and writes finite numbers in the expected direction;
+run cell by cell as sphinx-gallery runs it, every panel of its figures is drawn by the
+time the figure is captured."""
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -11,13 +14,45 @@ from tests import REPO_ROOT
 
 TUTORIALS = REPO_ROOT / "tutorials"
 
+# Runs a tutorial the way sphinx-gallery's matplotlib scraper sees it: the cells (split at
+# "# %%") in one namespace, and after each cell every open figure is captured (here: which
+# of its axes hold anything drawn) and closed. Drawing into a figure after the cell that
+# created it ends would leave an empty panel on the built page.
+CELL_RUNNER = """
+import json, re, sys
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+script, report = sys.argv[1], sys.argv[2]
+source = open(script, encoding="utf-8").read()
+namespace = {"__name__": "__main__", "__file__": script}
+captured = []
+for cell, code in enumerate(re.split(r"^# %%.*$", source, flags=re.MULTILINE)):
+    exec(compile(code, script, "exec"), namespace)
+    for number in plt.get_fignums():
+        axes = plt.figure(number).axes
+        captured.append({"cell": cell, "drawn": [ax.has_data() or bool(ax.texts) for ax in axes],
+                         "titles": [ax.get_title() for ax in axes]})
+    plt.close("all")
+json.dump(captured, open(report, "w"))
+"""
+
 
 def run_tutorial(name, tmp_path):
     env = dict(os.environ, REPARAMOPT_QUICK="1", REPARAMOPT_OUTPUT=str(tmp_path), MPLBACKEND="Agg")
-    done = subprocess.run([sys.executable, str(TUTORIALS / f"plot_{name}.py")], env=env,
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    report = tmp_path / "captured_figures.json"
+    done = subprocess.run([sys.executable, "-c", CELL_RUNNER, str(TUTORIALS / f"plot_{name}.py"),
+                           str(report)], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert (tmp_path / f"{name}.png").stat().st_size > 1000
+    captured = json.loads(report.read_text())
+    assert captured, f"{name}: no figure open at the end of any cell"
+    for figure in captured:
+        empty = [title or str(i) for i, (title, drawn) in
+                 enumerate(zip(figure["titles"], figure["drawn"])) if not drawn]
+        assert not empty, f"{name}: panels {empty} are empty when cell {figure['cell']} ends"
     with open(tmp_path / f"{name}.csv") as fh:
         return list(csv.DictReader(fh))
 
