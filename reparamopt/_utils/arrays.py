@@ -77,7 +77,15 @@ def scalar_or_columns(fun):
 
 
 def column_norms(v, xp=np):
-    """The 2-norm of each column of `v` (of the vector when 1-D), in namespace `xp`."""
+    """The 2-norm of each column of `v` (of the vector when 1-D), in namespace `xp`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparamopt._utils.arrays import column_norms
+    >>> column_norms(np.array([[3.0, 0.0], [4.0, 2.0]]))
+    array([5., 2.])
+    """
     if xp is np:
         return np.linalg.norm(v, axis=0)
     return xp.linalg.vector_norm(v, axis=0)
@@ -85,7 +93,14 @@ def column_norms(v, xp=np):
 
 def as_float(x, xp=np):
     """`x` as a float64 array of namespace `xp` (NumPy input converted, other libraries'
-    arrays kept on their device)."""
+    arrays kept on their device).
+
+    Examples
+    --------
+    >>> from reparamopt._utils.arrays import as_float
+    >>> as_float([1, 2]).dtype
+    dtype('float64')
+    """
     if xp is np:
         return np.asarray(x, dtype=float)
     return xp.asarray(x, dtype=xp.float64)

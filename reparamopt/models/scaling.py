@@ -89,7 +89,15 @@ def times_ratio(x, num, den):
 
 def divided(A, c):
     """``A / c`` for a dense or sparse matrix or a LinearOperator (`A` itself when
-    ``c == 1``: no copy); a subnormal `c` (whose inverse overflows) included."""
+    ``c == 1``: no copy); a subnormal `c` (whose inverse overflows) included.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparamopt.models.scaling import divided
+    >>> divided(np.array([1e-320, 5e-321]), 1e-320)
+    array([1. , 0.5])
+    """
     if c == 1.0:
         return A
     if isinstance(A, LinearOperator):
