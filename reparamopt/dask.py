@@ -43,6 +43,7 @@ from .backends.dask.common import (
     open_array,
     require_dask,
     scheduler_of,
+    shipped,
 )
 from .exceptions import InvalidArgumentError, InvalidTypeError, NonFiniteError, ShapeError
 from .flagships.nnls.settings import NNLSSettings
@@ -179,15 +180,15 @@ def nnls(A, b, *, mode="auto", client=None, gram_max_features=GRAM_MAX_FEATURES,
     if "x0" in memory_options and mode != "gram":
         raise InvalidArgumentError(f"`x0` is supported by `mode`='gram' only; got mode {mode!r}")
     if mode == "gram":
-        A_d = A if isinstance(A, da.Array) else da.from_array(A)
+        A_d = A if isinstance(A, da.Array) else shipped(A, "auto", scheduler)
         B = b if b.ndim == 2 else b[:, None]
-        B = B if isinstance(B, da.Array) else da.from_array(B, chunks=(A_d.chunks[0], -1))
+        B = B if isinstance(B, da.Array) else shipped(B, (A_d.chunks[0], -1), scheduler)
         res = _dask_nnls.solve_gram(A_d, B, scheduler, memory_options, one_rhs=b.ndim == 1)
     elif mode == "columns":
-        B = b if isinstance(b, da.Array) else da.from_array(b, chunks=(b.shape[0], "auto"))
+        B = b if isinstance(b, da.Array) else shipped(b, (b.shape[0], "auto"), scheduler)
         res = _dask_nnls.solve_columns(A, B, scheduler, memory_options)
     else:
-        A_d = A if isinstance(A, da.Array) else da.from_array(A)
+        A_d = A if isinstance(A, da.Array) else shipped(A, "auto", scheduler)
         b_np = as_float_array(compute(b, scheduler=scheduler)[0], "b") if is_dask_collection(b) else b
         columns = [b_np] if b_np.ndim == 1 else list(b_np.T)
         results = [_dask_nnls.solve_matrix_free(

@@ -11,6 +11,7 @@ import os
 import signal
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -336,3 +337,20 @@ def test_a_worker_killed_mid_solve_does_not_lose_the_result(client, big_zarr):
     assert "error" not in outcome, f"the solve failed: {outcome.get('error')!r}"
     np.testing.assert_allclose(outcome["res"].x, x_true, rtol=0, atol=1e-8)
     client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed worker
+
+
+def test_in_memory_data_reach_the_cluster_by_scatter_not_in_the_graph(client, rng):
+    """A NumPy b (and A) of several MB is scattered to the workers once: dask's 'large
+    graph' warning does not come, and the answer is the in-memory one."""
+    m, n = 80_000, 30  # 19 MB of A: dask warns from 10 MB
+    A = rng.standard_normal((m, n)) / np.sqrt(m)
+    b = A @ np.maximum(rng.standard_normal(n), 0.0) + 1e-3 * rng.standard_normal(m)
+    assert A.nbytes > 10 * 2**20
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = rd.nnls(A, b, client=client, mode="gram")
+        free = rd.nnls(A[:, :4], b, client=client, mode="matrix-free", max_iter=50)
+    large = [w for w in caught if "large graph" in str(w.message)]
+    assert not large, [str(w.message)[:80] for w in large]
+    np.testing.assert_allclose(res.x, ro.nnls(A, b).x, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(free.x, ro.nnls(A[:, :4], b).x, rtol=1e-6, atol=1e-8)

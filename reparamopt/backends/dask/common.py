@@ -18,8 +18,13 @@ from ...exceptions import (
     ShapeError,
 )
 
-__all__ = ["is_dask_collection", "require_dask", "scheduler_of", "compute", "persist",
+__all__ = ["is_dask_collection", "require_dask", "scheduler_of", "compute", "persist", "shipped",
            "as_dask_array", "NpyFile", "open_array"]
+
+
+# In-memory arrays at least this large go to a cluster by scatter, not inside the graph
+# (dask warns about graphs above a few MB)
+_SCATTER_FROM = 1 << 20
 
 
 def require_dask():
@@ -60,6 +65,24 @@ def scheduler_of(collections, client=None):
         return None, "threads"
     key = f"{getattr(scheduler, '__module__', '')}.{getattr(scheduler, '__name__', '')}"
     return scheduler, names.get(key, describe(scheduler))
+
+
+def shipped(array, chunks, scheduler=None):
+    """A dask array of the in-memory `array` with `chunks`.
+
+    With a distributed client the array is scattered to the workers once and the graph
+    refers to it, instead of carrying a copy of the data in its tasks (dask's "large
+    graph" warning, and a graph that every scheduler restart sends again); elsewhere it
+    is :func:`dask.array.from_array`.
+    """
+    import dask.array as da
+
+    array = np.asarray(array)
+    client = _client_of(scheduler)
+    if client is None or array.nbytes < _SCATTER_FROM:
+        return da.from_array(array, chunks=chunks)
+    future = client.scatter(array, broadcast=False, hash=False)
+    return da.from_delayed(future, shape=array.shape, dtype=array.dtype).rechunk(chunks)
 
 
 def compute(*collections, scheduler=None):

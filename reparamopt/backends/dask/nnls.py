@@ -24,7 +24,7 @@ import scipy.linalg as sla
 from ...finish.kkt import kkt_residual
 from ...finish.support import support_of
 from ...result import OptimizeResult, Status
-from .common import check_finite_scalar, compute, persist
+from .common import check_finite_scalar, compute, persist, shipped
 
 __all__ = ["gram_reduction", "SquareRoot", "solve_gram", "solve_columns", "solve_matrix_free"]
 
@@ -209,13 +209,12 @@ class _MatrixFree:
     """State shared by the iteration and the finish of one right-hand side."""
 
     def __init__(self, A, b, scheduler, options, tol, max_gather_bytes):
-        import dask.array as da
 
         self.A, self.b, self.scheduler = A, b, scheduler
         self.m, self.n = A.shape
         self.options, self.tol = options, tol
         self.max_columns = max(1, int(max_gather_bytes // (8 * self.m)))
-        self.b_d = da.from_array(b, chunks=(A.chunks[0],))
+        self.b_d = shipped(b, (A.chunks[0],), scheduler)
         (self.c,) = compute(A.T @ self.b_d, scheduler=scheduler)
         check_finite_scalar(self.c, "A")
         self.c_norm = float(np.linalg.norm(self.c))
@@ -223,10 +222,9 @@ class _MatrixFree:
 
     def gradient(self, r):
         """``A^T r`` on the workers, returned to the client (an n-vector)."""
-        import dask.array as da
 
         self.passes += 1
-        (g,) = compute(self.A.T @ da.from_array(r, chunks=(self.A.chunks[0],)),
+        (g,) = compute(self.A.T @ shipped(r, (self.A.chunks[0],), self.scheduler),
                        scheduler=self.scheduler)
         return g
 
@@ -309,7 +307,7 @@ def solve_matrix_free(A, b, scheduler, *, tol, max_iter, init_scale, check_every
             outcome = (x, None, None, False)
     x, g, r, ok = outcome
     if g is None:
-        r = compute(A @ da.from_array(x, chunks=(A.chunks[1],)), scheduler=scheduler)[0] - b
+        r = compute(A @ shipped(x, (A.chunks[1],), scheduler), scheduler=scheduler)[0] - b
         g = state.gradient(r)
     optimality = float(kkt_residual(x, g, state.c_norm))
     status = Status.CONVERGED if ok or optimality <= tol else Status.MAX_ITER
