@@ -199,15 +199,31 @@ class LinearModel:
             out = FLOOR_FACTOR * _EPS * level / np.sqrt(max(self.n, 1))
             return np.broadcast_to(out, x.shape).copy()
         absb = np.abs(self.b)
-        if self.kind == "sparse":
-            absA = abs(self.A)
-            return FLOOR_FACTOR * _EPS * (absA.T @ (absA @ x + absb))
         out = np.zeros(x.shape)
-        rows = max(1, _ABS_BLOCK // max(self.n, 1))
-        for i in range(0, self.m, rows):
-            block = np.abs(self.A[i:i + rows])
-            out += block.T @ (block @ x + absb[i:i + rows])
+        for rows, block in self._abs_row_blocks():
+            out += block.T @ (block @ x + absb[rows])
         return FLOOR_FACTOR * _EPS * out
+
+    def residual_level(self, x):
+        """``eps ||(|A| |x| + |b|)||`` per column: the residual ``A x - b`` a
+        backward-stable solve leaves (dense and sparse ``A``), without copying ``A``
+        whole."""
+        x = np.abs(x)
+        absb = np.abs(self.b)
+        squares = np.zeros(x.shape[1:])
+        for rows, block in self._abs_row_blocks():
+            squares += np.sum((block @ x + absb[rows]) ** 2, axis=0)
+        return _EPS * np.sqrt(squares)
+
+    def _abs_row_blocks(self):
+        """``(rows, |A[rows]|)`` over ``A``: one block for sparse ``A``, blocks of about
+        ``_ABS_BLOCK`` entries for dense ``A`` (so that ``|A|`` is never formed whole)."""
+        if self.kind == "sparse":
+            yield slice(None), abs(self.A)
+            return
+        step = max(1, _ABS_BLOCK // max(self.n, 1))
+        for i in range(0, self.m, step):
+            yield slice(i, i + step), np.abs(self.A[i:i + step])
 
     def certify(self, x, tol):
         """``(optimality, ok, g, rnorm)`` at ``x``, measured on ``A`` itself: the relative

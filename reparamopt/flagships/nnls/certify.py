@@ -19,8 +19,8 @@ def certify(outcome, finish, settings, x0, start):
     itself, and the status is CONVERGED only when every column passes.
     """
     model = finish.model
-    x, chosen = _best_candidate(outcome, model, x0)
-    x, unresolved = refine_attainable(x, model, skip=outcome.stable & chosen)
+    x, chosen, fun = _best_candidate(outcome, model, x0)
+    x, unresolved = refine_attainable(x, model, skip=outcome.stable & chosen, fun=fun)
     optimality, ok, _, rnorm = model.certify(x, settings.tol)
     # the paper's methods end with a conservative finish: columns it certified only at
     # the rounding level get a second solve too ("auto"'s paths are exact methods)
@@ -46,7 +46,7 @@ def certify(outcome, finish, settings, x0, start):
 
 def _best_candidate(outcome, model, x0):
     """Per column, the path's point unless another candidate is lower beyond rounding;
-    and which columns kept the path's point."""
+    which columns kept the path's point; and the objective at the point kept."""
     x = np.maximum(np.nan_to_num(outcome.x, nan=0.0, posinf=0.0), 0.0)
     candidates = [x] + [np.maximum(v, 0.0) for v in outcome.before]
     if x0 is not None:
@@ -57,7 +57,8 @@ def _best_candidate(outcome, model, x0):
     slack = 64 * np.finfo(float).eps * (values.min(axis=0) + 0.5 * model.b_norm2)
     best = np.where(values[0] <= values.min(axis=0) + slack, 0, np.argmin(values, axis=0))
     stacked = np.stack(candidates)
-    return stacked[best, :, np.arange(x.shape[1])].T, best == 0
+    columns = np.arange(x.shape[1])
+    return stacked[best, :, columns].T, best == 0, values[best, columns]
 
 
 def explain(outcome, optimality, ok, finish, settings):

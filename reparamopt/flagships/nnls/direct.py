@@ -16,7 +16,7 @@ from ...finish.compiled import compiled_lawson_hanson
 from ...finish.least_squares import RHO_CHOLESKY
 from ...models.linear import LinearModel
 from .finishing import NNLSOutcome
-from .route import COMPILED_SMALL_N, DENSIFY_MAX, LAWSON_HANSON_FROM, densifiable
+from .route import COMPILED_SMALL_N, LAWSON_HANSON_FROM, densifiable
 
 __all__ = ["least_squares_path", "compiled_path", "ill_conditioned_path", "warm_finish_path",
            "LeastSquaresStart", "least_squares_start"]
@@ -213,8 +213,6 @@ def _all_columns(model, cols, X):
 
 def _dense(model):
     """``A`` as a dense array when it is one or small enough to become one."""
-    if model.kind == "dense":
-        return model.A
-    if model.kind == "sparse" and model.m * model.n <= DENSIFY_MAX:
-        return model.A.toarray()
-    return None
+    if not densifiable(model):
+        return None
+    return model.A if model.kind == "dense" else model.A.toarray()

@@ -37,14 +37,15 @@ SECOND_OPINION_MAX_N = 500
 ROUNDS = 3
 
 
-def refine_attainable(x, model, skip=None):
+def refine_attainable(x, model, skip=None, fun=None):
     """`x` with the columns whose ``b`` is attainable corrected on their support
     (where that keeps ``x`` positive and lowers the objective), and which of those
     columns still have a residual above the backward-stable level. The columns `skip`
-    (solved by a backward-stable method) are left as they are."""
+    (solved by a backward-stable method) are left as they are; `fun`, the objective at
+    `x` per column when the caller has it, saves a product with ``A``."""
     unresolved = np.zeros(x.shape[1], bool)
     todo = np.arange(x.shape[1]) if skip is None else np.flatnonzero(~skip)
-    cols = _above_backward_level(x, model, todo) if todo.size else todo
+    cols = _above_backward_level(x, model, todo, fun) if todo.size else todo
     if not cols.size:
         return x, unresolved
     out = x.copy()
@@ -56,28 +57,22 @@ def refine_attainable(x, model, skip=None):
     return out, unresolved
 
 
-def _above_backward_level(x, model, cols=None):
-    """The columns (of `cols`, default all) whose ``b`` is attainable and whose residual
-    is above the backward-stable level."""
+def _above_backward_level(x, model, cols, fun=None):
+    """The columns of `cols` whose ``b`` is attainable and whose residual is above the
+    backward-stable level (:meth:`~reparamopt.models.linear.LinearModel.residual_level`)."""
     if model.kind == "operator" or x.size == 0:
         return np.zeros(0, int)
-    cols = np.arange(x.shape[1]) if cols is None else np.asarray(cols)
+    cols = np.asarray(cols)
     sub = model.take(cols)
-    rnorm = np.linalg.norm(sub.matvec(x[:, cols]) - sub.b, axis=0)
+    if fun is None:
+        rnorm = np.linalg.norm(sub.matvec(x[:, cols]) - sub.b, axis=0)
+    else:
+        rnorm = np.sqrt(2.0 * np.maximum(fun[cols], 0.0))
     todo = (rnorm <= ATTAINABLE * np.sqrt(sub.b_norm2)) & (rnorm > 0)
     if not todo.any():
         return np.zeros(0, int)
-    level = _backward_level(sub, x[:, cols[todo]], todo)
+    level = sub.take(np.flatnonzero(todo)).residual_level(x[:, cols[todo]])
     return cols[todo][rnorm[todo] > BACKWARD_FACTOR * level]
-
-
-def _backward_level(model, X, todo):
-    """``eps ||(|A| |x| + |b|)||`` per column: the residual a backward-stable solve
-    leaves."""
-    A = model.A
-    absA = abs(A) if sp.issparse(A) else np.abs(A)
-    level = absA @ np.abs(X) + np.abs(model.b[:, todo])
-    return np.finfo(float).eps * np.linalg.norm(level, axis=0)
 
 
 def _solve_on_support(model, x, P, j):
