@@ -41,6 +41,14 @@ Ill-conditioned (reparamopt.datasets; auto against scipy):
  15. NMF subproblems: fixed W of 20 and 50 overlapping bumps, 500 right-hand sides;
  16. SVD-built, 600 x 400, singular values from 1 to 1e-12.
 
+Scale (:mod:`reparamopt.benchmarks.nnls_scale`; scipy, coordinate descent, FISTA):
+ 17. small: 40 x 150, 300 x 25 scaled, breast-cancer and diabetes data in raw units;
+ 18. wide coherent: 64 x 1700 digit images, 200 x 2000 smooth bumps;
+ 19. sparse at scale: 20000 x 2000 (density 0.005), 10^5 x 10^4 (10^-3);
+ 20. 2-D deconvolution, 64 x 64 image, 7 x 7 blur (sparse 4096 x 4096);
+ 21. many right-hand sides: NMF counts 3000 x 40 (500 columns), 1797 digits on 64 x 24.
+With ``--first-call``: import plus a first 40 x 150 call in fresh interpreters.
+
 Usage::
 
     python -m reparamopt.benchmarks.nnls --quick            # small sizes
@@ -66,12 +74,14 @@ from reparamopt.flagships.nnls import METHODS
 from reparamopt.models.operators import SubsampledFFT
 
 from ._harness import Progress, timed
+from .nnls_scale import SCALE, print_first_call, scale_families
 
 PEER_TOL = 1e-8
 GAUSSIAN = (1, 2, 3, 4, 5, 6)
 MEMORY_FAMILY = 6  # the matrix-free FFT: its peak memory is reported
 # seconds a solver run may take in --quick before it is stopped and marked capped
 QUICK_TIME_CAP = 1.0
+DENSE_PEER_MAX = 50_000_000  # entries of a sparse A that scipy gets densified
 LASSO_MAX_ITER, LASSO_CHUNK = 20000, 500  # coordinate-descent sweeps: all, per fit
 
 
@@ -199,10 +209,13 @@ def ill_conditioned_families(quick):
 
 def families(quick):
     rng = np.random.default_rng(0)
-    return {**gaussian_families(quick, rng), **ill_conditioned_families(quick)}
+    return {**gaussian_families(quick, rng), **ill_conditioned_families(quick),
+            **scale_families(quick, rng)}
 
 
 def peers_for(family, A, b):
+    if family in SCALE:
+        return _scale_peers(family, A)
     if family not in GAUSSIAN:
         return [solve_scipy]
     dense = isinstance(A, np.ndarray)
@@ -215,6 +228,17 @@ def peers_for(family, A, b):
     peers.append(solve_apg)
     if sp.issparse(A):
         peers.append(solve_lsq_linear)
+    return peers
+
+
+def _scale_peers(family, A):
+    """scipy where the dense matrix is small enough, coordinate descent, FISTA."""
+    m, n = A.shape
+    peers = [solve_scipy] if m * n <= DENSE_PEER_MAX else []
+    if family != 21:  # scikit-learn fits many targets one by one (minutes here)
+        peers.append(solve_lasso)
+    if family not in (17, 21):  # FISTA is no peer of exact small or batched solves
+        peers.append(solve_apg)
     return peers
 
 
@@ -257,8 +281,10 @@ def _time_cap(text):
 def _parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, one run")
-    parser.add_argument("--families", type=int, nargs="*", default=list(range(1, 17)),
-                        choices=range(1, 17), metavar="FAMILY", help="families to run (1 to 16)")
+    parser.add_argument("--families", type=int, nargs="*", default=list(range(1, 22)),
+                        choices=range(1, 22), metavar="FAMILY", help="families to run (1 to 21)")
+    parser.add_argument("--first-call", action="store_true",
+                        help="also time import plus first call in fresh interpreters")
     parser.add_argument("--repeats", type=int, default=None, help="least runs per solver (median)")
     parser.add_argument("--methods", nargs="*", default=None,
                         help="reparamopt methods besides auto on the Gaussian families "
@@ -349,6 +375,8 @@ def main(argv=None):
     plan = _plan(args)
     progress = Progress(sum(len(solvers) + (family == MEMORY_FAMILY) for family, *_, solvers in plan),
                         "solver runs")
+    if args.first_call:
+        print_first_call()
     rows = []
     print(f"{'problem':28s} {'solver':28s} {'time[s]':>9s} {'KKT':>9s} {'reached':>7s} "
           f"{'t/t_auto':>8s}  note")

@@ -61,7 +61,7 @@ def test_nnls_suite_marks_capped_rows_in_table_and_csv(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv,words", [(["--time-cap", "-1"], ["--time-cap", "'-1'"]),
-                                        (["--families", "17"], ["--families", "17"])])
+                                        (["--families", "22"], ["--families", "22"])])
 def test_nnls_suite_bad_option(argv, words, capsys):
     from reparamopt.benchmarks import nnls
 
