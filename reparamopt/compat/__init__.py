@@ -31,7 +31,8 @@ def nnls(A: Matrix, b: ArrayLike, *args: Any, maxiter: Optional[int] = None,
         Right-hand side; a column ``(m, 1)`` is accepted, other 2-D shapes are refused as
         scipy does.
     maxiter : int, optional
-        scipy's iteration limit (default, and for 0 or None, ``3 * n``). Passed by
+        scipy's iteration limit; None or 0 (the default): no limit but the solver's own
+        (scipy's default is ``3 * n``). Passed by
         position (``nnls(A, b, 300)``) it is accepted with scipy's DeprecationWarning.
         It bounds the least-squares solves
         of the exact finish, and, as in Lawson-Hanson, where each iteration adds one
@@ -76,17 +77,14 @@ def nnls(A: Matrix, b: ArrayLike, *args: Any, maxiter: Optional[int] = None,
         if b.shape[1] != 1:
             raise ValueError(f"Expected a 1D array (or a single column) for `b`; got shape {b.shape}")
         b = b[:, 0]
-    n = A.shape[1] if A.ndim == 2 else 0
-    if not maxiter:  # None or 0: scipy's default
-        maxiter = None
-    max_solves = 3 * n if maxiter is None else int(maxiter)
+    if not maxiter:  # None or 0: scipy's default, which is no limit here: the solver's own
+        res = _nnls(A, b)
+        return np.asarray(res.x, dtype=float), float(res.rnorm)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = _nnls(A, b, options={"max_solves": max(max_solves, 1)})
-    if maxiter is not None and (not res.success or np.count_nonzero(res.x) > maxiter):
+        res = _nnls(A, b, options={"max_solves": max(int(maxiter), 1)})
+    if not res.success or np.count_nonzero(res.x) > maxiter:
         raise RuntimeError("Maximum number of iterations reached.")
-    if not res.success:
-        res = _nnls(A, b)  # the default budget was too small: the solver's own limits
     return np.asarray(res.x, dtype=float), float(res.rnorm)
 
 

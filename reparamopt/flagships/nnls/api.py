@@ -30,6 +30,7 @@ from .dynamics import dynamics_path, start_point
 from .finishing import Finisher, NNLSOutcome
 from .route import Facts, default_gram, route
 from .settings import NNLSSettings
+from .small import small_call
 
 if TYPE_CHECKING:
     from ..._utils.typing import ArrayLike, Callback, Matrix, Optional, Union
@@ -189,6 +190,11 @@ def nnls(A: Matrix, b: ArrayLike, *, method: str = "auto", power: float = 2,
     >>> bool(res.success)
     True
     """
+    fast = small_call(A, b, tol, method=method, power=power, polish=polish, progress=progress,
+                      history=history, unset=(init_scale, max_iter, x0, gram, callback, options,
+                                              maxiter, atol))
+    if fast is not None:
+        return fast
     if maxiter is not None:
         if max_iter is not None:
             raise InvalidArgumentError("give `max_iter` or its scipy name `maxiter`, not both; "
