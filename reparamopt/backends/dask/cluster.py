@@ -18,6 +18,7 @@ every five seconds); the wait ends with
 The dask error, where there is one, is chained (``__cause__``).
 """
 
+import contextlib
 import time
 
 import numpy as np
@@ -120,7 +121,7 @@ class Runner:
         self.timeout, self.stall_timeout = check_timeouts(timeout, stall_timeout)
         self.deadline = None if self.timeout is None else time.monotonic() + self.timeout
         self.chunk_bytes, self.row_bytes = _largest_chunk(inputs)
-        self.scattered = []
+        self.scattered = []  # keys: a future held here would keep its data on the cluster
         self.memory_limit = None  # the smallest of the workers', once seen
 
     def compute(self, *collections):
@@ -136,7 +137,8 @@ class Runner:
             self._wait(futures)
             return tuple(self.client.gather(futures))
         except BaseException as exc:
-            self.client.cancel(futures)
+            with contextlib.suppress(Exception):  # a client already closed has nothing to cancel
+                self.client.cancel(futures)
             explained = self._explained(exc)
             if explained is exc:
                 raise
@@ -149,9 +151,9 @@ class Runner:
         return dask.persist(*collections, scheduler=self.scheduler)
 
     def scatter(self, array):
-        """A future of `array` on the cluster, remembered to explain its loss."""
+        """A future of `array` on the cluster, whose key is kept to explain its loss."""
         future = self.client.scatter(array, broadcast=False, hash=False)
-        self.scattered.append(future)
+        self.scattered.append(future.key)
         return future
 
     def _wait(self, futures):
@@ -185,7 +187,8 @@ class Runner:
             return WorkerLostError(
                 f"the task {exc.task!r} was running on each of the {exc.allowed_failures + 1} "
                 f"worker(s) that died (dask's KilledWorker). {self.memory_hint()}")
-        lost = [f for f in self.scattered if f.status in ("lost", "cancelled", "error")]
+        states = [self.client.futures.get(key) for key in self.scattered]
+        lost = [s for s in states if s is not None and s.status in ("lost", "cancelled", "error")]
         if isinstance(exc, CancelledError) and lost:
             return WorkerLostError(
                 "a worker holding data sent from this process (a NumPy array given with "
