@@ -36,6 +36,7 @@ import numpy as np
 
 from ._utils.validation import as_float_array, check_choice, check_scalar, describe
 from .backends.dask import nnls as _dask_nnls
+from .backends.dask.cluster import STALL_TIMEOUT, Runner, check_timeouts
 from .backends.dask.common import (
     as_dask_array,
     compute,
@@ -91,7 +92,8 @@ def _pick_mode(mode, A, b, gram_max_features):
 
 
 def nnls(A, b, *, mode="auto", client=None, gram_max_features=GRAM_MAX_FEATURES, tol=1e-10,
-         max_iter=None, init_scale=None, check_every=25, max_gather_bytes=2**28, **options):
+         max_iter=None, init_scale=None, check_every=25, max_gather_bytes=2**28, timeout=None,
+         stall_timeout=STALL_TIMEOUT, **options):
     r"""Non-negative least squares with dask arrays, on any Dask scheduler.
 
     .. math::
@@ -122,6 +124,8 @@ def nnls(A, b, *, mode="auto", client=None, gram_max_features=GRAM_MAX_FEATURES,
           ``n <= gram_max_features``, else "matrix-free".
     client : distributed.Client, optional
         Where to run; default: the active client if any, else dask's default scheduler.
+    timeout, stall_timeout : float or None
+        Bounds on the waits for a distributed cluster; see Notes.
     gram_max_features : int, default 4096
         Largest ``n`` for which "auto" forms ``A^T A`` (``8 n^2`` bytes on the client).
     tol : float, default 1e-10
@@ -150,6 +154,29 @@ def nnls(A, b, *, mode="auto", client=None, gram_max_features=GRAM_MAX_FEATURES,
         ``optimality``, ``nit``, ``status``, ``success``, ``message``, ``time``), plus
         ``scheduler`` (what ran it) and ``dask_mode``.
 
+    Raises
+    ------
+    WorkerMemoryError, WorkerLostError, ClusterTimeoutError
+        When a distributed cluster cannot finish (all are
+        :class:`~reparamopt.exceptions.ClusterError`); see Notes.
+
+    Notes
+    -----
+    **Bounded waits.** With a distributed client, every wait for the cluster ends:
+
+    - ``timeout`` (seconds, default None: no limit) bounds the whole call: a wait still
+      pending that long after the call began raises ClusterTimeoutError.
+    - ``stall_timeout`` (seconds, default 120; None: never) bounds a wait in which the
+      cluster makes no progress (no task runs, finishes or moves between workers): it
+      raises WorkerMemoryError when every worker stayed paused at its memory limit,
+      else ClusterTimeoutError. A single task that runs longer is progress.
+    - Workers that die while running a task (dask's ``KilledWorker``), and in-memory
+      data sent to a worker that died, raise WorkerLostError.
+
+    The messages give the workers' memory limit, the largest input chunk and the
+    memory limit or chunk size that fits; the dask error is chained. The local
+    schedulers (threads, processes, synchronous) run in this process and are not bounded.
+
     Examples
     --------
     >>> import numpy as np
@@ -172,10 +199,13 @@ def nnls(A, b, *, mode="auto", client=None, gram_max_features=GRAM_MAX_FEATURES,
                               allow_none=True)
     max_gather_bytes = check_scalar(max_gather_bytes, "max_gather_bytes", lower=1)
     max_iter = check_scalar(max_iter, "max_iter", lower=0, integer=True, allow_none=True)
+    check_timeouts(timeout, stall_timeout)
     import dask.array as da
 
     mode = _pick_mode(mode, A, b, gram_max_features)
     scheduler, name = scheduler_of([x for x in (A, b) if is_dask_collection(x)], client)
+    scheduler = Runner(scheduler, timeout=timeout, stall_timeout=stall_timeout,
+                       inputs=[x for x in (A, b) if is_dask_collection(x)])
     memory_options = _memory_options(options, tol=tol, max_iter=max_iter, init_scale=init_scale)
     if "x0" in memory_options and mode != "gram":
         raise InvalidArgumentError(f"`x0` is supported by `mode`='gram' only; got mode {mode!r}")
@@ -244,12 +274,13 @@ class DaskOperator:
     in the same pass over its chunks, and raises NonFiniteError naming `A` if not.
     """
 
-    def __new__(cls, A, client=None):
+    def __new__(cls, A, client=None, *, timeout=None, stall_timeout=STALL_TIMEOUT):
         import dask.array as da
         from scipy.sparse.linalg import LinearOperator
 
         A = as_dask_array(A, "A", ndim=2)
         scheduler, name = scheduler_of([A], client)
+        scheduler = Runner(scheduler, timeout=timeout, stall_timeout=stall_timeout, inputs=[A])
         checked = []
 
         def run(product, vector, chunks):
@@ -271,10 +302,11 @@ class DaskOperator:
             matmat=lambda X: run(A.__matmul__, X, (A.chunks[1], -1)),
             rmatmat=lambda Y: run(A.T.__matmul__, Y, (A.chunks[0], -1)))
         op.scheduler = name
+        op.runner = scheduler
         return op
 
 
-def sparse_recovery(A, b, *, client=None, **options):
+def sparse_recovery(A, b, *, client=None, timeout=None, stall_timeout=STALL_TIMEOUT, **options):
     r"""Sparse recovery by small initialization (:func:`reparamopt.sparse_recovery`) with a
     dask matrix.
 
@@ -283,7 +315,8 @@ def sparse_recovery(A, b, *, client=None, **options):
     The dynamics are those of the in-memory function, unchanged: it sees `A` as a
     matrix-free operator (:class:`DaskOperator`) whose every product is a dask graph
     on the active scheduler, so the implicit bias and early stopping behave as in
-    memory. Each iteration costs one pass over `A` each way.
+    memory. Each iteration costs one pass over `A` each way. `timeout` and
+    `stall_timeout` bound the waits for a distributed cluster as in :func:`nnls`.
 
     Returns
     -------
@@ -296,8 +329,8 @@ def sparse_recovery(A, b, *, client=None, **options):
     start = time.perf_counter()
     if not is_dask_collection(A):
         raise InvalidTypeError(f"`A` must be a dask array here; got {describe(A)}")
-    op = DaskOperator(A, client)
-    b = compute(b)[0] if is_dask_collection(b) else b
+    op = DaskOperator(A, client, timeout=timeout, stall_timeout=stall_timeout)
+    b = compute(b, scheduler=op.runner)[0] if is_dask_collection(b) else b
     res = memory_sparse_recovery(op, b, **options)
     res["scheduler"] = op.scheduler
     res["time"] = time.perf_counter() - start
@@ -310,7 +343,8 @@ def _no_weights(mask, graph):
                                    "got them with a dask array `X`")
 
 
-def fit_transform_nmf(model, X, W=None, H=None, *, mask=None, graph=None, client=None):
+def fit_transform_nmf(model, X, W=None, H=None, *, mask=None, graph=None, client=None,
+                      timeout=None, stall_timeout=STALL_TIMEOUT):
     r"""Fit :class:`reparamopt.NMF` to a row-chunked dask array; returns W as a dask array.
 
     .. math:: \min_{W \ge 0,\ H \ge 0} \tfrac12 \|X - W H\|_F^2 + \text{penalties}
@@ -322,18 +356,22 @@ def fit_transform_nmf(model, X, W=None, H=None, *, mask=None, graph=None, client
     and every init; the settings, the plan (start and solver) and the checks of a custom
     H (of a custom W: its shape and dtype) are the in-memory fit's, with the same
     messages. The fitted attributes are those of :meth:`reparamopt.NMF.fit`, plus
-    ``scheduler_``. `mask` and `graph` must be None.
+    ``scheduler_``. `mask` and `graph` must be None. `timeout` and `stall_timeout` bound
+    the waits for a distributed cluster as in :func:`nnls`.
     """
     from .backends.dask.nmf import fit_transform
 
     require_dask()
     _no_weights(mask, graph)
-    return fit_transform(model, X, W=W, H=H, client=client)
+    return fit_transform(model, X, W=W, H=H, client=client, timeout=timeout,
+                         stall_timeout=stall_timeout)
 
 
-def fit_nmf(model, X, W=None, H=None, *, mask=None, graph=None, client=None):
+def fit_nmf(model, X, W=None, H=None, *, mask=None, graph=None, client=None, timeout=None,
+            stall_timeout=STALL_TIMEOUT):
     """Fit :class:`reparamopt.NMF` to a row-chunked dask array; returns the model."""
-    fit_transform_nmf(model, X, W=W, H=H, mask=mask, graph=graph, client=client)
+    fit_transform_nmf(model, X, W=W, H=H, mask=mask, graph=graph, client=client,
+                      timeout=timeout, stall_timeout=stall_timeout)
     return model
 
 

@@ -22,6 +22,10 @@ __all__ = [
     "InvalidTypeError",
     "UnknownNameError",
     "MissingDependencyError",
+    "ClusterError",
+    "WorkerLostError",
+    "WorkerMemoryError",
+    "ClusterTimeoutError",
 ]
 
 
@@ -51,6 +55,28 @@ class InvalidTypeError(ReparamoptError, TypeError):
 
 class MissingDependencyError(ReparamoptError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
+
+
+class ClusterError(ReparamoptError, RuntimeError):
+    """A Dask cluster could not finish a computation of :mod:`reparamopt.dask`. The
+    message says what happened and what to try; the dask error, if any, is chained
+    (``__cause__``)."""
+
+
+class WorkerLostError(ClusterError):
+    """Workers died while running a task (dask's ``KilledWorker``), or data sent from
+    this process were lost with the worker that held them. Workers die most often at
+    their memory limit; the message gives the limit, the largest chunk and what fits."""
+
+
+class WorkerMemoryError(ClusterError, MemoryError):
+    """Every worker stayed paused at its memory limit, so that no task could run, for
+    ``stall_timeout`` seconds."""
+
+
+class ClusterTimeoutError(ClusterError, TimeoutError):
+    """No result within ``timeout`` seconds, or no progress of the cluster (no task run,
+    finished or moved) for ``stall_timeout`` seconds."""
 
 
 class UnknownNameError(InvalidArgumentError, KeyError):

@@ -17,9 +17,10 @@ from ...exceptions import (
     NonFiniteError,
     ShapeError,
 )
+from .cluster import Runner, client_of
 
-__all__ = ["is_dask_collection", "require_dask", "scheduler_of", "compute", "persist", "shipped",
-           "as_dask_array", "NpyFile", "open_array"]
+__all__ = ["is_dask_collection", "require_dask", "scheduler_of", "as_runner", "compute", "persist",
+           "shipped", "as_dask_array", "NpyFile", "open_array"]
 
 
 # In-memory arrays at least this large go to a cluster by scatter, not inside the graph
@@ -29,17 +30,6 @@ _SCATTER_FROM = 1 << 20
 
 def require_dask():
     require("dask.array", "Dask input")
-
-
-def _client_of(scheduler):
-    try:
-        from distributed import Client
-    except ImportError:  # pragma: no cover
-        return None
-    if isinstance(scheduler, Client):
-        return scheduler
-    owner = getattr(scheduler, "__self__", None)
-    return owner if isinstance(owner, Client) else None
 
 
 def scheduler_of(collections, client=None):
@@ -53,7 +43,7 @@ def scheduler_of(collections, client=None):
     from dask.base import get_scheduler
 
     scheduler = client if client is not None else get_scheduler(collections=collections)
-    found = _client_of(scheduler)
+    found = client_of(scheduler)
     if found is not None:
         return found, f"distributed ({found.scheduler.address})"
     names = {
@@ -78,25 +68,28 @@ def shipped(array, chunks, scheduler=None):
     import dask.array as da
 
     array = np.asarray(array)
-    client = _client_of(scheduler)
-    if client is None or array.nbytes < _SCATTER_FROM:
+    if client_of(scheduler) is None or array.nbytes < _SCATTER_FROM:
         return da.from_array(array, chunks=chunks)
-    future = client.scatter(array, broadcast=False, hash=False)
+    future = as_runner(scheduler).scatter(array)
     return da.from_delayed(future, shape=array.shape, dtype=array.dtype).rechunk(chunks)
 
 
-def compute(*collections, scheduler=None):
-    import dask
+def as_runner(scheduler):
+    """`scheduler` itself when it is a :class:`Runner`, else a runner with the default
+    bounds (no limit on the whole call, :data:`STALL_TIMEOUT` without progress)."""
+    return scheduler if isinstance(scheduler, Runner) else Runner(scheduler)
 
-    return dask.compute(*collections, scheduler=scheduler)
+
+def compute(*collections, scheduler=None):
+    """``dask.compute`` on `scheduler`; on a distributed cluster the wait is bounded
+    (:class:`Runner`)."""
+    return as_runner(scheduler).compute(*collections)
 
 
 def persist(*collections, scheduler=None):
     """Persist on `scheduler`; with a distributed client this returns at once, so that
     successive iterations queue on the cluster without a round trip each."""
-    import dask
-
-    return dask.persist(*collections, scheduler=scheduler)
+    return as_runner(scheduler).persist(*collections)
 
 
 def as_dask_array(value, name, *, ndim):

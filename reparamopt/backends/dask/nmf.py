@@ -37,6 +37,7 @@ from ...flagships.nmf.fitting import (
 from ...flagships.nmf.routing import DataTraits, route
 from ...flagships.nmf.settings import NMFSettings, Penalties
 from ...solvers.nmf import column_projector, feasible, multiplicative_step, set_kind, sweep_budget, sweeps
+from .cluster import STALL_TIMEOUT, Runner, check_timeouts
 from .common import as_dask_array, compute, persist, scheduler_of
 
 __all__ = ["fit_transform", "transform", "RowChunkBlocks"]
@@ -305,9 +306,11 @@ def _plan(settings, model, shape, k, maps, factors):
     return plan
 
 
-def fit_transform(model, X, W=None, H=None, client=None):
+def fit_transform(model, X, W=None, H=None, client=None, timeout=None,
+                  stall_timeout=STALL_TIMEOUT):
     """Fit `model` (a :class:`reparamopt.NMF`) to the dask array `X`; return W (dask)."""
     began = time.perf_counter()
+    check_timeouts(timeout, stall_timeout)
     settings = NMFSettings.from_estimator(model)
     dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64  # as in memory
     X = as_dask_array(X, "X", ndim=2).rechunk({1: -1})
@@ -316,6 +319,7 @@ def fit_transform(model, X, W=None, H=None, client=None):
     maps = factor_maps(settings, (m, n), k)
     plan = _plan(settings, model, (m, n), k, maps, (W, H))
     scheduler, name = scheduler_of([X], client)
+    scheduler = Runner(scheduler, timeout=timeout, stall_timeout=stall_timeout, inputs=[X])
     scan = _scan(X, scheduler)
     if plan.init == "custom":
         W, H = _custom_start(X, (W, H), k, maps, dtype)
