@@ -11,13 +11,20 @@ r"""Least squares restricted to a support, the inner solve of the active-set fin
   error grows with the square of the condition number), and the solve falls back to a
   column-pivoted QR factorization of the equilibrated columns ``A_F D^{-1}``, which is
   backward stable and drops the columns whose sine falls below :data:`RHO_QR`.
-* Large sparse and matrix-free data use conjugate gradients on the normal equations,
-  which need only products with ``A`` and ``A^T``.
+* Sparse data whose columns each meet few others (blur, finite differences:
+  :attr:`~reparamopt.models.linear.LinearModel.local_gram`), and operators that give
+  their columns (:class:`~reparamopt.models.operators.Convolution`), factor the sparse
+  normal equations of the support: a sparse LU in symmetric mode without pivoting (a
+  sparse Cholesky), under the same sine test, with conjugate gradients where the
+  pivoted QR of the columns would not fit in memory.
+* Other large sparse and matrix-free data use conjugate gradients on the normal
+  equations, which need only products with ``A`` and ``A^T``.
 """
 
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
+from scipy.sparse.linalg import splu
 
 __all__ = ["SupportLeastSquares", "RHO_CHOLESKY", "RHO_QR"]
 
@@ -37,6 +44,10 @@ RHO_QR = 1e-14
 # Below this support size a fresh factorization is cheaper than the bordered update's
 # extra calls (measured: about 0.4 ms to factor 200 columns, 1 ms for an update).
 _UPDATE_FROM = 400
+
+# Largest dense copy (entries) of a support's columns that the pivoted QR fallback of
+# sparse data may make; beyond it the support is solved by conjugate gradients.
+QR_MAX_ENTRIES = 20_000_000
 
 
 class SupportLeastSquares:
@@ -71,7 +82,10 @@ class SupportLeastSquares:
         self.model, self.B, self.ATB, self.norms = model, B, ATB, norms
         self.G = model.G if gram else None
         self.inverse = inverse
-        self.cg = model.kind == "operator" or (model.kind == "sparse" and self.G is None)
+        # sparse normal equations factored on each support (local sparse data, operators
+        # that give their columns), else conjugate gradients for sparse and operators
+        self.direct = self.G is None and model.kind != "dense" and model.local_gram
+        self.cg = self.G is None and model.kind != "dense" and not self.direct
         self.cg_tol = cg_tol
         self.base = None
         self.nfallback = 0
@@ -112,10 +126,14 @@ class SupportLeastSquares:
             z = self._complement(idx, cols)
             if z is not None:
                 return z, np.ones(idx.size, bool), False
-        z = self._cholesky(idx, cols)
+        z = self._sparse_cholesky(idx, cols) if self.direct else self._cholesky(idx, cols)
         if z is not None:
             return z, np.ones(idx.size, bool), False
         self.nfallback += 1
+        if self.direct and self.model.m * idx.size > QR_MAX_ENTRIES:
+            z0 = np.zeros(idx.size)
+            return (np.column_stack([self._cg(idx, c, z0) for c in cols]),
+                    np.ones(idx.size, bool), False)
         return (*self._qr(idx, cols), True)
 
     # -- products -------------------------------------------------------------------
@@ -141,18 +159,20 @@ class SupportLeastSquares:
         Dr = D[rows]
         if self.G is not None:
             return np.sum(Dr * (self.G[np.ix_(rows, rows)] @ Dr), axis=0)
-        W = model.matvec(_scatter(model.n, rows, Dr)) if model.kind == "operator" \
+        W = model.matvec(_scatter(model.n, rows, Dr)) if self.cg and model.kind == "operator" \
             else model.columns(rows) @ Dr
         return np.sum(W * W, axis=0)
 
     def cosines(self, idx):
-        """Cosines between the columns ``idx`` (a square matrix); None for a
-        LinearOperator, whose columns are not at hand."""
-        if self.model.kind == "operator":
+        """Cosines between the columns ``idx`` (a square matrix, sparse for sparse
+        normal equations); None for a LinearOperator whose columns are not at hand."""
+        if self.model.kind == "operator" and not self.direct:
             return None
-        block = self._block(idx)
-        scale = np.maximum(self.norms[idx], _TINY)
-        return block / scale[:, None] / scale[None, :]
+        scale = 1.0 / np.maximum(self.norms[idx], _TINY)
+        if self.direct:
+            cols = self.model.columns(idx) @ sp.diags_array(scale)
+            return sp.csr_array(cols.T @ cols)
+        return self._block(idx) * scale[:, None] * scale[None, :]
 
     def _block(self, idx):
         """``A_F^T A_F`` for the columns ``idx``."""
@@ -187,6 +207,24 @@ class SupportLeastSquares:
             self.base_idx, self.R = idx, R
         z, info = _potrs(R, rhs, lower=False)
         return z if info == 0 and np.all(np.isfinite(z)) else None
+
+    def _sparse_cholesky(self, idx, cols):
+        """Solve on ``idx`` by a sparse factorization of ``A_F^T A_F`` (SuperLU in
+        symmetric mode, no pivoting: the pivots are those of a Cholesky factor of the
+        symmetrically permuted matrix), None when a pivot fails the sine test."""
+        block = self.model.columns(idx)
+        try:
+            lu = splu(sp.csc_array(block.T @ block), permc_spec="MMD_AT_PLUS_A",
+                      diag_pivot_thresh=0.0, options={"SymmetricMode": True})
+        except RuntimeError:  # an exactly singular pivot
+            return None
+        pivots = lu.U.diagonal()
+        # the i-th pivot belongs to column argsort(perm_c)[i] of the support
+        norms = np.maximum(self.norms[idx][np.argsort(lu.perm_c)], _TINY)
+        if np.any(pivots <= 0) or np.min(np.sqrt(pivots) / norms) < RHO_CHOLESKY:
+            return None
+        z = lu.solve(self.ATB[np.ix_(idx, cols)])
+        return z if np.all(np.isfinite(z)) else None
 
     def _complement(self, idx, cols):
         """Solve on ``idx`` by pinning the other columns to zero in the unconstrained

@@ -15,6 +15,7 @@ References: ``numpy.linalg.lstsq`` on the support's columns, and consistent syst
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from reparamopt.finish.least_squares import SupportLeastSquares
 from reparamopt.models.linear import LinearModel
@@ -184,4 +185,5 @@ def test_gradient_quadratic_and_cosines_are_those_of_the_data(kind):
         assert cosines is None  # its columns are not at hand
     else:
         unit = A[:, idx] / np.linalg.norm(A[:, idx], axis=0)
+        cosines = cosines.toarray() if sp.issparse(cosines) else cosines  # sparse columns
         np.testing.assert_allclose(cosines, unit.T @ unit, rtol=1e-12, atol=1e-15)
