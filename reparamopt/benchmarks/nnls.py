@@ -45,7 +45,8 @@ Scale (:mod:`reparamopt.benchmarks.nnls_scale`; scipy, coordinate descent, FISTA
  17. small: 40 x 150, 300 x 25 scaled, breast-cancer and diabetes data in raw units;
  18. wide coherent: 64 x 1700 digit images, 200 x 2000 smooth bumps;
  19. sparse at scale: 20000 x 2000 (density 0.005), 10^5 x 10^4 (10^-3);
- 20. 2-D deconvolution, 64 x 64 image, 7 x 7 blur (sparse 4096 x 4096);
+ 20. 2-D deconvolution, 64 x 64 image, 7 x 7 blur (sparse 4096 x 4096, and the same
+     as a matrix-free Convolution), 256 x 256 image as a Convolution (65,536 unknowns);
  21. many right-hand sides: NMF counts 3000 x 40 (500 columns), 1797 digits on 64 x 24.
 With ``--first-call``: import plus a first 40 x 150 call in fresh interpreters.
 
@@ -65,6 +66,7 @@ import warnings
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator
 
 import reparamopt as ro
 from reparamopt import datasets
@@ -232,7 +234,10 @@ def peers_for(family, A, b):
 
 
 def _scale_peers(family, A):
-    """scipy where the dense matrix is small enough, coordinate descent, FISTA."""
+    """scipy where the dense matrix is small enough, coordinate descent, FISTA (FISTA
+    alone for an operator: scipy on its dense matrix is the row of the sparse form)."""
+    if isinstance(A, LinearOperator):
+        return [solve_apg]
     m, n = A.shape
     peers = [solve_scipy] if m * n <= DENSE_PEER_MAX else []
     if family != 21:  # scikit-learn fits many targets one by one (minutes here)

@@ -8,7 +8,8 @@ cost of a fresh process (import plus first call, ``--first-call``).
     200 x 2000 library of smooth bumps;
 19. sparse A at scale: 20000 x 2000 at density 0.005 and 10^5 x 10^4 at density 10^-3;
 20. 2-D deconvolution: a 64 x 64 image under a 7 x 7 Gaussian blur, as a sparse
-    4096 x 4096 matrix;
+    4096 x 4096 matrix and as a matrix-free Convolution operator (FFT), and a
+    256 x 256 image (65,536 unknowns) as an operator;
 21. many right-hand sides: NMF subproblems (3000 x 40 bumps, 500 Poisson-count columns)
     and the 1797 digit images coded on a 64 x 24 non-negative dictionary.
 
@@ -24,8 +25,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from reparamopt import datasets
+from reparamopt.models.operators import Convolution
 
-__all__ = ["scale_families", "blur_2d", "first_call"]
+__all__ = ["scale_families", "blur_2d", "blur_2d_operator", "first_call"]
 
 SCALE = (17, 18, 19, 20, 21)
 
@@ -80,15 +82,26 @@ def _sparse(rng, quick):
     return out
 
 
+def _blur_weights(width, sigma):
+    half = width // 2
+    weights = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
+    return weights / weights.sum()
+
+
 def blur_2d(side, width=7, sigma=1.5):
     """The sparse ``side^2 x side^2`` matrix of a ``width x width`` Gaussian blur of a
     ``side x side`` image (zero boundary): the Kronecker product of two 1-D blurs."""
     half = width // 2
-    weights = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
-    weights /= weights.sum()
-    one = sp.diags_array(list(weights), offsets=list(range(-half, half + 1)),
+    one = sp.diags_array(list(_blur_weights(width, sigma)), offsets=list(range(-half, half + 1)),
                          shape=(side, side), format="csr")
     return sp.csr_array(sp.kron(one, one, format="csr"))
+
+
+def blur_2d_operator(side, width=7, sigma=1.5):
+    """:func:`blur_2d` as a matrix-free :class:`~reparamopt.models.operators.Convolution`
+    (the same matrix; products by FFT)."""
+    weights = _blur_weights(width, sigma)
+    return Convolution(np.outer(weights, weights), (side, side))
 
 
 def _deconvolution(rng, quick):
@@ -99,7 +112,13 @@ def _deconvolution(rng, quick):
         r, c = rng.integers(0, side - 8, 2)
         image[r:r + rng.integers(2, 8), c:c + rng.integers(2, 8)] += rng.uniform(0.5, 1.0)
     x = image.ravel()
-    return [(f"deconvolution {side}x{side}", A, A @ x + 1e-3 * rng.standard_normal(side * side))]
+    b = A @ x + 1e-3 * rng.standard_normal(side * side)
+    out = [(f"deconvolution {side}x{side}", A, b),
+           (f"deconvolution {side}x{side} operator", blur_2d_operator(side), b)]
+    if not quick:  # its own seed: the families after this one draw the same data
+        b = datasets.make_deconvolution((256, 256), random_state=256).b
+        out.append(("deconvolution 256x256 operator", blur_2d_operator(256), b))
+    return out
 
 
 def _batched(rng, quick):

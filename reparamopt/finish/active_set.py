@@ -26,6 +26,7 @@ and Keenan (2004).
 """
 
 import numpy as np
+import scipy.sparse as sp
 
 __all__ = ["active_set", "spread"]
 
@@ -244,7 +245,7 @@ def spread(ls, cand, score, size, max_cosine=_MAX_COSINE):
     cosine = ls.cosines(pool)
     if cosine is None:
         return order[:size]
-    cosine = np.abs(cosine) >= max_cosine
+    near = _near(cosine, max_cosine)
     blocked = np.zeros(pool.size, bool)
     chosen = []
     i = 0
@@ -254,6 +255,17 @@ def spread(ls, cand, score, size, max_cosine=_MAX_COSINE):
             break
         i += int(free[0])
         chosen.append(i)
-        blocked |= cosine[i]
+        blocked[near(i)] = True
         i += 1
     return pool[chosen]
+
+
+def _near(cosine, max_cosine):
+    """``near(i)``: the candidates too parallel to candidate `i` (indices from a sparse
+    matrix of cosines, a mask from a dense one)."""
+    if not sp.issparse(cosine):
+        mask = np.abs(cosine) >= max_cosine
+        return mask.__getitem__
+    near = sp.csr_array(abs(cosine) >= max_cosine)
+    indptr, indices = near.indptr, near.indices
+    return lambda i: indices[indptr[i]:indptr[i + 1]]

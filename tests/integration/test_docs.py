@@ -135,7 +135,8 @@ def _run(code, tmp_path):
     return done.stdout
 
 
-@pytest.mark.parametrize("page", ["index.rst", "getting_started.rst", "concepts.rst", "adding_a_map.rst"])
+@pytest.mark.parametrize("page", ["index.rst", "getting_started.rst", "concepts.rst", "adding_a_map.rst",
+                                  "flagships.rst"])
 def test_page_code_runs(tmp_path, page):
     blocks = [b for b in code_blocks(page) if not b.startswith(">>>")]
     assert blocks

@@ -79,7 +79,7 @@ def explain(outcome, optimality, ok, finish, settings):
         hint = ("The problem is ill-conditioned (the finish needed pivoted QR "
                 f"factorizations {finish.nfallback} times). Try method='auto', a larger "
                 "options['max_solves'], or dense `A` if it is sparse or an operator.")
-    elif model.kind in ("sparse", "operator") and model.G is None:
+    elif model.kind in ("sparse", "operator") and model.G is None and not model.local_gram:
         hint = ("The finish solves its least squares by conjugate gradients here; try "
                 "gram=True (sparse A with moderate n) or a looser `tol`.")
     else:

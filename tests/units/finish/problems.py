@@ -4,7 +4,7 @@ columns scaled over many decades), and the finish's inputs built from them."""
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import aslinearoperator
+from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 from reparamopt.finish.least_squares import SupportLeastSquares
 from reparamopt.models.linear import LinearModel
@@ -12,8 +12,29 @@ from reparamopt.models.linear import LinearModel
 EPS = np.finfo(float).eps
 
 # The forms of the data the finish handles: dense with its Gram matrix or by columns,
-# sparse with a Gram matrix or by conjugate gradients, and matrix-free.
-KINDS = ["dense-gram", "dense-columns", "sparse-gram", "sparse-cg", "operator"]
+# sparse with a Gram matrix or by conjugate gradients, and matrix-free (products only,
+# or with sparse columns, whose supports are factored sparse).
+KINDS = ["dense-gram", "dense-columns", "sparse-gram", "sparse-cg", "operator",
+         "operator-columns"]
+
+
+class _WithColumns(LinearOperator):
+    """A matrix-free operator that gives its columns as a sparse matrix (as
+    :class:`~reparamopt.models.operators.Convolution` does): the finish factors the
+    sparse normal equations of each support."""
+
+    def __init__(self, A):
+        self.matrix = np.asarray(A)
+        super().__init__(dtype=np.float64, shape=self.matrix.shape)
+
+    def _matmat(self, X):
+        return self.matrix @ X
+
+    def _rmatmat(self, Y):
+        return self.matrix.T @ Y
+
+    def columns(self, idx):
+        return sp.csc_array(self.matrix[:, idx])
 
 
 def orthonormal(rng, m, n):
@@ -68,6 +89,8 @@ def as_kind(A, kind):
         return sp.csr_array(A)
     if kind == "operator":
         return aslinearoperator(A)
+    if kind == "operator-columns":
+        return _WithColumns(A)
     return A
 
 

@@ -15,6 +15,8 @@ References: ``numpy.linalg.lstsq`` on the support's columns, and consistent syst
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
+from scipy.sparse.linalg import splu
 
 from reparamopt.finish.least_squares import SupportLeastSquares
 from reparamopt.models.linear import LinearModel
@@ -184,4 +186,34 @@ def test_gradient_quadratic_and_cosines_are_those_of_the_data(kind):
         assert cosines is None  # its columns are not at hand
     else:
         unit = A[:, idx] / np.linalg.norm(A[:, idx], axis=0)
+        cosines = cosines.toarray() if sp.issparse(cosines) else cosines  # sparse columns
         np.testing.assert_allclose(cosines, unit.T @ unit, rtol=1e-12, atol=1e-15)
+
+
+def test_sparse_supports_near_the_last_factor_are_solved_from_it(monkeypatch):
+    # a 30 x 30 blur given as an operator with sparse columns: the second support
+    # differs from the first in 20 columns and is solved from the first factor
+    from reparamopt.datasets import blur_kernel
+    from reparamopt.finish import least_squares
+    from reparamopt.models.operators import Convolution
+
+    rng = np.random.default_rng(9)
+    A = Convolution(blur_kernel(2, width=5, sigma=1.0), (30, 30))
+    dense = A.tosparse().toarray()
+    B = rng.standard_normal((900, 2))
+    model = LinearModel(A, B)
+    ls = SupportLeastSquares(model, B, model.atb, model.norms)
+    assert ls.direct and not ls.cg
+    F0 = rng.random(900) < 0.6
+    F1 = F0.copy()
+    F1[rng.choice(np.flatnonzero(F0), 10, replace=False)] = False
+    F1[rng.choice(np.flatnonzero(~F0), 10, replace=False)] = True
+    factored = []
+    monkeypatch.setattr(least_squares, "splu", lambda *a, **k: factored.append(1) or splu(*a, **k))
+    for F in (F0, F1):
+        Z, kept = ls.solve(np.column_stack([F, F]), np.arange(2), np.zeros((900, 2)))
+        assert kept[F].all()
+        for j in range(2):
+            np.testing.assert_allclose(Z[:, j], lstsq_on(dense, B[:, j], np.flatnonzero(F)),
+                                       rtol=1e-9, atol=1e-9 * np.linalg.norm(Z[:, j]))
+    assert len(factored) == 1  # the second support reused the first factor
