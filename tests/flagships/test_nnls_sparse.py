@@ -113,7 +113,7 @@ def test_an_ill_conditioned_matrix_stalls_the_solve_and_is_handed_over():
     model = LinearModel(A, b[:, None])
     F = np.arange(A.shape[1])
     ok = sparse._cgls(model.columns(F), model.norms, np.zeros(F.size), b.copy(),
-                      1e-11 * np.linalg.norm(model.atb), 400)[3]
+                      model.atb[:, 0], 1e-11 * np.linalg.norm(model.atb), 400)[3]
     assert not ok
     assert not sparse.projected_newton(model, 1e-10, model.norms)[1]
     _assert_as_good_as_scipy(A, b, ro.nnls(A, b))

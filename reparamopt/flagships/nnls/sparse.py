@@ -57,7 +57,8 @@ def sparse_path(finish, settings):
     done = np.zeros(k, bool)
     nit = 0
     for j in range(k):
-        X[:, j], done[j], it = projected_newton(model.take([j]), settings.tol, model.norms)
+        column = model if k == 1 else model.take([j])
+        X[:, j], done[j], it = projected_newton(column, settings.tol, model.norms)
         nit += it
     rest = np.flatnonzero(~done)
     if not rest.size:
@@ -102,7 +103,8 @@ def projected_newton(model, tol, norms):
             return x, True, it
         F = np.flatnonzero(((x > 0) | (g < 0)) & (norms > 0))
         target = max(FORCING * float(np.linalg.norm(g[F])), 0.1 * tol * atb_norm)
-        z, s, used, ok = _cgls(model.columns(F), scale[F], x[F], -res, target, budget)
+        z, s, used, ok = _cgls(model.columns(F), scale[F], x[F], -res, -g[F], target,
+                               budget)
         budget -= used
         step = _projected_step(model, x, F, z, s, fun)
         if step is None or not ok:
@@ -112,14 +114,14 @@ def projected_newton(model, tol, norms):
     return x, False, MAX_NEWTON
 
 
-def _cgls(AF, scale, z, s, target, max_iter):
+def _cgls(AF, scale, z, s, grad, target, max_iter):
     """``min ||A_F z - b||`` by conjugate gradients on the normal equations of
-    ``A_F D^-1`` (``D`` the column norms `scale`) from `z`, with ``s = b - A_F z``;
-    stops when ``||A_F^T s|| <= target``. Returns ``(z, s, iterations, ok)``; not ok
-    when the budget ran out or the solve stalled (:data:`STALL`)."""
+    ``A_F D^-1`` (``D`` the column norms `scale`) from `z`, with ``s = b - A_F z`` and
+    ``grad = A_F^T s``; stops when ``||A_F^T s|| <= target``. Returns
+    ``(z, s, iterations, ok)``; not ok when the budget ran out or the solve stalled
+    (:data:`STALL`)."""
     AFT, inv = AF.T, 1.0 / scale
     z, s = z.copy(), s.copy()
-    grad = AFT @ s
     r = grad * inv
     p = r * inv
     gamma = float(r @ r)
