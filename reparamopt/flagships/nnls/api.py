@@ -123,9 +123,9 @@ def nnls(A: Matrix, b: ArrayLike, *, method: str = "auto", power: float = 2,
     gram : bool, optional
         Iterate with ``A^T A`` and ``A^T b`` precomputed (O(n^2) per step). Default: on
         for dense ``A`` with ``m >= n`` and ``n <= 6000`` and for sparse ``A`` with
-        ``n <= 2000``, where "auto" forms it (dense) only for small or wide data, or
-        when its conjugate gradients stall (``gram=True`` takes the route of dense
-        data at once). Not available for a LinearOperator.
+        ``n <= 2000``, where "auto" forms it (dense) only for small, wide or
+        warm-started data, or when its conjugate gradients stall (``gram=True`` takes
+        the route of dense data at once). Not available for a LinearOperator.
     callback : callable, optional
         ``callback(intermediate_result)`` after each iteration (the result holds ``x``,
         ``u``, ``fun``, ``optimality``, ``nit``); returning True stops (status 4).
