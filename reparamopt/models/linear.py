@@ -202,7 +202,9 @@ class LinearModel:
             return sp.csc_array(self.A.columns(idx))
         if self.kind == "sparse":
             if self._csc is None:
-                self._csc = sp.csc_array(self.A)
+                # the CSR arrays of A^T are those of A in CSC: no conversion
+                AT = self._AT
+                self._csc = sp.csc_array((AT.data, AT.indices, AT.indptr), shape=self.A.shape)
             return self._csc[:, idx]
         return self.A[:, idx]
 
@@ -222,6 +224,11 @@ class LinearModel:
         if self._norms is None:
             if self._G is not None:
                 self._norms = np.sqrt(np.maximum(np.diag(self._G), 0.0))
+            elif self.kind == "sparse" and self.A.has_canonical_format:
+                # no duplicate entries: the squares of the stored entries, by column
+                A = self.A
+                self._norms = np.sqrt(np.bincount(A.indices, weights=A.data * A.data,
+                                                  minlength=self.n))
             elif self.kind == "sparse":
                 self._norms = np.sqrt(np.asarray(self.A.multiply(self.A).sum(axis=0)).ravel())
             elif self.kind == "dense":

@@ -86,6 +86,8 @@ _CASES = {
     "smoothing kernel": (*datasets.make_blur(220)[:2], NNLSPlan("ill-conditioned")),
     "large sparse": (sp.random(600, 2100, density=0.004, random_state=1, format="csr"),
                      _RNG.standard_normal(600), NNLSPlan("dynamics", "accelerated", "small", 20)),
+    "tall sparse": (sp.random(3000, 600, density=0.01, random_state=2, format="csr"),
+                    _RNG.standard_normal(3000), NNLSPlan("sparse")),
     "operator": (aslinearoperator(_RNG.standard_normal((60, 50))), _RNG.standard_normal(60),
                  NNLSPlan("dynamics", "accelerated", "small", 20)),
 }

@@ -31,6 +31,7 @@ from .finishing import Finisher, NNLSOutcome
 from .route import Facts, default_gram, route
 from .settings import NNLSSettings
 from .small import small_call
+from .sparse import sparse_path
 
 if TYPE_CHECKING:
     from ..._utils.typing import ArrayLike, Callback, Matrix, Optional, Union
@@ -70,12 +71,16 @@ def nnls(A: Matrix, b: ArrayLike, *, method: str = "auto", power: float = 2,
     method : str, default "auto"
         One of :data:`METHODS` (or an alias of :data:`ALIASES`):
 
-        * ``"auto"``: the exact solution, fast. Tall and square dense data (and sparse
-          data with ``n <= 2000``) start from the unconstrained least-squares solution
-          and finish with the active set from its sign pattern (from scratch when the
-          matrix is too ill-conditioned for the sign pattern to mean anything); wide,
-          large sparse and matrix-free data take accelerated latent steps from a small
-          identical start, which reveal a sparse support, and finish from it.
+        * ``"auto"``: the exact solution, fast. Tall and square dense data start from
+          the unconstrained least-squares solution and finish with the active set from
+          its sign pattern (from scratch when the matrix is too ill-conditioned for the
+          sign pattern to mean anything). Tall and square sparse data take projected
+          Newton steps solved by conjugate gradients (products with ``A`` only); when
+          those measure an ill-conditioned matrix (a stalled solve) the problem goes to
+          the route of dense data on ``A^T A`` (``n <= 2000``) or to the exact finish
+          from the point reached. Wide sparse and matrix-free data take accelerated
+          latent steps from a small identical start, which reveal a sparse support, and
+          finish from it.
         * ``"gd"``: gradient descent on ``u`` (Armijo backtracking; a constant or
           decaying step ``eta / (k+2)**gamma`` with ``options={"step": eta, "decay":
           gamma}``), on the engines of :mod:`reparamopt.engines`;
@@ -118,7 +123,9 @@ def nnls(A: Matrix, b: ArrayLike, *, method: str = "auto", power: float = 2,
     gram : bool, optional
         Iterate with ``A^T A`` and ``A^T b`` precomputed (O(n^2) per step). Default: on
         for dense ``A`` with ``m >= n`` and ``n <= 6000`` and for sparse ``A`` with
-        ``n <= 2000``. Not available for a LinearOperator.
+        ``n <= 2000``, where "auto" forms it (dense) only for small, wide or
+        warm-started data, or when its conjugate gradients stall (``gram=True`` takes
+        the route of dense data at once). Not available for a LinearOperator.
     callback : callable, optional
         ``callback(intermediate_result)`` after each iteration (the result holds ``x``,
         ``u``, ``fun``, ``optimality``, ``nit``); returning True stops (status 4).
@@ -252,6 +259,8 @@ def solve_scaled(model, settings, x0, start):
         outcome = direct.ill_conditioned_path(finish)
     elif plan.path == "least-squares":
         outcome = direct.least_squares_path(finish)
+    elif plan.path == "sparse":
+        outcome = sparse_path(finish, settings)
     else:
         outcome = dynamics_path(finish, settings, plan,
                                 start_point(plan.start, settings, model, x0))

@@ -17,7 +17,8 @@ from scipy.sparse.linalg import LinearOperator
 __all__ = ["NNLSPlan", "Facts", "route", "default_gram", "densifiable", "compiled_pays", "PATHS"]
 
 # Largest n for which the automatic Gram mode stores A^T A (n^2 doubles): dense A with
-# m >= n, and sparse A of any shape (its Gram matrix is formed dense).
+# m >= n, and sparse A of any shape (its Gram matrix is formed dense, on first use: the
+# sparse path of "auto" forms it only when its conjugate gradients stall).
 GRAM_MAX_N = 6000
 SPARSE_GRAM_MAX_N = 2000
 
@@ -47,7 +48,7 @@ SMOOTH_COSINE = 0.9
 CHECK_EVERY, AUTO_CHECK_EVERY = 25, 20
 
 PATHS = ("zero", "warm", "warm-finish", "compiled", "ill-conditioned", "least-squares",
-         "dynamics")
+         "sparse", "dynamics")
 """The paths of a plan."""
 
 
@@ -61,7 +62,8 @@ class NNLSPlan(NamedTuple):
         (the warm start does), "warm-finish" (the finish from the warm start's support),
         "compiled" (scipy's Lawson-Hanson on the dense matrix), "ill-conditioned" (a
         smoothing kernel: Lawson-Hanson from scratch), "least-squares" (the finish from
-        the sign pattern of the unconstrained solution), "dynamics" (the engine).
+        the sign pattern of the unconstrained solution), "sparse" (projected Newton
+        steps by conjugate gradients, :mod:`.sparse`), "dynamics" (the engine).
     engine : str or None
         The engine of the dynamics (a name of :data:`reparamopt.engines.ENGINES`).
     start : str or None
@@ -167,6 +169,12 @@ def _route_auto(settings, facts):
     model = facts.model
     if facts.x0 is not None:
         return NNLSPlan("warm-finish")
+    if model.kind == "sparse" and model.m >= model.n > COMPILED_SMALL_N and \
+            settings.gram is not True:
+        # tall sparse data: products with A only; A^T A (n^3 / 3 to factor, against
+        # 2 nnz per product) only where the conjugate gradients measure it is needed.
+        # Wide data keep the dynamics, whose small start finds a sparse support.
+        return NNLSPlan("sparse")
     if not model.use_gram:
         if compiled_pays(model.m, model.n, model.kind) and facts.densifiable:
             return NNLSPlan("compiled")
