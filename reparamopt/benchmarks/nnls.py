@@ -83,7 +83,7 @@ GAUSSIAN = (1, 2, 3, 4, 5, 6)
 MEMORY_FAMILY = 6  # the matrix-free FFT: its peak memory is reported
 # seconds a solver run may take in --quick before it is stopped and marked capped
 QUICK_TIME_CAP = 1.0
-DENSE_PEER_MAX = 10_000_000  # entries of a sparse A that scipy gets densified
+DENSE_PEER_MAX = 20_000_000  # entries of a sparse A that scipy gets densified (the 64 x 64 blur: 1.7e7)
 LASSO_MAX_ITER, LASSO_CHUNK = 20000, 500  # coordinate-descent sweeps: all, per fit
 
 
