@@ -49,12 +49,15 @@ def nmf_counts(rng, m, r, k, width):
     return W, rng.poisson(5.0 * W @ H).astype(float)
 
 
-@pytest.mark.parametrize("r, width", [(20, 0.05), (40, 0.02)])
-def test_poisson_counts_on_a_tall_basis(pivoting_runs, r, width):
+@pytest.mark.parametrize("r, width, pivoting", [(20, 0.02, True), (40, 0.01, True),
+                                                (40, 0.02, False), (20, 0.05, False)])
+def test_poisson_counts_on_a_tall_basis(pivoting_runs, r, width, pivoting):
+    """Bumps that overlap little go to block principal pivoting; wide ones (a column
+    with a sine below 1e-3 to the others) to the compiled method."""
     rng = np.random.default_rng(r)
     W, B = nmf_counts(rng, 800, r, 150, width)
     check_exact(W, B, ro.nnls(W, B))
-    assert pivoting_runs and pivoting_runs[0] > 100
+    assert bool(pivoting_runs) == pivoting
 
 
 def test_digit_images_on_a_learned_dictionary(pivoting_runs):
@@ -85,7 +88,7 @@ def test_degenerate_right_hand_sides(pivoting_runs):
     """Zero columns, columns inside the cone, repeated columns and columns with
     ``A^T b <= 0``, mixed with ordinary ones."""
     rng = np.random.default_rng(6)
-    W, noisy = nmf_counts(rng, 200, 15, 30, 0.1)
+    W, noisy = nmf_counts(rng, 200, 15, 30, 0.03)
     inside = W @ (rng.random((15, 20)) * (rng.random((15, 20)) < 0.5))
     B = np.hstack([np.zeros((200, 2)), inside, noisy, -inside[:, :2], inside[:, :5], noisy[:, :5]])
     res = ro.nnls(W, B)

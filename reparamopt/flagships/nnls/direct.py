@@ -14,7 +14,7 @@ import scipy.linalg as sla
 
 from ...finish.compiled import compiled_lawson_hanson
 from ...finish.least_squares import RHO_CHOLESKY
-from ...finish.pivoting import RHO, RHO_INVERSE, block_pivoting, coordinate_sweeps, gram_inverse
+from ...finish.pivoting import RHO_INVERSE, block_pivoting, coordinate_sweeps, gram_inverse
 from ...models.linear import LinearModel
 from .finishing import NNLSOutcome
 from .route import COMPILED_SMALL_N, LAWSON_HANSON_FROM, densifiable
@@ -42,9 +42,9 @@ RCOND_TRUSTED = 1e-8
 PIVOTING_FROM = 8
 PIVOTING_ROUNDS = 20
 PIVOTING_MIN_COLUMNS = 8
-# Sweeps of coordinate descent that choose the first passive sets on well-conditioned
-# data (measured on digit images: 4 sweeps from the least-squares start leave 3% of the
-# columns with a wrong sign pattern, the start itself 72%).
+# Sweeps of coordinate descent that choose the first passive sets (measured on digit
+# images: 4 sweeps from the least-squares start leave 3% of the columns with a wrong
+# sign pattern, the start itself 72%).
 SWEEPS = 4
 
 
@@ -218,26 +218,25 @@ def compiled_path(finish, cols=None, X=None):
 
 def pivoting_path(finish, cols, X, start=None):
     """Columns `cols` of a small matrix: many of them by block principal pivoting on its
-    Gram matrix (:func:`reparamopt.finish.pivoting.block_pivoting`), from the sign
-    pattern of a trusted least-squares `start` (from none without one); the columns it
-    leaves, and all of them when they are few, there is no Gram matrix or a column of
-    ``A`` is nearly dependent on the others, go to the compiled method."""
+    Gram matrix (:func:`reparamopt.finish.pivoting.block_pivoting`), from a few
+    coordinate sweeps after the sign pattern of a trusted least-squares `start`; the
+    columns it leaves, and all of them when they are few, there is no Gram matrix or a
+    column of ``A`` keeps a sine below :data:`~reparamopt.finish.pivoting.RHO_INVERSE`
+    to the others, go to the compiled method (measured: on such data the block
+    exchanges need tens of rounds, which cost more than the compiled method)."""
     model = finish.model
     inverse = gram_inverse(model.G) if cols.size >= PIVOTING_FROM and model.use_gram else None
-    if inverse is None or np.min(inverse[1]) < RHO:
+    if inverse is None or np.min(inverse[1]) < RHO_INVERSE:
         return compiled_path(finish, cols, X)
-    H, sines = inverse
+    H = inverse[0]
     C = model.atb[:, cols]
     Y = H @ C
     passive = Y > 0 if start is not None and start.trusted else np.zeros(Y.shape, bool)
-    complement = {}
-    if np.min(sines) >= RHO_INVERSE:
-        complement = dict(H=H, Y=Y)
-        passive = coordinate_sweeps(model.G, C, np.where(passive, Y, 0.0), SWEEPS) > 0
+    passive = coordinate_sweeps(model.G, C, np.where(passive, Y, 0.0), SWEEPS) > 0
     absG, absC = model.abs_products()
     Xc, ok, rounds = block_pivoting(model.G, C, passive, (absG, absC[:, cols]),
                                     max_rounds=PIVOTING_ROUNDS,
-                                    min_columns=PIVOTING_MIN_COLUMNS, **complement)
+                                    min_columns=PIVOTING_MIN_COLUMNS, H=H, Y=Y)
     finish.nsolves += rounds
     X[:, cols[ok]] = Xc[:, ok]
     left = cols[~ok]
