@@ -49,13 +49,13 @@ _CHANCES = 3
 
 
 def gram_inverse(G):
-    """``(H, sines)``: the inverse of the Gram matrix `G` and the sine of each column of
-    ``A`` to the span of the others (``1 / sqrt(H_ii G_ii)``); None when `G` is not
-    numerically positive definite."""
+    """``(R, H, sines)``: the Cholesky factor of the Gram matrix `G` (upper, ``R^T R =
+    G``), its inverse, and the sine of each column of ``A`` to the span of the others
+    (``1 / sqrt(H_ii G_ii)``); None when `G` is not numerically positive definite."""
     R, info = sla.lapack.dpotrf(G, lower=False, clean=True)
     if info != 0:
         return None
-    H, info = sla.lapack.dpotri(R, lower=False)
+    H, info = sla.lapack.dpotri(R.copy(), lower=False)
     if info != 0:
         return None
     H = np.triu(H) + np.triu(H, 1).T
@@ -63,7 +63,7 @@ def gram_inverse(G):
         sines = 1.0 / np.sqrt(np.diag(H) * np.diag(G))
     if not np.all(np.isfinite(H)) or not np.all(np.isfinite(sines)):
         return None
-    return H, sines
+    return R, H, sines
 
 
 def coordinate_sweeps(G, C, X, sweeps):

@@ -1,8 +1,10 @@
 """reparamopt.nnls with many right-hand sides on a small matrix (the NMF subproblem and
 sparse coding on a learned dictionary), against scipy.optimize.nnls column by column.
 
-These go to block principal pivoting on the Gram matrix, all columns at once (the
-columns it leaves go to scipy's compiled method). Every column must be exact and
+These go to block principal pivoting on the Gram matrix, all columns at once, where
+the columns of ``A`` are far from dependent (the columns it leaves, and all of them
+elsewhere, go to scipy's compiled method, on the Cholesky factor of ``A^T A`` where that
+is trusted). Every column must be exact and
 honest: its objective within the slack of
 :func:`tests.nnls_reference.objective_tolerance` of scipy's (1e-9 relative, plus
 rounding), the independent KKT test of :func:`tests.nnls_reference.kkt_holds` holding,
@@ -84,18 +86,21 @@ def test_ill_conditioned_basis():
     check_exact(W, B, ro.nnls(W, B))
 
 
-def test_degenerate_right_hand_sides(pivoting_runs):
+@pytest.mark.parametrize("width, pivoting", [(0.03, True), (0.1, False)])
+def test_degenerate_right_hand_sides(pivoting_runs, width, pivoting):
     """Zero columns, columns inside the cone, repeated columns and columns with
-    ``A^T b <= 0``, mixed with ordinary ones."""
+    ``A^T b <= 0``, mixed with ordinary ones; on a basis for the pivoting, and on one
+    whose columns overlap more (the compiled method on the Cholesky factor, whose
+    attainable columns the certification refines)."""
     rng = np.random.default_rng(6)
-    W, noisy = nmf_counts(rng, 200, 15, 30, 0.03)
+    W, noisy = nmf_counts(rng, 200, 15, 30, width)
     inside = W @ (rng.random((15, 20)) * (rng.random((15, 20)) < 0.5))
     B = np.hstack([np.zeros((200, 2)), inside, noisy, -inside[:, :2], inside[:, :5], noisy[:, :5]])
     res = ro.nnls(W, B)
     check_exact(W, B, res)
     assert np.all(res.x[:, :2] == 0) and np.all(res.x[:, 52:54] == 0)
     np.testing.assert_allclose(res.x[:, 54:59], res.x[:, 2:7], rtol=1e-9, atol=1e-12)
-    assert pivoting_runs
+    assert bool(pivoting_runs) == pivoting
 
 
 def test_dependent_columns_go_to_the_compiled_method(pivoting_runs):

@@ -14,7 +14,7 @@ import scipy.linalg as sla
 
 from ...finish.compiled import compiled_lawson_hanson
 from ...finish.least_squares import RHO_CHOLESKY
-from ...finish.pivoting import RHO_INVERSE, block_pivoting, coordinate_sweeps, gram_inverse
+from ...finish.pivoting import RHO, RHO_INVERSE, block_pivoting, coordinate_sweeps, gram_inverse
 from ...models.linear import LinearModel
 from .finishing import NNLSOutcome
 from .route import COMPILED_SMALL_N, LAWSON_HANSON_FROM, densifiable
@@ -197,22 +197,31 @@ def _reduced_model(model, cols):
     return LinearModel(R, np.atleast_2d(CQ).T)
 
 
-def compiled_path(finish, cols=None, X=None):
+def compiled_path(finish, cols=None, X=None, factor=None):
     """Columns `cols` (default all) by the compiled Lawson-Hanson method (the others of
-    `X` kept); those it cannot finish go to the exact finish from zero."""
+    `X` kept); those it cannot finish go to the exact finish from zero. With the
+    Cholesky `factor` ``R`` of a trusted ``A^T A`` (every column with a sine of at least
+    :data:`~reparamopt.finish.pivoting.RHO` to the others), the method runs on
+    ``(R, R^{-T} A^T b)``, whose least squares are the normal equations: exact to the
+    rounding level of the gradient, without a pass over ``A`` and ``b`` (not backward
+    stable where ``b`` is attainable: the certification refines those columns)."""
     model = finish.model
     cols, X = _all_columns(model, cols, X)
     dense = _dense(model)
     if dense is None:
         X[:, cols] = finish.from_zero(model.take(cols), cols.size)
         return NNLSOutcome(X)
-    Xc, ok = compiled_lawson_hanson(dense, model.b[:, cols])
+    if factor is None:
+        Xc, ok = compiled_lawson_hanson(dense, model.b[:, cols])
+    else:
+        D = sla.solve_triangular(factor, model.atb[:, cols], trans="T", check_finite=False)
+        Xc, ok = compiled_lawson_hanson(factor, D)
     X[:, cols[ok]] = Xc[:, ok]
     left = cols[~ok]
     if left.size:
         X[:, left] = finish.from_zero(model.take(left), left.size)
     stable = np.zeros(X.shape[1], bool)
-    stable[cols[ok]] = True
+    stable[cols[ok]] = factor is None
     return NNLSOutcome(X, stable=stable)
 
 
@@ -226,9 +235,11 @@ def pivoting_path(finish, cols, X, start=None):
     exchanges need tens of rounds, which cost more than the compiled method)."""
     model = finish.model
     inverse = gram_inverse(model.G) if cols.size >= PIVOTING_FROM and model.use_gram else None
-    if inverse is None or np.min(inverse[1]) < RHO_INVERSE:
+    if inverse is None or np.min(inverse[2]) < RHO:
         return compiled_path(finish, cols, X)
-    H = inverse[0]
+    R, H, sines = inverse
+    if np.min(sines) < RHO_INVERSE:
+        return compiled_path(finish, cols, X, factor=R)
     C = model.atb[:, cols]
     Y = H @ C
     passive = Y > 0 if start is not None and start.trusted else np.zeros(Y.shape, bool)
@@ -240,7 +251,7 @@ def pivoting_path(finish, cols, X, start=None):
     finish.nsolves += rounds
     X[:, cols[ok]] = Xc[:, ok]
     left = cols[~ok]
-    return compiled_path(finish, left, X) if left.size else NNLSOutcome(X)
+    return compiled_path(finish, left, X, factor=R) if left.size else NNLSOutcome(X)
 
 
 def warm_finish_path(finish, x0):

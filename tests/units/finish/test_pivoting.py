@@ -30,7 +30,7 @@ def solve(A, B, *, complement=None, sweeps=0, start="least-squares", **options):
     """:func:`block_pivoting` as the NNLS path runs it (the complement form when every
     sine allows it, unless `complement` says otherwise)."""
     model = LinearModel(A, B, gram=True)
-    H, sines = gram_inverse(model.G)
+    _, H, sines = gram_inverse(model.G)
     Y = H @ model.atb
     use = np.min(sines) >= RHO_INVERSE if complement is None else complement
     passive = Y > 0 if start == "least-squares" else np.zeros(Y.shape, bool)
@@ -110,13 +110,14 @@ def test_dependent_columns_are_refused():
     A = rng.random((50, 8))
     A[:, 5] = A[:, 2]
     inverse = gram_inverse(A.T @ A)
-    assert inverse is None or np.min(inverse[1]) < 1e-6
+    assert inverse is None or np.min(inverse[2]) < 1e-6
 
 
 def test_sines_are_distances_to_the_other_columns():
     rng = np.random.default_rng(5)
     A = with_condition(rng, 40, 6, 1e3)
-    _, sines = gram_inverse(A.T @ A)
+    R, _, sines = gram_inverse(A.T @ A)
+    np.testing.assert_allclose(R.T @ R, A.T @ A, atol=1e-14)
     for i in range(6):
         others = np.delete(A, i, axis=1)
         residual = A[:, i] - others @ np.linalg.lstsq(others, A[:, i], rcond=None)[0]
