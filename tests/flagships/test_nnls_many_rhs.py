@@ -112,8 +112,14 @@ def test_dependent_columns_go_to_the_compiled_method(pivoting_runs):
     assert not pivoting_runs
 
 
-def test_few_right_hand_sides_go_to_the_compiled_method(pivoting_runs):
+def test_few_right_hand_sides_go_to_the_compiled_method(pivoting_runs, monkeypatch):
+    """Below PIVOTING_FROM columns: the compiled method, on the Cholesky factor of
+    ``A^T A`` (12 x 12 here), not on ``A``."""
+    shapes = []
+    original = direct.compiled_lawson_hanson
+    monkeypatch.setattr(direct, "compiled_lawson_hanson",
+                        lambda M, D: shapes.append(M.shape) or original(M, D))
     rng = np.random.default_rng(8)
     W, B = nmf_counts(rng, 300, 12, direct.PIVOTING_FROM - 1, 0.1)
     check_exact(W, B, ro.nnls(W, B))
-    assert not pivoting_runs
+    assert not pivoting_runs and shapes == [(12, 12)]
