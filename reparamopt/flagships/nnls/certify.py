@@ -51,8 +51,9 @@ def _best_candidate(outcome, model, x0):
     candidates = [x] + [np.maximum(v, 0.0) for v in outcome.before]
     if x0 is not None:
         candidates.append(x0)
+    # the objective at zero is ||b||^2 / 2: no product with A for it
+    values = np.array([model.objective(v) for v in candidates] + [0.5 * model.b_norm2])
     candidates.append(np.zeros(x.shape))
-    values = np.array([model.objective(v) for v in candidates])
     # keep the method's point unless another is lower beyond rounding
     slack = 64 * np.finfo(float).eps * (values.min(axis=0) + 0.5 * model.b_norm2)
     best = np.where(values[0] <= values.min(axis=0) + slack, 0, np.argmin(values, axis=0))

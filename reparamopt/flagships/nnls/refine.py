@@ -63,15 +63,15 @@ def _above_backward_level(x, model, cols, fun=None):
     if model.kind == "operator" or x.size == 0:
         return np.zeros(0, int)
     cols = np.asarray(cols)
-    sub = model.take(cols)
     if fun is None:
-        rnorm = np.linalg.norm(sub.matvec(x[:, cols]) - sub.b, axis=0)
+        rnorm = np.linalg.norm(model.matvec(x[:, cols]) - model.b[:, cols], axis=0)
     else:
         rnorm = np.sqrt(2.0 * np.maximum(fun[cols], 0.0))
-    todo = (rnorm <= ATTAINABLE * np.sqrt(sub.b_norm2)) & (rnorm > 0)
+    # only the columns refined are copied (b of many right-hand sides is large)
+    todo = (rnorm <= ATTAINABLE * np.sqrt(model.b_norm2[cols])) & (rnorm > 0)
     if not todo.any():
         return np.zeros(0, int)
-    level = sub.take(np.flatnonzero(todo)).residual_level(x[:, cols[todo]])
+    level = model.take(cols[todo]).residual_level(x[:, cols[todo]])
     return cols[todo][rnorm[todo] > BACKWARD_FACTOR * level]
 
 
