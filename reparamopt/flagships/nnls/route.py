@@ -145,7 +145,7 @@ def route(settings, facts, warm_certified=False):
     >>> from reparamopt.flagships.nnls.route import Facts, route
     >>> from reparamopt.flagships.nnls.settings import NNLSSettings
     >>> from reparamopt.models.linear import LinearModel
-    >>> A = np.random.default_rng(0).standard_normal((20, 300))
+    >>> A = np.random.default_rng(0).standard_normal((600, 1200))  # wide, m^2 n > 1e8
     >>> facts = Facts(LinearModel(A, A[:, :1] @ np.ones((1, 1))))
     >>> route(NNLSSettings(), facts)
     NNLSPlan(path='dynamics', engine='accelerated', start='small', check_every=20)
