@@ -100,7 +100,12 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         The beta-divergence (2, 1 and 0). For ``beta <= 0`` the observed entries of X
         must be positive.
     tol : float, default 1e-4
-        Stop when an iteration lowers the objective by less than ``tol`` times its value.
+        Stopping tolerance, with scikit-learn's meanings, whichever is met first: every
+        10 iterations, the error ``sqrt(2 * objective)`` fell by less than ``tol`` times
+        its value at the start over the last 10 (scikit-learn's "mu" rule; every solver);
+        and ("cd" on non-negative factors without a graph) the KKT violation, the l1 norm
+        of the projected gradient, fell to ``tol`` times its value at the first iteration
+        (scikit-learn's "cd" rule, measured every 10 iterations).
     max_iter : int, default 200
         Maximum number of outer (W, H) iterations.
     random_state : int, RandomState instance or None, default None

@@ -126,9 +126,13 @@ def starting_factors(plan, objective, data, scale, *, n_components, factors, ran
 def run_blocks(blocks, settings, began=None):
     """`blocks` (:class:`~reparamopt.solvers.nmf.BlockUpdates`, or any object with its
     methods and a ``start``) under :class:`~reparamopt.engines.AlternatingBlocks` in the
-    shared loop, until an iteration lowers the objective by less than ``settings.tol``
-    times its value; warns when ``settings.max_iter`` ran out first. `began`: the
-    ``time.perf_counter()`` the times count from (default: now)."""
+    shared loop, until its ``optimality(u)`` is at most ``settings.tol``
+    (:func:`~reparamopt.solvers.nmf.stopping_measure`: scikit-learn's "mu" rule, the
+    error's decrease over 10 iterations relative to its start, for every solver, and its
+    "cd" rule, the KKT violation relative to the first, where the solver measures it);
+    blocks without ``optimality`` (the Dask fit's) stop on the relative decrease of the
+    objective over the last iteration. Warns when ``settings.max_iter`` ran out first.
+    `began`: the ``time.perf_counter()`` the times count from (default: now)."""
     began = time.perf_counter() if began is None else began
     offset = time.perf_counter() - began
 
@@ -138,7 +142,8 @@ def run_blocks(blocks, settings, began=None):
                   f"{time.perf_counter() - began:.2f} s")
 
     progress = {"desc": "NMF"} if settings.progress is True else settings.progress
-    res = run(AlternatingBlocks(), blocks, blocks.pack(blocks.start), optimality="decrease",
+    optimality = getattr(blocks, "optimality", "decrease")
+    res = run(AlternatingBlocks(), blocks, blocks.pack(blocks.start), optimality=optimality,
               tol=settings.tol, max_iter=settings.max_iter, history=True, progress=progress,
               callback=report if settings.verbose else None)
     status = Status(res.status)
