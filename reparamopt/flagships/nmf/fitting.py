@@ -201,13 +201,15 @@ def solve_rows(objective, H, plan, settings, W0=None):
 # --- the fitted attributes ----------------------------------------------------------
 
 
-def store_fit(model, H, outcome, *, solver, data_loss, loss_exponent=0.0, scale_log2=None):
+def store_fit(model, H, outcome, *, solver, data_loss, loss_exponent=0.0, scale_log2=None,
+              finish_time=0.0):
     """Set the fitted attributes of `model` (the in-memory and the Dask fits' one place).
 
     `H` is the final H in the units of X; `outcome` the :class:`BlockRun`, whose
     history, like `data_loss`, is in units of ``2**loss_exponent`` (a fit of scaled
     data); the stored values are in the units of X. `scale_log2`: the total exponent of
     the fit's scale (None: a fit at the data's own scale), which transform reuses.
+    `finish_time`: the seconds the W finish took (0 without one).
     """
     model.components_ = H
     model.n_components_ = H.shape[0]
@@ -218,5 +220,6 @@ def store_fit(model, H, outcome, *, solver, data_loss, loss_exponent=0.0, scale_
         error = np.sqrt(2 * max(float(data_loss), 0.0)) * np.exp2(loss_exponent / 2)
     model.time_history_ = np.asarray(outcome.times)
     model.solver_ = solver
+    model.finish_time_ = float(finish_time)
     model.reconstruction_err_ = float(error)
     model._scale_log2 = scale_log2
