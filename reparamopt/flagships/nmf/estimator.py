@@ -313,12 +313,13 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         W0, H0 = starting_factors(plan, objective, data, scale, n_components=k, factors=(W, H),
                                   random_state=settings.random_state)
         W, H, outcome = fit_blocks(objective, W0, H0, plan, settings, began)
-        finishing = time.perf_counter()
+        finish_time = 0.0
         if finish and plan.finish:
             # W finished row by row against the final H, as transform solves it, so that
             # fit_transform(X) is fit(X).transform(X); this only lowers the objective
+            finishing = time.perf_counter()
             W = solve_rows(objective, H, plan, settings, W0=W)
-        finish_time = time.perf_counter() - finishing
+            finish_time = time.perf_counter() - finishing
         data_loss = objective.data_loss(W, H)
         # the last entry of the history is the objective of the factors returned
         outcome = at_returned_factors(outcome, data_loss + objective.regularization(W, H), began)
