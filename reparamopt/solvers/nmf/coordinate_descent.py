@@ -116,9 +116,9 @@ def sweep_budget(rows, cols, k, nnz):
     product with X, ``nnz * k``, and the other factor's Gram matrix, ``rows * k * k``),
     priced by the cost model of the sweep that runs (compiled for short rows of a block
     of `cols` columns, numpy's else), Gillis and Glineur's rule with a measured cost;
-    the sweeps stop early once they barely move the block. At least two (measured on digits, k = 10-16: a
-    second sweep reaches scikit-learn's error in fewer iterations, even where it costs
-    as much as the set-up), at most 30.
+    the sweeps stop early once they barely move the block. At least two (measured on
+    digits, k = 10-16: a second sweep reaches scikit-learn's error in fewer iterations,
+    even where it costs as much as the set-up), at most 30.
 
     Examples
     --------
