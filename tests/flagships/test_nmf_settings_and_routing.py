@@ -31,6 +31,7 @@ from reparamopt.solvers.nmf import (
     NMFObjective,
     make_solver,
     set_kind,
+    stopping_measure,
 )
 
 
@@ -230,12 +231,16 @@ def test_each_solver_state_is_what_it_says(solver, masked, beta):
                           rng.random((3, 15)))
     state = blocks.blocks(blocks.pack(blocks.start))
     values = [blocks.objective(state)]
-    for _ in range(3):
+    for iteration in range(1, 4):
         state, value = blocks.update(state)
         values.append(value)
         W, H, extra = state
         assert value == pytest.approx(objective.value(W, H), rel=1e-10)
-        if solver == "cd" and masked:
+        if solver == "cd" and not masked:  # the iterations run, the violation at the first
+            assert extra.iterations == iteration
+            assert (extra.violation is not None) == (iteration == 1)
+            assert blocks.violations[-1] == extra.violation
+        elif solver == "cd" and masked:
             np.testing.assert_allclose(extra, mask * (objective.X - W @ H), atol=1e-12)
         elif solver == "mirror" and (masked or beta != 2):
             np.testing.assert_allclose(extra, W @ H, rtol=1e-14)
@@ -257,8 +262,10 @@ def test_run_blocks_reports_the_shared_status():
     assert outcome.n_iter == 2 and len(outcome.history) == len(outcome.times) == 3
     converged = run_blocks(blocks, NMFSettings(max_iter=500, tol=1e-3))
     assert converged.status is Status.CONVERGED and converged.status.success
-    history = converged.history
-    assert history[-2] - history[-1] <= 1e-3 * abs(history[-1])
+    # it stopped on the measure of scikit-learn's meanings of tol, and not before
+    assert stopping_measure(converged.history, blocks.violations) <= 1e-3
+    assert all(stopping_measure(converged.history[:i], blocks.violations[:i - 1]) > 1e-3
+               for i in range(2, len(converged.history)))
 
 
 # --- the Dask fit decides and refuses as the in-memory fit does -------------------

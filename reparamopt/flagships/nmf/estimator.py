@@ -100,7 +100,12 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         The beta-divergence (2, 1 and 0). For ``beta <= 0`` the observed entries of X
         must be positive.
     tol : float, default 1e-4
-        Stop when an iteration lowers the objective by less than ``tol`` times its value.
+        Stopping tolerance, with scikit-learn's meanings, whichever is met first: every
+        10 iterations, the error ``sqrt(2 * objective)`` fell by less than ``tol`` times
+        its value at the start over the last 10 (scikit-learn's "mu" rule; every solver);
+        and ("cd" on non-negative factors without a graph) the KKT violation, the l1 norm
+        of the projected gradient, fell to ``tol`` times its value at the first iteration
+        (scikit-learn's "cd" rule, measured every 10 iterations).
     max_iter : int, default 200
         Maximum number of outer (W, H) iterations.
     random_state : int, RandomState instance or None, default None
@@ -164,10 +169,14 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         the units of X (inf where it exceeds the float range, e.g. the squared
         Frobenius loss of data near 1e300). The last entry is the objective of the
         returned factors: after the W finish of :meth:`fit_transform` (which only lowers
-        it), measured directly at the factors.
+        it; :meth:`fit` reports the fit's own last W), measured directly at the factors.
     time_history_ : ndarray of shape (n_iter_ + 1,)
         Seconds from the call to fit (validation and init included) to each entry of
         `loss_history_`.
+    finish_time_ : float
+        Seconds spent finishing W row by row after the last iteration (included in the
+        last entry of `time_history_`): :meth:`fit_transform` pays it, so that its W is
+        :meth:`transform`'s; :meth:`fit` skips it (0), since it returns no W.
     solver_ : str
         The solver used ("auto" resolved).
     n_features_in_ : int
@@ -241,8 +250,16 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def fit(self, X: ArrayLike, y: Any = None, W: Optional[ArrayLike] = None,
             H: Optional[ArrayLike] = None, mask: Optional[ArrayLike] = None,
             graph: Any = None) -> NMF:
-        """Learn the factors of X; see :meth:`fit_transform`. Returns self."""
-        self.fit_transform(X, W=W, H=H, mask=mask, graph=graph)
+        """Learn the factors of X; see :meth:`fit_transform`. Returns self.
+
+        Unlike :meth:`fit_transform` it does not finish W row by row against the final
+        H (W is not returned, and :meth:`transform` solves it that way on demand), so
+        `reconstruction_err_` is the error of the fit's own last W."""
+        backend = backend_for(X)
+        if backend is not None:
+            backend.fit_transform_nmf(self, X, W=W, H=H, mask=mask, graph=graph)
+        else:
+            self._fit(X, W, H, mask, graph, finish=False)
         return self
 
     def fit_transform(self, X: ArrayLike, y: Any = None, W: Optional[ArrayLike] = None,
@@ -278,6 +295,10 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         backend = backend_for(X)
         if backend is not None:
             return backend.fit_transform_nmf(self, X, W=W, H=H, mask=mask, graph=graph)
+        return self._fit(X, W, H, mask, graph, finish=True)
+
+    def _fit(self, X, W, H, mask, graph, *, finish):
+        """The in-memory fit; `finish`: W finished row by row as the plan says."""
         began = time.perf_counter()
         settings = NMFSettings.from_estimator(self)
         data = observed_data(self, X, mask, settings.beta_loss, reset=True)
@@ -292,16 +313,20 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         W0, H0 = starting_factors(plan, objective, data, scale, n_components=k, factors=(W, H),
                                   random_state=settings.random_state)
         W, H, outcome = fit_blocks(objective, W0, H0, plan, settings, began)
-        if plan.finish:
+        finish_time = 0.0
+        if finish and plan.finish:
             # W finished row by row against the final H, as transform solves it, so that
             # fit_transform(X) is fit(X).transform(X); this only lowers the objective
+            finishing = time.perf_counter()
             W = solve_rows(objective, H, plan, settings, W0=W)
+            finish_time = time.perf_counter() - finishing
         data_loss = objective.data_loss(W, H)
         # the last entry of the history is the objective of the factors returned
         outcome = at_returned_factors(outcome, data_loss + objective.regularization(W, H), began)
         store_fit(self, times_exp2(H, scale.H).astype(data.dtype, copy=False), outcome,
                   solver=plan.solver, data_loss=data_loss,
-                  loss_exponent=scale.total * settings.beta_loss, scale_log2=scale.total)
+                  loss_exponent=scale.total * settings.beta_loss, scale_log2=scale.total,
+                  finish_time=finish_time)
         return times_exp2(W, scale.W).astype(data.dtype, copy=False)
 
     def transform(self, X: ArrayLike, mask: Optional[ArrayLike] = None) -> np.ndarray:

@@ -126,9 +126,13 @@ def starting_factors(plan, objective, data, scale, *, n_components, factors, ran
 def run_blocks(blocks, settings, began=None):
     """`blocks` (:class:`~reparamopt.solvers.nmf.BlockUpdates`, or any object with its
     methods and a ``start``) under :class:`~reparamopt.engines.AlternatingBlocks` in the
-    shared loop, until an iteration lowers the objective by less than ``settings.tol``
-    times its value; warns when ``settings.max_iter`` ran out first. `began`: the
-    ``time.perf_counter()`` the times count from (default: now)."""
+    shared loop, until its ``optimality(u)`` is at most ``settings.tol``
+    (:func:`~reparamopt.solvers.nmf.stopping_measure`: scikit-learn's "mu" rule, the
+    error's decrease over 10 iterations relative to its start, for every solver, and its
+    "cd" rule, the KKT violation relative to the first, where the solver measures it);
+    blocks without ``optimality`` (the Dask fit's) stop on the relative decrease of the
+    objective over the last iteration. Warns when ``settings.max_iter`` ran out first.
+    `began`: the ``time.perf_counter()`` the times count from (default: now)."""
     began = time.perf_counter() if began is None else began
     offset = time.perf_counter() - began
 
@@ -138,7 +142,8 @@ def run_blocks(blocks, settings, began=None):
                   f"{time.perf_counter() - began:.2f} s")
 
     progress = {"desc": "NMF"} if settings.progress is True else settings.progress
-    res = run(AlternatingBlocks(), blocks, blocks.pack(blocks.start), optimality="decrease",
+    optimality = getattr(blocks, "optimality", "decrease")
+    res = run(AlternatingBlocks(), blocks, blocks.pack(blocks.start), optimality=optimality,
               tol=settings.tol, max_iter=settings.max_iter, history=True, progress=progress,
               callback=report if settings.verbose else None)
     status = Status(res.status)
@@ -196,13 +201,15 @@ def solve_rows(objective, H, plan, settings, W0=None):
 # --- the fitted attributes ----------------------------------------------------------
 
 
-def store_fit(model, H, outcome, *, solver, data_loss, loss_exponent=0.0, scale_log2=None):
+def store_fit(model, H, outcome, *, solver, data_loss, loss_exponent=0.0, scale_log2=None,
+              finish_time=0.0):
     """Set the fitted attributes of `model` (the in-memory and the Dask fits' one place).
 
     `H` is the final H in the units of X; `outcome` the :class:`BlockRun`, whose
     history, like `data_loss`, is in units of ``2**loss_exponent`` (a fit of scaled
     data); the stored values are in the units of X. `scale_log2`: the total exponent of
     the fit's scale (None: a fit at the data's own scale), which transform reuses.
+    `finish_time`: the seconds the W finish took (0 without one).
     """
     model.components_ = H
     model.n_components_ = H.shape[0]
@@ -213,5 +220,6 @@ def store_fit(model, H, outcome, *, solver, data_loss, loss_exponent=0.0, scale_
         error = np.sqrt(2 * max(float(data_loss), 0.0)) * np.exp2(loss_exponent / 2)
     model.time_history_ = np.asarray(outcome.times)
     model.solver_ = solver
+    model.finish_time_ = float(finish_time)
     model.reconstruction_err_ = float(error)
     model._scale_log2 = scale_log2

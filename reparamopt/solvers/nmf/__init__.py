@@ -17,8 +17,14 @@ row by row, :mod:`.initialization` the starting factors and :mod:`.blocks` the s
 as blocks of :class:`reparamopt.engines.AlternatingBlocks`.
 """
 
-from .blocks import SOLVERS, BlockUpdates, make_solver
-from .coordinate_descent import CoordinateDescent, MaskedCoordinateDescent, sweep_budget, sweeps
+from .blocks import SOLVERS, BlockUpdates, make_solver, stopping_measure
+from .coordinate_descent import (
+    CoordinateDescent,
+    MaskedCoordinateDescent,
+    kkt_violation,
+    sweep_budget,
+    sweeps,
+)
 from .factor_sets import (
     SetKind,
     column_projector,
@@ -28,6 +34,7 @@ from .factor_sets import (
     is_cone,
     is_entrywise,
     is_nonnegative,
+    nonnegative_part,
     set_kind,
 )
 from .initialization import INITS, check_rank_for_init, initialize, mean_of
@@ -36,9 +43,10 @@ from .multiplicative import Multiplicative, mirror_step, multiplicative_step
 from .objective import NMFObjective, beta_divergence
 from .rows import exact_rows, rowwise_mirror
 
-__all__ = ["SOLVERS", "BlockUpdates", "make_solver", "CoordinateDescent",
+__all__ = ["SOLVERS", "BlockUpdates", "make_solver", "stopping_measure", "CoordinateDescent",
            "MaskedCoordinateDescent", "Multiplicative", "LatentGradient", "LatentFactors",
-           "NMFObjective", "beta_divergence", "sweeps", "sweep_budget", "mirror_step",
-           "multiplicative_step", "exact_rows", "rowwise_mirror", "SetKind", "set_kind",
-           "column_projector", "entry_bounds", "feasible", "is_entrywise", "is_columnwise",
-           "is_nonnegative", "is_cone", "INITS", "initialize", "mean_of", "check_rank_for_init"]
+           "NMFObjective", "beta_divergence", "sweeps", "sweep_budget", "kkt_violation",
+           "mirror_step", "multiplicative_step", "exact_rows", "rowwise_mirror", "SetKind",
+           "set_kind", "column_projector", "nonnegative_part", "entry_bounds", "feasible",
+           "is_entrywise", "is_columnwise", "is_nonnegative", "is_cone", "INITS", "initialize",
+           "mean_of", "check_rank_for_init"]

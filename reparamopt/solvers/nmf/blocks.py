@@ -4,11 +4,11 @@ solver of each name."""
 import numpy as np
 
 from ..._utils.validation import check_choice
-from .coordinate_descent import CoordinateDescent, MaskedCoordinateDescent
+from .coordinate_descent import CHECK_EVERY, CoordinateDescent, MaskedCoordinateDescent
 from .latent import LatentGradient
 from .multiplicative import Multiplicative
 
-__all__ = ["SOLVERS", "make_solver", "BlockUpdates"]
+__all__ = ["SOLVERS", "make_solver", "BlockUpdates", "stopping_measure"]
 
 #: The solvers by name (scikit-learn's "mu" is "mirror" and "nesterov" is "accelerated",
 #: as in the engine table; the estimator resolves both aliases).
@@ -40,13 +40,50 @@ def make_solver(name, objective, *, update_H=True, inner_steps=10):
     return CoordinateDescent(objective, update_H=update_H)
 
 
+def stopping_measure(values, violations, every=CHECK_EVERY):
+    """The measure a fit stops on (when it is at most `tol`), from the objective `values`
+    at the start and after each iteration and the KKT `violations` the iterations
+    measured (None where one measured none). Both are scikit-learn's meanings of `tol`:
+
+    - every solver (scikit-learn's "mu" rule), every `every` iterations: the decrease of
+      the error ``e = sqrt(2 f)`` over the last `every` iterations relative to the
+      error at the start, ``(e_{k-every} - e_k) / e_0`` (an increase is negative and
+      stops);
+    - solvers that measure the KKT violation ("cd" on non-negative factors; scikit-learn's
+      "cd" rule): the last violation over the first.
+
+    The smaller applies; the largest float where neither is due (before the first
+    iteration, between checks without a violation).
+
+    Examples
+    --------
+    >>> from reparamopt.solvers.nmf import stopping_measure
+    >>> values = [50.0, 12.5, 8.0, 6.0, 4.5]  # errors 10, 5, 4, 3.46, 3
+    >>> stopping_measure(values, [None] * 4, every=2)  # (4 - 3) / 10
+    0.1
+    >>> stopping_measure(values[:4], [400.0, None, 2.0], every=2)  # between checks: 2 / 400
+    0.005
+    """
+    big = float(np.finfo(float).max)
+    done = len(values) - 1
+    measure = big
+    if done and done % every == 0:
+        errors = np.sqrt(2 * np.maximum(values[-1 - every], 0.0)), np.sqrt(2 * max(values[-1], 0.0))
+        measure = float((errors[0] - errors[1]) / max(np.sqrt(2 * max(values[0], 0.0)), np.finfo(float).tiny))
+    if violations and violations[0] is not None and violations[-1] is not None:
+        measure = min(measure, violations[-1] / max(violations[0], np.finfo(float).tiny))
+    return float(measure)
+
+
 class BlockUpdates:
     """An NMF solver as blocks for :class:`reparamopt.engines.AlternatingBlocks`.
 
     The blocks are ``(W, H, state)``, the state the solver's own (a residual, a product,
     latent factors, or None). ``blocks(u)`` gives them from the flat iterate ``u``,
     ``update(blocks)`` one outer iteration with its objective value, ``pack`` the flat
-    iterate the loop checks, ``factors(u)`` and ``to_feasible`` the factors ``(W, H)``.
+    iterate the loop checks, ``factors(u)`` and ``to_feasible`` the factors ``(W, H)``,
+    ``optimality(u)`` the :func:`stopping_measure` of the run so far (`values` and
+    `violations` record it: the objective after each iteration, the violation it measured).
 
     Parameters
     ----------
@@ -61,6 +98,7 @@ class BlockUpdates:
         W, H = solver.prepare(np.array(W, dtype=float), np.array(H, dtype=float))
         self.shapes = (W.shape, H.shape)
         self.start = (W, H)
+        self.values, self.violations = [], []
 
     def pack(self, blocks):
         W, H = blocks[:2]
@@ -78,8 +116,16 @@ class BlockUpdates:
         return self.factors(u)
 
     def objective(self, blocks):
-        return self.solver.objective.value(*blocks[:2])
+        value = self.solver.objective.value(*blocks[:2])
+        self.values, self.violations = [value], []
+        return value
 
     def update(self, blocks):
         W, H, state, value = self.solver.update(*blocks)
+        self.values.append(value)
+        measure = getattr(self.solver, "violation", None)
+        self.violations.append(None if measure is None else measure(state))
         return (W, H, state), value
+
+    def optimality(self, u):
+        return stopping_measure(self.values, self.violations)

@@ -17,7 +17,7 @@ from ...maps.sets import (
 )
 
 __all__ = ["SetKind", "set_kind", "is_entrywise", "is_columnwise", "is_nonnegative", "is_cone",
-           "entry_bounds", "column_projector", "feasible"]
+           "entry_bounds", "column_projector", "nonnegative_part", "feasible"]
 
 _ENTRYWISE = (RealSet, NonNegativeSet, LowerBoundSet, UpperBoundSet, BoxSet)
 
@@ -79,11 +79,18 @@ def entry_bounds(cmap, shape):
     return np.broadcast_to(lower, shape), np.broadcast_to(upper, shape)
 
 
+def nonnegative_part(c, j):
+    """The nearest point to ``c`` in the non-negative orthant (the projector of every
+    column of a non-negative factor; the sweeps recognize it and project in place)."""
+    return np.maximum(c, 0.0)
+
+
 def column_projector(cmap):
-    """``project(c, j)``: the nearest point to ``c`` in the set of column j."""
+    """``project(c, j)``: the nearest point to ``c`` in the set of column j
+    (:func:`nonnegative_part` for the non-negative orthant)."""
     target = cmap.target_set
     if isinstance(target, NonNegativeSet):
-        return lambda c, j: np.maximum(c, 0.0)
+        return nonnegative_part
     if isinstance(target, RealSet):
         return lambda c, j: c
     scratch = np.zeros(target.shape)

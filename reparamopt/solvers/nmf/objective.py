@@ -53,6 +53,9 @@ class NMFObjective:
     degree: Optional[np.ndarray] = None
     #: ``||X||_F^2`` (the constant of the expanded Frobenius loss)
     sq_norm: float = field(init=False, repr=False)
+    #: the non-zero entries of X, stored or not: what the sweep plan prices, so that it,
+    #: and with it the fit, is the same for sparse and dense X
+    nnz: int = field(init=False, repr=False)
     #: ``(weight, adjacency, degree)`` of the graph term, None without one
     graph: Any = field(init=False, repr=False)
 
@@ -60,6 +63,8 @@ class NMFObjective:
         X = self.X
         sq_norm = float(X.multiply(X).sum()) if sp.issparse(X) else float(np.vdot(X, X))
         object.__setattr__(self, "sq_norm", sq_norm)
+        nnz = X.count_nonzero() if sp.issparse(X) else np.count_nonzero(X)
+        object.__setattr__(self, "nnz", int(nnz))
         graph = (self.graph_weight, self.adjacency, self.degree) if self.has_graph else None
         object.__setattr__(self, "graph", graph)
 
