@@ -19,10 +19,22 @@ import scipy.sparse as sp
 from .factor_sets import column_projector, nonnegative_part
 from .objective import NMFObjective
 
-try:  # scikit-learn's compiled non-negative coordinate sweep, when it is installed
-    from sklearn.decomposition._cdnmf_fast import _update_cdnmf_fast
-except ImportError:  # pragma: no cover - scikit-learn is there whenever NMF runs
-    _update_cdnmf_fast = None
+
+def _compiled_sweep():
+    """scikit-learn's compiled non-negative coordinate sweep (its own NMF's inner loop, a
+    private function), or None when it is missing or does not take one exact step on a
+    1 x 1 problem as expected: the numpy sweep then does the work."""
+    try:
+        from sklearn.decomposition._cdnmf_fast import _update_cdnmf_fast as update
+
+        F = np.zeros((1, 1))
+        update(F, np.array([[2.0]]), np.array([[1.0]]), np.zeros(1, dtype=np.intp))
+    except Exception:  # pragma: no cover - any failure means: not usable here
+        return None
+    return update if F[0, 0] == 0.5 else None  # pragma: no branch
+
+
+_update_cdnmf_fast = _compiled_sweep()
 
 __all__ = ["CoordinateDescent", "MaskedCoordinateDescent", "Measured", "sweeps", "sweep_budget",
            "kkt_violation", "CHECK_EVERY"]
