@@ -106,7 +106,8 @@ def _add_nmf(commands):
     nmf.add_argument("--init", help="initialization (default: the estimator's)")
     nmf.add_argument("--beta-loss", help="beta divergence (default 'frobenius')")
     nmf.add_argument("--power", type=float, help="Hadamard power L >= 2 (default 2)")
-    nmf.add_argument("--tol", type=float, help="stopping tolerance, with scikit-learn's meanings (see reparamopt.NMF)")
+    nmf.add_argument("--tol", type=float,
+                     help="stopping tolerance, with scikit-learn's meanings (see reparamopt.NMF)")
     nmf.add_argument("--max-iter", type=int, help="iteration limit")
     nmf.add_argument("--seed", type=int, default=0, help="random seed")
     nmf.add_argument("--progress", action="store_true", help="show a progress bar")
