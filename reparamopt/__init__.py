@@ -5,25 +5,9 @@ A constrained problem ``min f(x) s.t. x in C`` becomes unconstrained through a m
 boxes...), and gradient flows or (accelerated) gradient descent on u solve it.
 """
 
-from . import engines, exceptions, finish, maps
+from . import engines, exceptions, finish
 from ._utils import dispatch as _dispatch
-from .declare.constraints import (
-    Box,
-    Constraint,
-    LowerBound,
-    NonNegative,
-    Real,
-    Signed,
-    Simplex,
-    Sphere,
-    UpperBound,
-)
-from .declare.problem import Problem
 from .flagships.nnls import nnls
-from .flagships.solve import solve
-from .flagships.sparse import sparse_recovery
-from .maps import registry
-from .maps.registry import register_map, register_set, resolve
 from .result import OptimizeResult
 
 __version__ = "0.1.0"
@@ -35,16 +19,44 @@ __all__ = [
     "datasets", "finish", "compat", "plotting", "__version__",
 ]
 
-# the names __getattr__ loads on first use (dask needs its extra: not in __all__, so that
-# ``from reparamopt import *`` works without it)
-_LAZY = ("NMF", "baselines", "compat", "dask", "datasets", "operators", "plotting")
+# Loaded on first use (__getattr__), so that `import reparamopt` and a first nnls call pay
+# only for what they use: not the maps, the declarations with autograd, the other
+# flagships, nor the modules that need an optional extra (scikit-learn, matplotlib, dask),
+# which then never break `import reparamopt`. dask is not in __all__, so that
+# ``from reparamopt import *`` works without it. (Absolute imports: ``from . import name``
+# would look the name up here first, and recurse.)
+_DECLARED = ("Box", "Constraint", "LowerBound", "NonNegative", "Real", "Signed", "Simplex",
+             "Sphere", "UpperBound", "Problem")
+_REGISTRY = ("registry", "register_map", "register_set", "resolve")
+_LAZY = _DECLARED + _REGISTRY + ("maps", "solve", "sparse_recovery", "NMF", "baselines", "compat",
+                                 "dask", "datasets", "operators", "plotting")
 
-# Modules that need an optional extra (scikit-learn, matplotlib, dask) are imported on
-# first use, so that a missing extra never breaks ``import reparamopt``. (Absolute
-# imports: ``from . import name`` would look the name up here first, and recurse.)
-def _load(name):
-    if name == "NMF":
+
+def _declared(name):
+    from .declare import constraints, problem
+
+    return getattr(problem if name == "Problem" else constraints, name)
+
+
+def _registered(name):
+    from .maps import registry
+
+    return registry if name == "registry" else getattr(registry, name)
+
+
+def _flagship(name):
+    if name == "solve":
+        from .flagships.solve import solve as value
+    elif name == "sparse_recovery":
+        from .flagships.sparse import sparse_recovery as value
+    else:
         from .flagships.nmf import NMF as value
+    return value
+
+
+def _module(name):
+    if name == "maps":
+        import reparamopt.maps as value
     elif name == "baselines":
         import reparamopt.baselines as value
     elif name == "datasets":
@@ -55,11 +67,21 @@ def _load(name):
         import reparamopt.plotting as value
     elif name == "compat":
         import reparamopt.compat as value
-    elif name == "dask":
-        import reparamopt.dask as value
     else:
-        raise AttributeError(f"module 'reparamopt' has no attribute {name!r}")
+        import reparamopt.dask as value
     return value
+
+
+def _load(name):
+    if name in _DECLARED:
+        return _declared(name)
+    if name in _REGISTRY:
+        return _registered(name)
+    if name in ("solve", "sparse_recovery", "NMF"):
+        return _flagship(name)
+    if name in _LAZY:
+        return _module(name)
+    raise AttributeError(f"module 'reparamopt' has no attribute {name!r}")
 
 
 def __getattr__(name):

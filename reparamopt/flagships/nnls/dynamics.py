@@ -9,8 +9,6 @@ settings NNLS gives it; :class:`FinishCheckpoint` tries the finish every
 
 import numpy as np
 
-from ...declare.constraints import NonNegative
-from ...declare.problem import Problem
 from ...engines import LocalLipschitz, get_engine, run
 from ...models.linear import LeastSquaresOracle
 from ...result import Status
@@ -121,6 +119,9 @@ def dynamics_path(finish, settings, plan, x0):
     and at the end for the columns not certified yet."""
     model = finish.model
     shape = (model.n, model.b.shape[1])
+    from ...declare.constraints import NonNegative  # lazy: autograd loads with the dynamics
+    from ...declare.problem import Problem
+
     problem = Problem(value_and_grad=LeastSquaresOracle(model), lipschitz=model.lipschitz(),
                       batch=True, x=NonNegative(shape, power=settings.power))
     cmap = problem.map

@@ -21,7 +21,6 @@ from ...exceptions import (
     ShapeError,
     UnknownNameError,
 )
-from ...maps.base import check_power
 
 __all__ = ["NNLSSettings", "METHODS", "ALIASES", "OPTIONS", "canonical_method"]
 
@@ -166,6 +165,8 @@ class NNLSSettings:
         method = canonical_method(self.method)
         if method != self.method:
             put("method", method)
+        from ...maps.base import check_power  # lazy: the maps load on the paper's methods
+
         put("power", check_power(self.power))
         if method == "mirror-nesterov" and self.power != 2:
             raise InvalidArgumentError(
