@@ -129,8 +129,10 @@ def _batched(rng, quick):
     digits = _sklearn_data("digits")
     if digits is not None:
         X = digits.data.T  # 64 x 1797
-        from reparamopt import NMF  # the dictionary of non-negative parts
-        model = NMF(24, random_state=0, max_iter=200).fit(digits.data)
+        # the dictionary of non-negative parts, learned by scikit-learn's NMF so that it
+        # does not change with reparamopt's NMF
+        from sklearn.decomposition import NMF
+        model = NMF(24, init="nndsvda", random_state=0, max_iter=200).fit(digits.data)
         out.append((f"digit codes 64x24 k={X.shape[1]}", model.components_.T.copy(), X))
     return out
 
