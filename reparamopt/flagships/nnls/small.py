@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 
+from ...finish.compiled import compiled_lawson_hanson
 from ...finish.kkt import kkt_residual
 from ...models.scaling import WIDE
 from ...result import OptimizeResult, Status
@@ -25,11 +26,7 @@ from .route import compiled_pays
 __all__ = ["small_call", "SMALL_SIZE"]
 
 SMALL_SIZE = 200_000  # entries of A
-# Tall data are reduced to their triangular factor first from this many columns (below
-# it the compiled sweeps on A cost less than the factorization).
-REDUCE_FROM_N = 40
 _SLACK = 64 * np.finfo(float).eps  # rounding in comparing objectives
-
 
 
 def _defaults(method, power, polish, progress, history, unset):
@@ -57,16 +54,6 @@ def _in_range(v):
     return bool(top == 0 or WIDE[0] <= top <= WIDE[1])
 
 
-def _lawson_hanson(A, b):
-    import scipy.optimize  # lazy: keeps `import reparamopt` light
-
-    m, n = A.shape
-    if m >= 2 * n and n >= REDUCE_FROM_N:
-        R = np.linalg.qr(np.column_stack([A, b]), mode="r")
-        A, b = R[:n, :n], R[:n, n]
-    return scipy.optimize.nnls(A, b, maxiter=50 * n + 100)[0]
-
-
 def small_call(A, b, tol, *, method, power, polish, progress, history, unset):
     """The certified result of a small call, or None where the general path is needed
     (see the module's docstring). The keywords are the call's options; `unset` holds
@@ -76,10 +63,10 @@ def small_call(A, b, tol, *, method, power, polish, progress, history, unset):
             and _in_range(A) and _in_range(b)):
         return None
     m, n = A.shape
-    try:
-        x = _lawson_hanson(A, b)
-    except RuntimeError:  # scipy's iteration limit: the general path finishes it
+    X, ok = compiled_lawson_hanson(A, b[:, None])
+    if not ok[0]:  # scipy's iteration limit: the general path finishes it
         return None
+    x = X[:, 0]
     r = A @ x - b
     g, atb = A.T @ r, A.T @ b
     optimality = kkt_residual(x, g, np.sqrt(atb @ atb))

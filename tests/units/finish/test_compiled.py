@@ -68,3 +68,23 @@ def test_a_column_scipy_gives_up_on_comes_back_as_zeros(monkeypatch):
     np.testing.assert_array_equal(ok, [True, False, True])
     assert np.all(X[:, 1] == 0)
     np.testing.assert_allclose(X[:, [0, 2]], scipy_reference(A, B[:, [0, 2]]), rtol=1e-9, atol=1e-12)
+
+
+def test_one_tall_right_hand_side_is_solved_on_A_itself(monkeypatch):
+    # the QR pays only when several right-hand sides share it
+    rng = np.random.default_rng(5)
+    A = gaussian(rng, 80, 20)
+    B = planted(rng, A, 1)
+    shapes = []
+    solve = scipy.optimize.nnls
+
+    def recorded(M, d, **kwargs):
+        shapes.append(M.shape)
+        return solve(M, d, **kwargs)
+
+    monkeypatch.setattr(scipy.optimize, "nnls", recorded)
+    X, ok = compiled_lawson_hanson(A, B)
+    assert ok.all() and shapes == [(80, 20)]
+    compiled_lawson_hanson(A, np.column_stack([B, B]))
+    assert shapes[1:] == [(20, 20), (20, 20)]
+    np.testing.assert_allclose(X, scipy_reference(A, B), rtol=1e-9, atol=1e-12)
