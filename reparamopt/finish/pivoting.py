@@ -48,13 +48,15 @@ GRAM_NOISE = 4.0
 _CHANCES = 3
 
 
-def gram_inverse(G):
+def gram_inverse(G, R=None):
     """``(R, H, sines)``: the Cholesky factor of the Gram matrix `G` (upper, ``R^T R =
-    G``), its inverse, and the sine of each column of ``A`` to the span of the others
-    (``1 / sqrt(H_ii G_ii)``); None when `G` is not numerically positive definite."""
-    R, info = sla.lapack.dpotrf(G, lower=False, clean=True)
-    if info != 0:
-        return None
+    G``; factored here unless given), its inverse, and the sine of each column of ``A``
+    to the span of the others (``1 / sqrt(H_ii G_ii)``); None when `G` is not
+    numerically positive definite."""
+    if R is None:
+        R, info = sla.lapack.dpotrf(G, lower=False, clean=True)
+        if info != 0:
+            return None
     H, info = sla.lapack.dpotri(R.copy(), lower=False)
     if info != 0:
         return None

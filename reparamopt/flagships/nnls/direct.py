@@ -237,7 +237,8 @@ def pivoting_path(finish, cols, X, start=None):
     nearly dependent on the others (sine below :data:`~reparamopt.finish.pivoting.RHO`),
     to the compiled method on ``A``."""
     model = finish.model
-    inverse = gram_inverse(model.G) if cols.size > 1 and model.use_gram else None
+    factor = None if start is None else start.factor  # the start's Cholesky factor
+    inverse = gram_inverse(model.G, factor) if cols.size > 1 and model.use_gram else None
     if inverse is None or np.min(inverse[2]) < RHO:
         return compiled_path(finish, cols, X)
     R, H, sines = inverse

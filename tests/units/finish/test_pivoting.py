@@ -166,3 +166,15 @@ def test_rounds_and_columns_bound_the_work():
     assert np.all(X[:, ~converged] == 0)
     _, converged, rounds = solve(W, B, min_columns=30)
     assert 0 < (~converged).sum() < 30
+
+
+def test_a_given_factor_is_used_and_not_changed():
+    rng = np.random.default_rng(6)
+    A = with_condition(rng, 40, 6, 1e3)
+    R, H, sines = gram_inverse(A.T @ A)
+    given = R.copy()
+    R2, H2, sines2 = gram_inverse(A.T @ A, given)
+    assert R2 is given
+    np.testing.assert_array_equal(given, R)
+    np.testing.assert_allclose(H2, H, rtol=1e-12)
+    np.testing.assert_allclose(sines2, sines, rtol=1e-12)
