@@ -24,6 +24,7 @@ formed on first use), else to the exact finish from the support reached.
 
 import numpy as np
 
+from ...finish.kkt import kkt_residual
 from .direct import least_squares_path
 from .finishing import Finisher, NNLSOutcome
 
@@ -93,12 +94,12 @@ def projected_newton(model, tol, norms):
     g = -model.atb[:, 0]
     budget, exact = MAX_CG_TOTAL, True
     for it in range(MAX_NEWTON):
-        kkt = float(np.linalg.norm(np.minimum(x, g))) / atb_norm
+        kkt = float(kkt_residual(x, g, atb_norm))
         if kkt <= tol and not exact:
             # the conjugate gradients' own residual said so: check on A itself
             res = model.matvec(x) - b
             g, exact = model.rmatvec(res), True
-            kkt = float(np.linalg.norm(np.minimum(x, g))) / atb_norm
+            kkt = float(kkt_residual(x, g, atb_norm))
         if kkt <= tol:
             return x, True, it
         F = np.flatnonzero(((x > 0) | (g < 0)) & (norms > 0))
