@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from reparamopt import datasets
 from reparamopt.models.operators import Convolution
 
-__all__ = ["scale_families", "blur_2d", "blur_2d_operator", "first_call"]
+__all__ = ["scale_families", "first_call"]
 
 SCALE = (17, 18, 19, 20, 21)
 
@@ -82,42 +82,17 @@ def _sparse(rng, quick):
     return out
 
 
-def _blur_weights(width, sigma):
-    half = width // 2
-    weights = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
-    return weights / weights.sum()
-
-
-def blur_2d(side, width=7, sigma=1.5):
-    """The sparse ``side^2 x side^2`` matrix of a ``width x width`` Gaussian blur of a
-    ``side x side`` image (zero boundary): the Kronecker product of two 1-D blurs."""
-    half = width // 2
-    one = sp.diags_array(list(_blur_weights(width, sigma)), offsets=list(range(-half, half + 1)),
-                         shape=(side, side), format="csr")
-    return sp.csr_array(sp.kron(one, one, format="csr"))
-
-
-def blur_2d_operator(side, width=7, sigma=1.5):
-    """:func:`blur_2d` as a matrix-free :class:`~reparamopt.models.operators.Convolution`
-    (the same matrix; products by FFT)."""
-    weights = _blur_weights(width, sigma)
-    return Convolution(np.outer(weights, weights), (side, side))
-
-
-def _deconvolution(rng, quick):
+def _deconvolution(quick):
+    """The blurred boxes of :func:`reparamopt.datasets.make_deconvolution`, as the sparse
+    Kronecker matrix and as the same matrix-free :class:`Convolution`."""
     side = 32 if quick else 64
-    A = blur_2d(side)
-    image = np.zeros((side, side))
-    for _ in range(8):  # bright rectangles on a dark background
-        r, c = rng.integers(0, side - 8, 2)
-        image[r:r + rng.integers(2, 8), c:c + rng.integers(2, 8)] += rng.uniform(0.5, 1.0)
-    x = image.ravel()
-    b = A @ x + 1e-3 * rng.standard_normal(side * side)
+    A, b, _ = datasets.make_deconvolution((side, side), random_state=side)
+    kernel = datasets.blur_kernel(2)
     out = [(f"deconvolution {side}x{side}", A, b),
-           (f"deconvolution {side}x{side} operator", blur_2d_operator(side), b)]
-    if not quick:  # its own seed: the families after this one draw the same data
+           (f"deconvolution {side}x{side} operator", Convolution(kernel, (side, side)), b)]
+    if not quick:
         b = datasets.make_deconvolution((256, 256), random_state=256).b
-        out.append(("deconvolution 256x256 operator", blur_2d_operator(256), b))
+        out.append(("deconvolution 256x256 operator", Convolution(kernel, (256, 256)), b))
     return out
 
 
@@ -140,7 +115,7 @@ def _batched(rng, quick):
 def scale_families(quick, rng):
     """``{family: [(name, A, b), ...]}`` of the scale families."""
     return {17: _small(rng), 18: _wide(rng, quick), 19: _sparse(rng, quick),
-            20: _deconvolution(rng, quick), 21: _batched(rng, quick)}
+            20: _deconvolution(quick), 21: _batched(rng, quick)}
 
 
 _FIRST_CALL = """
