@@ -52,7 +52,17 @@ def gram_inverse(G, R=None):
     """``(R, H, sines)``: the Cholesky factor of the Gram matrix `G` (upper, ``R^T R =
     G``; factored here unless given), its inverse, and the sine of each column of ``A``
     to the span of the others (``1 / sqrt(H_ii G_ii)``); None when `G` is not
-    numerically positive definite."""
+    numerically positive definite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparamopt.finish.pivoting import gram_inverse
+    >>> A = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> R, H, sines = gram_inverse(A.T @ A)
+    >>> np.round(sines, 6)
+    array([0.866025, 0.866025])
+    """
     if R is None:
         R, info = sla.lapack.dpotrf(G, lower=False, clean=True)
         if info != 0:
@@ -112,6 +122,19 @@ def block_pivoting(G, C, passive, absolute, *, H=None, Y=None, max_rounds=None,
         The solutions (zero where a column did not finish).
     converged : ndarray of bool, shape (k,)
     rounds : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparamopt.finish.pivoting import block_pivoting
+    >>> A = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> B = np.array([[1.0, 2.0], [-1.0, 1.0], [0.0, 3.0]])
+    >>> G, C = A.T @ A, A.T @ B
+    >>> X, converged, rounds = block_pivoting(G, C, np.zeros((2, 2), bool),
+    ...                                       (np.abs(A).T @ np.abs(A), np.abs(A).T @ np.abs(B)))
+    >>> np.round(X, 12), converged
+    (array([[0.5, 2. ],
+           [0. , 1. ]]), array([ True,  True]))
     """
     n, k = C.shape
     max_rounds = 3 * n + 50 if max_rounds is None else int(max_rounds)

@@ -72,12 +72,26 @@ def _seconds(value, name, allow_none):
 
 
 def check_timeouts(timeout, stall_timeout):
-    """``(timeout, stall_timeout)`` as floats (or None), or InvalidArgumentError."""
+    """``(timeout, stall_timeout)`` as floats (or None), or InvalidArgumentError.
+
+    Examples
+    --------
+    >>> from reparamopt.backends.dask.cluster import check_timeouts
+    >>> check_timeouts(None, 30)
+    (None, 30.0)
+    """
     return _seconds(timeout, "timeout", True), _seconds(stall_timeout, "stall_timeout", True)
 
 
 def memory_needed(chunk_bytes):
-    """Worker memory the tall reductions need with chunks of `chunk_bytes` (bytes)."""
+    """Worker memory the tall reductions need with chunks of `chunk_bytes` (bytes).
+
+    Examples
+    --------
+    >>> from reparamopt.backends.dask.cluster import memory_needed
+    >>> memory_needed(50 * 2**20) / 2**20  # MiB for 50 MiB chunks
+    300.0
+    """
     return WORKER_BASE_BYTES + CHUNK_FACTOR * chunk_bytes
 
 

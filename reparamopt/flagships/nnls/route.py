@@ -89,7 +89,14 @@ def default_gram(A):
 
 def compiled_pays(m, n, kind):
     """Whether scipy's compiled Lawson-Hanson method is the fastest exact path for an
-    ``m x n`` matrix of `kind`: few columns, or a wide dense matrix with few rows."""
+    ``m x n`` matrix of `kind`: few columns, or a wide dense matrix with few rows.
+
+    Examples
+    --------
+    >>> from reparamopt.flagships.nnls.route import compiled_pays
+    >>> compiled_pays(64, 1700, "dense"), compiled_pays(500, 2000, "dense")
+    (True, False)
+    """
     return n <= COMPILED_SMALL_N or (kind == "dense" and m < n and m * m * n <= COMPILED_WIDE_WORK)
 
 

@@ -57,7 +57,18 @@ def _in_range(v):
 def small_call(A, b, tol, *, method, power, polish, progress, history, unset):
     """The certified result of a small call, or None where the general path is needed
     (see the module's docstring). The keywords are the call's options; `unset` holds
-    those whose default is None."""
+    those whose default is None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparamopt.flagships.nnls.small import small_call
+    >>> A, b = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.array([1.0, -1.0, 0.0])
+    >>> res = small_call(A, b, 1e-10, method="auto", power=2, polish=True, progress=False,
+    ...                  history=False, unset=(None,) * 8)
+    >>> res.x, bool(res.success)
+    (array([0.5, 0. ]), True)
+    """
     start = time.perf_counter()
     if not (_defaults(method, power, polish, progress, history, unset) and _eligible(A, b, tol)
             and _in_range(A) and _in_range(b)):
