@@ -66,10 +66,18 @@ def test_columns_and_norms(A):
     np.testing.assert_allclose(A.column_norms(), np.linalg.norm(full, axis=0), atol=1e-12)
 
 
-def test_is_the_sparse_kronecker_blur():
-    from reparamopt.benchmarks.nnls_scale import blur_2d
+def _kronecker_blur(side, width=7, sigma=1.5):
+    """The 2-D Gaussian blur written out independently: the Kronecker product of two
+    banded 1-D blurs (zero boundary)."""
+    half = width // 2
+    weights = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
+    one = sp.diags_array(list(weights / weights.sum()), offsets=list(range(-half, half + 1)),
+                         shape=(side, side), format="csr")
+    return sp.csr_array(sp.kron(one, one, format="csr"))
 
-    A, S = Convolution(blur_kernel(2), (20, 20)), blur_2d(20)
+
+def test_is_the_sparse_kronecker_blur():
+    A, S = Convolution(blur_kernel(2), (20, 20)), _kronecker_blur(20)
     assert abs(A.tosparse() - S).max() == 0.0
     x = np.random.default_rng(3).random(400)
     np.testing.assert_allclose(A @ x, S @ x, atol=1e-14)
