@@ -1,0 +1,101 @@
+"""The exact path of :func:`~reparamopt.lsq`: the problem in the form of
+:mod:`reparamopt.finish.bounded`, its starting points, and the finish per right-hand side.
+
+:class:`Reduced` writes the call's problem as ``min ||M y - d||^2 / 2 + q^T y`` over a box
+with the optional equality ``e^T y = s``: the l2 penalty adds the rows ``sqrt(l2) I``
+to ``A`` (exact, and better conditioned than adding to ``A^T A``); the l1 penalty is the
+linear term ``l1 sign`` on variables of one sign, and a variable whose interval holds
+zero is split into its positive and negative parts (columns ``a`` and ``-a``, weights
+``+1`` and ``-1`` in the sum).
+"""
+
+import numpy as np
+import scipy.linalg as sla
+
+from ...finish.bounded import bounded_active_set
+
+__all__ = ["Reduced", "solve_columns", "start_points"]
+
+
+class Reduced:
+    """The problem of a call (`A` dense, `settings` an LSQSettings) as the finish reads it."""
+
+    def __init__(self, A, settings):
+        m, n = A.shape
+        lower, upper, l1, l2 = settings.lower, settings.upper, settings.l1, settings.l2
+        self.n, self.l2 = n, l2
+        self.split = (lower < 0) & (upper > 0) if l1 > 0 else np.zeros(n, bool)
+        M = np.vstack([A, np.sqrt(l2) * np.eye(n)]) if l2 > 0 else A
+        self.M = np.hstack([M, -M[:, self.split]])
+        self.lower = np.concatenate([np.where(self.split, 0.0, lower),
+                                     np.zeros(self.split.sum())])
+        self.upper = np.concatenate([upper, -lower[self.split]])
+        self.linear = None
+        if l1 > 0:
+            self.linear = l1 * np.concatenate([np.where(upper <= 0, -1.0, 1.0),
+                                               np.ones(self.split.sum())])
+        self.weights = None
+        if settings.sum_to is not None:
+            self.weights = np.concatenate([np.ones(n), -np.ones(self.split.sum())])
+        self.total = settings.sum_to
+
+    def rhs(self, B):
+        """The right-hand sides ``d`` of `B` (zeros below for the l2 rows)."""
+        return np.vstack([B, np.zeros((self.n, B.shape[1]))]) if self.l2 > 0 else B
+
+    def original(self, Y):
+        """``x`` of the reduced variables `Y`."""
+        X = Y[: self.n].copy()
+        X[self.split] -= Y[self.n:]
+        return X
+
+    def reduced(self, X):
+        """The reduced variables of `X` (split parts: the positive and negative parts)."""
+        head = np.where(self.split[:, None], np.maximum(X, 0.0), X)
+        return np.vstack([head, np.maximum(-X[self.split], 0.0)])
+
+
+def start_points(reduced, D, plan, X0=None):
+    """Feasible starting points (reduced variables) of the right-hand sides `D`."""
+    if plan.start == "warm":
+        return reduced.reduced(X0)
+    if plan.start == "vertex":
+        return _vertices(reduced, D)
+    Z = sla.lstsq(reduced.M, D, check_finite=False, lapack_driver="gelsd")[0]
+    return np.clip(Z, reduced.lower[:, None], reduced.upper[:, None])
+
+
+def _vertices(reduced, D):
+    """The sum reached from the point of the box nearest zero by moving the variables of
+    steepest descent (the gradient there, per unit of the sum) to their bounds in turn."""
+    lower, upper, e = reduced.lower, reduced.upper, reduced.weights
+    base = np.clip(0.0, lower, upper)
+    need = reduced.total - float(e @ base)
+    G = reduced.M.T @ (reduced.M @ base[:, None] - D)
+    if reduced.linear is not None:
+        G += reduced.linear[:, None]
+    sign = 1.0 if need >= 0 else -1.0
+    # room of each variable along the direction that moves the sum towards `need`
+    room = np.where(sign * e > 0, upper - base, base - lower)
+    Y = np.repeat(base[:, None], D.shape[1], axis=1)
+    for j in range(D.shape[1]):
+        left = abs(need)
+        for i in np.argsort(sign * e * G[:, j], kind="stable"):
+            if left <= 0:
+                break
+            amount = min(room[i], left)
+            Y[i, j] += sign * e[i] * amount
+            left -= amount
+    return Y
+
+
+def solve_columns(reduced, D, Y0, max_iter):
+    """The finish of every right-hand side: ``(Y, mu, converged, nit)``."""
+    k = D.shape[1]
+    Y, mu = np.empty_like(Y0), np.zeros(k)
+    converged, nit = np.zeros(k, bool), np.zeros(k, int)
+    for j in range(k):
+        Y[:, j], mu[j], converged[j], nit[j] = bounded_active_set(
+            reduced.M, D[:, j], reduced.lower, reduced.upper, Y0[:, j], linear=reduced.linear,
+            weights=reduced.weights, total=reduced.total, max_iter=max_iter)
+    return Y, mu, converged, nit
