@@ -154,10 +154,12 @@ def test_many_right_hand_sides_equal_a_loop_and_sparse_equals_dense():
     kw = dict(bounds=(-0.3, 0.5))
     batched = ro.lsq(A, B, **kw)
     looped = np.column_stack([ro.lsq(A, B[:, j], **kw).x for j in range(4)])
-    np.testing.assert_array_equal(batched.x, looped)
+    # the batch advances in lockstep on the Gram matrix, the loop on QR factors: the
+    # unique solution (full column rank) agrees to rounding
+    np.testing.assert_allclose(batched.x, looped, rtol=1e-10, atol=1e-12)
     assert batched.x.shape == (10, 4) and batched.fun.shape == (4,)
     for matrix in (sp.csr_array(A), aslinearoperator(A)):
-        np.testing.assert_allclose(ro.lsq(matrix, B, **kw).x, batched.x, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(ro.lsq(matrix, B, **kw).x, batched.x, rtol=1e-12, atol=1e-13)
 
 
 def test_float32_input_is_solved_in_double():

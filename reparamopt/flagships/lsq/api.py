@@ -24,7 +24,7 @@ from ...exceptions import InvalidArgumentError, warn_not_converged
 from ...models.linear import check_nnls_input, single_threaded
 from ...result import OptimizeResult, Status
 from .certify import certify
-from .direct import Reduced, solve_columns, start_points
+from .direct import Reduced, solve_batch, solve_columns, start_points
 from .route import route
 from .settings import LSQSettings
 
@@ -36,6 +36,9 @@ __all__ = ["lsq"]
 # Largest matrix (entries) that sparse and matrix-free input may be made dense for: the
 # finish factors columns of A.
 DENSE_MAX_ENTRIES = 50_000_000
+
+# Right-hand sides from which they advance in lockstep on the Gram matrix.
+BATCH_FROM = 4
 
 
 def lsq(A: Matrix, b: ArrayLike, *, bounds=None, sum_to: Optional[float] = None,
@@ -112,7 +115,7 @@ def lsq(A: Matrix, b: ArrayLike, *, bounds=None, sum_to: Optional[float] = None,
     >>> res.x, bool(res.success)
     (array([1., 0.]), True)
     >>> res = ro.lsq(A, np.array([2.0, -1.0, 1.0]), bounds=(0, None), sum_to=1)
-    >>> res.x, round(res.multiplier, 12)
+    >>> res.x, round(float(res.multiplier), 12)
     (array([1., 0.]), 1.0)
     """
     start = time.perf_counter()
@@ -155,11 +158,19 @@ def _solve(A, dense, B, settings, X0):
     D = reduced.rhs(B)
     plan = route(settings, warm=X0 is not None)
     Y0 = start_points(reduced, D, plan, X0)
-    Y, _, converged, nit = solve_columns(reduced, D, Y0, settings.max_iter)
-    X = reduced.original(Y)
-    X = np.clip(X, settings.lower[:, None], settings.upper[:, None])
+    batched = B.shape[1] >= BATCH_FROM
+    solver = solve_batch if batched else solve_columns
+    Y, converged, nit = solver(reduced, D, Y0, settings.max_iter)
+    X = np.clip(reduced.original(Y), settings.lower[:, None], settings.upper[:, None])
     atb_norm = np.linalg.norm(dense.T @ B, axis=0)
     optimality, ok, mu, rnorm, fun = certify(A, B, X, settings, atb_norm)
+    if batched and not np.all(ok):
+        # the normal equations of the lockstep finish fell short: the QR-based one
+        again = np.flatnonzero(~ok)
+        Y, converged, more = solve_columns(reduced, D, Y, settings.max_iter, cols=again)
+        nit = nit + more
+        X = np.clip(reduced.original(Y), settings.lower[:, None], settings.upper[:, None])
+        optimality, ok, mu, rnorm, fun = certify(A, B, X, settings, atb_norm)
     Xs = np.clip(reduced.original(Y0), settings.lower[:, None], settings.upper[:, None])
     opt_s, ok_s, mu_s, rnorm_s, fun_s = certify(A, B, Xs, settings, atb_norm)
     # never worse than the start (beyond rounding of the objective)

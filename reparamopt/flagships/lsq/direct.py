@@ -6,15 +6,17 @@ with the optional equality ``e^T y = s``: the l2 penalty adds the rows ``sqrt(l2
 to ``A`` (exact, and better conditioned than adding to ``A^T A``); the l1 penalty is the
 linear term ``l1 sign`` on variables of one sign, and a variable whose interval holds
 zero is split into its positive and negative parts (columns ``a`` and ``-a``, weights
-``+1`` and ``-1`` in the sum).
+``+1`` and ``-1`` in the sum). A tall matrix is compressed to the triangular factor of
+its QR factorization.
 """
 
 import numpy as np
 import scipy.linalg as sla
 
 from ...finish.bounded import bounded_active_set
+from ...finish.bounded_batch import bounded_batch
 
-__all__ = ["Reduced", "solve_columns", "start_points"]
+__all__ = ["Reduced", "solve_batch", "solve_columns", "start_points"]
 
 
 class Reduced:
@@ -26,7 +28,14 @@ class Reduced:
         self.n, self.l2 = n, l2
         self.split = (lower < 0) & (upper > 0) if l1 > 0 else np.zeros(n, bool)
         M = np.vstack([A, np.sqrt(l2) * np.eye(n)]) if l2 > 0 else A
-        self.M = np.hstack([M, -M[:, self.split]])
+        M = np.hstack([M, -M[:, self.split]])
+        # a tall M is replaced by the triangular factor of its QR factorization (and d by
+        # Q^T d): the same minimizers, an orthogonal (backward-stable) change, and every
+        # product of the active set costs n^2 instead of m n
+        self.Q = None
+        if M.shape[0] > M.shape[1]:
+            self.Q, M = sla.qr(M, mode="economic", check_finite=False)
+        self.M = M
         self.lower = np.concatenate([np.where(self.split, 0.0, lower),
                                      np.zeros(self.split.sum())])
         self.upper = np.concatenate([upper, -lower[self.split]])
@@ -40,8 +49,10 @@ class Reduced:
         self.total = settings.sum_to
 
     def rhs(self, B):
-        """The right-hand sides ``d`` of `B` (zeros below for the l2 rows)."""
-        return np.vstack([B, np.zeros((self.n, B.shape[1]))]) if self.l2 > 0 else B
+        """The right-hand sides ``d`` of `B` (zeros below for the l2 rows, times ``Q^T``
+        for a tall matrix)."""
+        D = np.vstack([B, np.zeros((self.n, B.shape[1]))]) if self.l2 > 0 else B
+        return D if self.Q is None else self.Q.T @ D
 
     def original(self, Y):
         """``x`` of the reduced variables `Y`."""
@@ -89,13 +100,29 @@ def _vertices(reduced, D):
     return Y
 
 
-def solve_columns(reduced, D, Y0, max_iter):
-    """The finish of every right-hand side: ``(Y, mu, converged, nit)``."""
+def solve_columns(reduced, D, Y0, max_iter, cols=None):
+    """The QR-based finish of the right-hand sides `cols` (default all) from `Y0`:
+    ``(Y, converged, nit)``."""
+    Y = Y0.copy()
     k = D.shape[1]
-    Y, mu = np.empty_like(Y0), np.zeros(k)
-    converged, nit = np.zeros(k, bool), np.zeros(k, int)
-    for j in range(k):
-        Y[:, j], mu[j], converged[j], nit[j] = bounded_active_set(
+    converged, nit = np.ones(k, bool), np.zeros(k, int)
+    for j in range(k) if cols is None else cols:
+        Y[:, j], _, converged[j], nit[j] = bounded_active_set(
             reduced.M, D[:, j], reduced.lower, reduced.upper, Y0[:, j], linear=reduced.linear,
             weights=reduced.weights, total=reduced.total, max_iter=max_iter)
-    return Y, mu, converged, nit
+    return Y, converged, nit
+
+
+def solve_batch(reduced, D, Y0, max_iter):
+    """The lockstep finish of :func:`reparamopt.finish.bounded_batch.bounded_batch` on the
+    Gram matrix, then the QR-based one for the columns it hands back: ``(Y, converged,
+    nit)``."""
+    M = reduced.M
+    C = M.T @ D
+    if reduced.linear is not None:
+        C -= reduced.linear[:, None]
+    Y, done, rounds = bounded_batch(M.T @ M, C, reduced.lower, reduced.upper, Y0,
+                                    weights=reduced.weights, total=reduced.total,
+                                    max_iter=max_iter)
+    Y, converged, nit = solve_columns(reduced, D, Y, max_iter, cols=np.flatnonzero(~done))
+    return Y, converged, nit + rounds
