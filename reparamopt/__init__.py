@@ -13,7 +13,7 @@ from .result import OptimizeResult
 __version__ = "0.1.0"
 
 __all__ = [
-    "Problem", "solve", "OptimizeResult", "register_map", "register_set", "resolve",
+    "Problem", "LeastSquares", "solve", "OptimizeResult", "register_map", "register_set", "resolve",
     "Constraint", "Real", "NonNegative", "Signed", "Box", "LowerBound", "UpperBound", "Simplex",
     "Sphere", "engines", "maps", "registry", "exceptions", "nnls", "lsq", "sparse_recovery", "NMF",
     "datasets", "finish", "compat", "plotting", "__version__",
@@ -26,16 +26,16 @@ __all__ = [
 # ``from reparamopt import *`` works without it. (Absolute imports: ``from . import name``
 # would look the name up here first, and recurse.)
 _DECLARED = ("Box", "Constraint", "LowerBound", "NonNegative", "Real", "Signed", "Simplex",
-             "Sphere", "UpperBound", "Problem")
+             "Sphere", "UpperBound", "Problem", "LeastSquares")
 _REGISTRY = ("registry", "register_map", "register_set", "resolve")
 _LAZY = _DECLARED + _REGISTRY + ("maps", "solve", "lsq", "sparse_recovery", "NMF", "baselines",
                                  "compat", "dask", "datasets", "operators", "plotting")
 
 
 def _declared(name):
-    from .declare import constraints, problem
+    import reparamopt.declare as declare
 
-    return getattr(problem if name == "Problem" else constraints, name)
+    return getattr(declare, name)
 
 
 def _registered(name):
