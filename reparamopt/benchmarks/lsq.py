@@ -144,17 +144,14 @@ def run(name, A, B, lower, upper, args, progress, total=None, l2=0.0):
 def _print(name, rows, A, B, lower, upper, total, l2):
     ours = rows[0][1]
     B2 = B.reshape(B.shape[0], -1)
-    values = {}
-    for peer, t, X, fraction in rows:
-        if X is not None:
-            k = X.shape[1]
-            values[peer] = objective(A, B2[:, :k], X, l2)
+    values = {row[0]: objective(A, B2[:, :row[2].shape[1]], row[2], l2)
+              for row in rows if row[2] is not None}
     k_min = min(v.size for v in values.values())
     best = np.min([v[:k_min] for v in values.values()], axis=0)
     print(f"\n{name}")
     print("| solver | time (s) | KKT | objective excess | time / reparamopt's |")
     print("| --- | --- | --- | --- | --- |")
-    for peer, t, X, fraction in rows:
+    for peer, t, X, _ in rows:
         if X is None:
             print(f"| {peer} | skipped (not installed) | | | |")
             continue

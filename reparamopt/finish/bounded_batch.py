@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from .least_squares import RHO_CHOLESKY
 
-__all__ = ["bounded_batch"]
+__all__ = ["bounded_batch", "pivoting_start"]
 
 _EPS = np.finfo(float).eps
 
@@ -156,43 +156,55 @@ def _step(X, Z, F, out, lo, hi):
 def _free_solutions(H, C, X, F, weights, total, diag):
     """The free solutions of the columns (padded batched solves) and their multipliers;
     ``(Z, mu, ok)`` with ``ok`` False where the sine test failed."""
-    n, k = X.shape
+    k = X.shape[1]
     counts = F.sum(axis=0)
     p = max(int(counts.max(initial=0)), 1)
-    order = np.argsort(~F, axis=0, kind="stable")[:p].T  # free indices first, per column
-    valid = np.arange(p)[None, :] < counts[:, None]
+    # the free entries column by column, each at its slot in the padded block
+    col, row = np.nonzero(F.T)
+    slot = np.arange(col.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    order = np.zeros((k, p), int)
+    order[col, slot] = row
+    valid = np.zeros((k, p), bool)
+    valid[col, slot] = True
     Hs = H[order[:, :, None], order[:, None, :]]
-    pair = valid[:, :, None] & valid[:, None, :]
-    Hs = np.where(pair, Hs, 0.0) + np.where(valid, 0.0, 1.0)[:, :, None] * np.eye(p)
-    rhs_full = C - _times(H, np.where(F, 0.0, X))
-    cols = np.arange(k)[:, None]
-    rhs = np.where(valid, rhs_full[order, cols], 0.0)
+    Hs *= valid[:, :, None] & valid[:, None, :]
+    pad = np.arange(p)
+    Hs[:, pad, pad] += ~valid  # padding: identity rows with a zero right-hand side
+    fixed = np.where(F, 0.0, X)
+    rhs = np.zeros((k, p))
+    rhs[col, slot] = (C - _times(H, fixed))[row, col]
     ok = _trusted(Hs, valid, diag[order])
     Z = X.copy()
     mu = np.zeros(k)
     if not ok.any():
         return Z, mu, ok
-    Hs, rhs, sel = Hs[ok], rhs[ok], np.flatnonzero(ok)
+    sel = np.flatnonzero(ok)
     if weights is None:
-        z = np.linalg.solve(Hs, rhs[:, :, None])[:, :, 0]
+        z = np.linalg.solve(Hs[sel], rhs[sel, :, None])[:, :, 0]
     else:
-        e = np.where(valid[ok], weights[order[ok]], 0.0)
-        both = np.linalg.solve(Hs, np.stack([rhs, e], axis=2))
+        e = np.where(valid[sel], weights[order[sel]], 0.0)
+        both = np.linalg.solve(Hs[sel], np.stack([rhs[sel], e], axis=2))
         z, y = both[:, :, 0], both[:, :, 1]
-        fixed = np.sum(np.where(F, 0.0, X) * weights[:, None], axis=0)[sel]
+        outside = weights @ fixed[:, sel]
         denom = np.sum(e * y, axis=1)
-        m = np.divide(np.sum(e * z, axis=1) - (total - fixed), denom,
+        m = np.divide(np.sum(e * z, axis=1) - (total - outside), denom,
                       out=np.zeros(sel.size), where=denom > 0)
         z = z - m[:, None] * y
         mu[sel] = m
-    Z[order[ok][valid[ok]], np.repeat(sel, counts[sel])] = z[valid[ok]]
+    solved = np.zeros((k, p))
+    solved[sel] = z
+    keep = ok[col]
+    Z[row[keep], col[keep]] = solved[col[keep], slot[keep]]
     return Z, mu, ok
 
 
 def _times(H, X):
     """``H @ X``, through a sparse ``X`` when most of its entries are zero (points at
     zero bounds, and their fixed parts)."""
-    if np.count_nonzero(X) * 4 < X.size:
+    nonzero = np.count_nonzero(X)
+    if nonzero == 0:
+        return np.zeros((H.shape[0], X.shape[1]))
+    if nonzero * 4 < X.size:
         return np.asarray((sp.csc_array(X).T @ H).T)
     return H @ X
 
@@ -213,3 +225,87 @@ def _trusted(Hs, valid, norms):
                 ok[i] = False
     sines = np.abs(np.diagonal(L, axis1=1, axis2=2)) / np.where(valid, norms, 1.0)
     return ok & np.all(sines >= RHO_CHOLESKY, axis=1)
+
+
+def pivoting_start(H, C, lower, upper, X, *, weights=None, total=None, rounds=12):
+    """Feasible starting points for :func:`bounded_batch` from block exchanges.
+
+    The primal-dual active set method (a semismooth Newton method: Hintermueller, Ito
+    and Kunisch, 2002) guesses each column's bound sets from the scaled gradient step
+    ``y = x - w / diag(H)`` (``w`` the reduced gradient), solves the free system on the
+    rest, and repeats until the sets stop changing, typically in a few rounds where the
+    single exchanges of :func:`bounded_batch` would take one round per variable. It can
+    cycle, and its solves are not trusted on ill-conditioned free sets: a column whose
+    sets have not settled after `rounds` (or that met an untrusted solve) keeps its
+    start `X`. The settled points are made feasible (clipped to the bounds and, with
+    the sum, shifted to it along the bounds), so that the exact method starts from them.
+    Returns the points and which columns settled.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparamopt.finish.bounded_batch import pivoting_start
+    >>> H, C = np.eye(3), np.array([[0.9], [0.5], [-0.2]])
+    >>> X, settled = pivoting_start(H, C, np.zeros(3), np.full(3, np.inf), np.zeros((3, 1)),
+    ...                             weights=np.ones(3), total=1.0)
+    >>> X.ravel(), settled
+    (array([0.7, 0.3, 0. ]), array([ True]))
+    """
+    lo, hi = lower[:, None], upper[:, None]
+    d = np.maximum(np.diag(H), np.finfo(float).tiny)[:, None]
+    start = X
+    X = np.array(X, dtype=float)
+    F = (X > lo) & (X < hi)
+    diag = np.sqrt(d[:, 0])
+    Z, mu, ok = _free_solutions(H, C, X, F, weights, total, diag)
+    X[:, ok] = Z[:, ok]
+    live = ok.copy()
+    done = np.zeros(X.shape[1], bool)
+    for _ in range(rounds):
+        cols = np.flatnonzero(live)
+        if cols.size == 0:
+            break
+        Xc = X[:, cols]
+        W = _times(H, Xc) - C[:, cols]
+        if weights is not None:
+            W += mu[cols] * weights[:, None]
+        Y = Xc - W / d
+        low, up = Y <= lo, Y >= hi
+        Fn = ~(low | up)
+        Xn = np.where(low, lo, np.where(up, hi, Xc))
+        settled = np.all((Fn == F[:, cols]) & ((Xn == Xc) | Fn), axis=0)
+        live[cols[settled]] = False
+        done[cols[settled]] = True
+        move = ~settled
+        Z, m, ok = _free_solutions(H, C[:, cols[move]], Xn[:, move], Fn[:, move], weights,
+                                   total, diag)
+        good = cols[move][ok]
+        X[:, good], F[:, good], mu[good] = Z[:, ok], Fn[:, move][:, ok], m[ok]
+        live[cols[move][~ok]] = False
+    return np.where(done, _feasible(X, lower, upper, weights, total), start), done
+
+
+def _feasible(X, lower, upper, weights, total):
+    """`X` clipped to the bounds and, with the sum (weights of one), shifted by one
+    constant per column (found by bisection) so that ``sum(clip(x - t)) = total``."""
+    lo, hi = lower[:, None], upper[:, None]
+    clipped = np.clip(X, lo, hi)
+    if weights is None:
+        return clipped
+    close = np.abs(clipped.sum(axis=0) - total) <= 64 * _EPS * (abs(total)
+                                                               + np.abs(clipped).sum(axis=0))
+    if close.all():
+        return clipped
+    left = np.min(X - np.where(np.isfinite(hi), hi, X), axis=0) - abs(total) - 1.0
+    right = np.max(X - np.where(np.isfinite(lo), lo, X), axis=0) + abs(total) + 1.0
+    for _ in range(200):
+        middle = 0.5 * (left + right)
+        over = np.clip(X - middle, lo, hi).sum(axis=0) > total
+        left, right = np.where(over, middle, left), np.where(over, right, middle)
+    Y = np.clip(X - 0.5 * (left + right), lo, hi)
+    # the last rounding: put the remaining gap on the entry with the most room
+    gap = total - Y.sum(axis=0)
+    room = np.where(gap > 0, hi - Y, Y - lo)
+    i = np.argmax(room, axis=0)
+    Y[i, np.arange(Y.shape[1])] += gap
+    return np.where(close, clipped, np.clip(Y, lo, hi))

@@ -24,7 +24,7 @@ from ...exceptions import InvalidArgumentError, warn_not_converged
 from ...models.linear import check_nnls_input, single_threaded
 from ...result import OptimizeResult, Status
 from .certify import certify
-from .direct import Reduced, solve_batch, solve_columns, start_points
+from .direct import Reduced, solve_columns, solve_gram, start_points
 from .route import route
 from .settings import LSQSettings
 
@@ -159,8 +159,7 @@ def _solve(A, dense, B, settings, X0):
     plan = route(settings, warm=X0 is not None)
     Y0 = start_points(reduced, D, plan, X0)
     batched = B.shape[1] >= BATCH_FROM
-    solver = solve_batch if batched else solve_columns
-    Y, converged, nit = solver(reduced, D, Y0, settings.max_iter)
+    Y, converged, nit = solve_gram(reduced, D, Y0, settings.max_iter, lockstep=batched)
     X = np.clip(reduced.original(Y), settings.lower[:, None], settings.upper[:, None])
     atb_norm = np.linalg.norm(dense.T @ B, axis=0)
     optimality, ok, mu, rnorm, fun = certify(A, B, X, settings, atb_norm)

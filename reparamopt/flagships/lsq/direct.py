@@ -14,9 +14,12 @@ import numpy as np
 import scipy.linalg as sla
 
 from ...finish.bounded import bounded_active_set
-from ...finish.bounded_batch import bounded_batch
+from ...finish.bounded_batch import bounded_batch, pivoting_start
 
-__all__ = ["Reduced", "solve_batch", "solve_columns", "start_points"]
+__all__ = ["Reduced", "solve_gram", "solve_columns", "start_points"]
+
+# Right-hand sides on which the block exchanges are tried before the others.
+PROBE = 8
 
 
 class Reduced:
@@ -113,16 +116,35 @@ def solve_columns(reduced, D, Y0, max_iter, cols=None):
     return Y, converged, nit
 
 
-def solve_batch(reduced, D, Y0, max_iter):
-    """The lockstep finish of :func:`reparamopt.finish.bounded_batch.bounded_batch` on the
-    Gram matrix, then the QR-based one for the columns it hands back: ``(Y, converged,
-    nit)``."""
+def solve_gram(reduced, D, Y0, max_iter, lockstep):
+    """Block exchanges on the Gram matrix
+    (:func:`~reparamopt.finish.bounded_batch.pivoting_start`), the lockstep finish of
+    :func:`~reparamopt.finish.bounded_batch.bounded_batch` for the columns they settled
+    (for every column when `lockstep`), and the QR-based finish for the rest and for the
+    columns the lockstep hands back: ``(Y, converged, nit)``."""
     M = reduced.M
     C = M.T @ D
     if reduced.linear is not None:
         C -= reduced.linear[:, None]
-    Y, done, rounds = bounded_batch(M.T @ M, C, reduced.lower, reduced.upper, Y0,
-                                    weights=reduced.weights, total=reduced.total,
-                                    max_iter=max_iter)
+    H = M.T @ M
+    k = D.shape[1]
+    settled = np.zeros(k, bool)
+    if reduced.weights is None or np.all(reduced.weights == 1):
+        # block exchanges cost a solve of the whole guessed free set per column: tried on
+        # a few columns first, and on the others only where most of those settled
+        Y0 = Y0.copy()
+        for cols in (np.arange(min(k, PROBE)), np.arange(PROBE, k)):
+            if cols.size:
+                Y0[:, cols], settled[cols] = pivoting_start(
+                    H, C[:, cols], reduced.lower, reduced.upper, Y0[:, cols],
+                    weights=reduced.weights, total=reduced.total)
+            if 2 * settled[:PROBE].sum() < min(k, PROBE):
+                break
+    cols = np.arange(k) if lockstep else np.flatnonzero(settled)
+    Y, done, rounds = Y0.copy(), np.zeros(k, bool), np.zeros(k, int)
+    if cols.size:
+        Y[:, cols], done[cols], rounds[cols] = bounded_batch(
+            H, C[:, cols], reduced.lower, reduced.upper, Y0[:, cols], weights=reduced.weights,
+            total=reduced.total, max_iter=max_iter)
     Y, converged, nit = solve_columns(reduced, D, Y, max_iter, cols=np.flatnonzero(~done))
     return Y, converged, nit + rounds
