@@ -17,7 +17,7 @@ Families (full sizes; --quick: smaller):
    10^4 pixels (x >= 0, sum x = 1);
 2. bounded LS, Gaussian 2000 x 500, bounds [-1, 1] (well conditioned);
 3. bounded LS, 2000 x 500 with singular values from 1 to 1e-10 and to 1e-12;
-4. sparse bounded LS, 20000 x 2000, density 5e-3, bounds [-1, 1];
+4. sparse bounded LS, 20000 x 1000, density 5e-3, bounds [-1, 1];
 5. ridge: Gaussian 1000 x 500, l2 = 1, bounds [0, 1] (peers on the matrix augmented by
    ``sqrt(l2) I``).
 
@@ -203,7 +203,7 @@ def _family(family, quick, args, progress):
             run(f"bounded {m} x {n}, cond {cond:.0e}", A, b, -np.ones(n), np.ones(n), args,
                 progress)
     elif family == 4:
-        m, n = (5000, 500) if quick else (20000, 2000)
+        m, n = (5000, 500) if quick else (20000, 1000)
         rng = np.random.default_rng(3)
         A = sp.random_array((m, n), density=5e-3, rng=rng, format="csr")
         b = rng.standard_normal(m)

@@ -17,7 +17,6 @@ import time
 from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
 from ...exceptions import InvalidArgumentError, warn_not_converged
@@ -62,8 +61,9 @@ def lsq(A: Matrix, b: ArrayLike, *, bounds=None, sum_to: Optional[float] = None,
     Parameters
     ----------
     A : ndarray, scipy.sparse matrix/array or LinearOperator, shape (m, n)
-        Sparse and matrix-free input is made dense (up to ``5e7`` entries; larger is an
-        error). float32 and integer input is computed in float64.
+        Sparse input is used through ``A^T A`` (and made dense, up to ``5e7`` entries,
+        only where the QR-based finish needs its columns); matrix-free input is made
+        dense (up to ``5e7`` entries; larger is an error). float32 and integer input is computed in float64.
     b : array_like, shape (m,) or (m, k)
         One or ``k`` right-hand sides (``x`` is then ``(n, k)``, the scalar fields
         ``k``-vectors).
@@ -124,9 +124,10 @@ def lsq(A: Matrix, b: ArrayLike, *, bounds=None, sum_to: Optional[float] = None,
                                  tol=tol, max_iter=max_iter)
     X0 = settings.checked_x0(x0, b)
     B = b[:, None] if b.ndim == 1 else b
-    dense = _dense(A)
-    with single_threaded(dense.shape[0] * dense.shape[1]):
-        res = _solve(A if sp.issparse(A) else dense, dense, B, settings, X0)
+    if isinstance(A, LinearOperator):
+        A = _dense(A)
+    with single_threaded(A.shape[0] * A.shape[1]):
+        res = _solve(A, B, settings, X0)
     res["time"] = time.perf_counter() - start
     if b.ndim == 1:
         res["x"], res["active_mask"] = res["x"][:, 0], res["active_mask"][:, 0]
@@ -138,35 +139,30 @@ def lsq(A: Matrix, b: ArrayLike, *, bounds=None, sum_to: Optional[float] = None,
 
 
 def _dense(A):
-    """`A` as a dense array (sparse and matrix-free input within the size limit)."""
-    if isinstance(A, np.ndarray):
-        return A
+    """The matrix of the LinearOperator `A` (within the size limit)."""
     m, n = A.shape
     if m * n > DENSE_MAX_ENTRIES:
         raise InvalidArgumentError(
-            f"`A` of shape {A.shape} is too large for the exact finish, which factors its "
-            f"columns densely (at most {DENSE_MAX_ENTRIES:.0e} entries); for x >= 0 alone "
-            "use reparamopt.nnls")
-    if isinstance(A, LinearOperator):
-        return np.asarray(A.matmat(np.eye(n)), dtype=float)
-    return A.toarray()
+            f"`A` of shape {A.shape} is too large for the exact finish, which needs its "
+            f"entries (at most {DENSE_MAX_ENTRIES:.0e}); for x >= 0 alone use reparamopt.nnls")
+    return np.asarray(A.matmat(np.eye(n)), dtype=float)
 
 
-def _solve(A, dense, B, settings, X0):
+def _solve(A, B, settings, X0):
     """Plan, finish and certify every column; the result in 2-D."""
-    reduced = Reduced(dense, settings)
-    D = reduced.rhs(B)
+    reduced = Reduced(A, settings)
+    H, C = reduced.gram(), reduced.gram_rhs(B)
     plan = route(settings, warm=X0 is not None)
-    Y0 = start_points(reduced, D, plan, X0)
+    Y0 = start_points(reduced, H, C, plan, X0)
     batched = B.shape[1] >= BATCH_FROM
-    Y, converged, nit = solve_gram(reduced, D, Y0, settings.max_iter, lockstep=batched)
+    Y, converged, nit = solve_gram(reduced, H, C, B, Y0, settings.max_iter, lockstep=batched)
     X = np.clip(reduced.original(Y), settings.lower[:, None], settings.upper[:, None])
-    atb_norm = np.linalg.norm(dense.T @ B, axis=0)
+    atb_norm = np.linalg.norm(np.asarray(A.T @ B), axis=0)
     optimality, ok, mu, rnorm, fun = certify(A, B, X, settings, atb_norm)
     if batched and not np.all(ok):
         # the normal equations of the lockstep finish fell short: the QR-based one
         again = np.flatnonzero(~ok)
-        Y, converged, more = solve_columns(reduced, D, Y, settings.max_iter, cols=again)
+        Y, converged, more = solve_columns(reduced, B, Y, settings.max_iter, cols=again)
         nit = nit + more
         X = np.clip(reduced.original(Y), settings.lower[:, None], settings.upper[:, None])
         optimality, ok, mu, rnorm, fun = certify(A, B, X, settings, atb_norm)
