@@ -24,63 +24,35 @@ value when its column was dependent); it enters when its reduced gradient ``g + 
 points into the interval by more than the rounding level of the gradient.
 """
 
+from types import SimpleNamespace
+
 import numpy as np
 import scipy.linalg as sla
 
-from .least_squares import RHO_QR
+from . import lawson_hanson as lh
 
 __all__ = ["bounded_active_set", "equality_multiplier"]
 
-_TINY = np.finfo(float).tiny
 _trtrs = sla.lapack.dtrtrs
 
 
-class _Factor:
-    """Economic QR of the equilibrated free columns of ``M``, in the order they entered."""
+class _Factor(lh._Factor):
+    """Economic QR of the equilibrated free columns of ``M``, in the order they entered:
+    the factor of :mod:`.lawson_hanson` (its pivoted reset, its inserts under the
+    independence test and its deletes) on the columns of a dense ``M``, with the solves
+    of this module."""
 
     def __init__(self, M, scale):
         self.M, self.scale = M, scale
+        # what the inherited reset and delete read of the data: the number of rows
+        self.ls = SimpleNamespace(model=SimpleNamespace(m=M.shape[0]))
         self.order = np.zeros(0, int)
         self.Q = np.zeros((M.shape[0], 0))
         self.R = np.zeros((0, 0))
 
-    def reset(self, idx):
-        """Factor the columns ``idx`` afresh (pivoted); return those left out as dependent."""
-        if idx.size == 0:
-            self.order, self.Q, self.R = idx, np.zeros((self.M.shape[0], 0)), np.zeros((0, 0))
-            return idx
-        Q, R, perm = sla.qr(self.M[:, idx] / self.scale[idx], mode="economic", pivoting=True,
-                            check_finite=False)
-        diag = np.abs(np.diag(R))
-        rank = int(np.sum(diag > RHO_QR * max(diag[0], _TINY))) if diag.size else 0
-        self.order = idx[perm[:rank]]
-        self.Q, self.R = Q[:, :rank], R[:rank, :rank]
-        return idx[perm[rank:]]
-
-    def insert(self, j):
-        """Append column ``j``; False when it is numerically dependent on the others."""
-        if self.order.size == 0:
-            return self.reset(np.array([j])).size == 0
-        if self.order.size >= self.Q.shape[0]:
-            return False
-        try:
-            self.Q, self.R = sla.qr_insert(self.Q, self.R, self.M[:, j] / self.scale[j],
-                                           self.order.size, which="col", rcond=RHO_QR,
-                                           check_finite=False)
-        except np.linalg.LinAlgError:
-            return False
-        self.order = np.append(self.order, j)
-        return True
-
-    def delete(self, positions):
-        for pos in sorted(positions, reverse=True):
-            if self.order.size == 1:
-                self.reset(np.zeros(0, int))
-                return
-            Q, R = sla.qr_delete(self.Q, self.R, int(pos), which="col", check_finite=False)
-            p = R.shape[1]  # a square Q stays square after a delete: back to economic
-            self.Q, self.R = Q[:, :p], R[:p]
-            self.order = np.delete(self.order, pos)
+    def _column(self, idx):
+        idx = np.atleast_1d(idx)
+        return self.M[:, idx] / self.scale[idx]
 
     def solve(self, rhs, linear):
         """``argmin_z ||M_F z - rhs||^2 / 2 + linear^T z`` (original units)."""

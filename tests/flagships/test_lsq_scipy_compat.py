@@ -1,31 +1,21 @@
 """The scipy drop-in: scipy's own test_lsq_linear.py with only its import changed."""
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-import scipy
 import scipy.optimize as so
 
 from reparamopt.compat import lsq_linear
 
-SCIPY_TESTS = os.path.join(os.path.dirname(scipy.__file__), "optimize", "tests",
-                           "test_lsq_linear.py")
+from .test_scipy_compat import SCIPY_TESTS, run_scipy_test_file
 
 
-@pytest.mark.skipif(not os.path.exists(SCIPY_TESTS), reason="scipy installed without its tests")
+@pytest.mark.skipif(not os.path.exists(os.path.join(SCIPY_TESTS, "test_lsq_linear.py")),
+                    reason="scipy installed without its tests")
 def test_scipy_test_lsq_linear_passes_with_the_import_changed(tmp_path):
-    with open(SCIPY_TESTS) as source:
-        text = source.read()
-    assert "from scipy.optimize import lsq_linear" in text
-    path = tmp_path / "test_scipy_lsq_linear.py"
-    path.write_text(text.replace("from scipy.optimize import lsq_linear",
-                                 "from reparamopt.compat import lsq_linear"))
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           str(path)], capture_output=True, text=True, cwd=tmp_path)
-    assert done.returncode == 0, done.stdout[-3000:]
+    code, output = run_scipy_test_file("test_lsq_linear.py", "lsq_linear", tmp_path)
+    assert code == 0, output
 
 
 @pytest.mark.parametrize("method", ["trf", "bvls"])
