@@ -10,6 +10,8 @@ zero is split into its positive and negative parts (columns ``a`` and ``-a``, we
 its QR factorization.
 """
 
+import warnings
+
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
@@ -115,8 +117,18 @@ def start_points(reduced, H, C, plan, X0=None):
         return reduced.reduced(X0)
     if plan.start == "vertex":
         return _vertices(reduced, H, C)
-    Z = sla.lstsq(H, C, check_finite=False, lapack_driver="gelsd")[0]
-    return np.clip(Z, reduced.lower[:, None], reduced.upper[:, None])
+    return np.clip(_unconstrained(H, C), reduced.lower[:, None], reduced.upper[:, None])
+
+
+def _unconstrained(H, C):
+    """The unconstrained minimizers ``H^{-1} C``: by Cholesky, or the minimum-norm ones
+    of an SVD where ``H`` is singular or too ill-conditioned for it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sla.LinAlgWarning)
+        try:
+            return sla.solve(H, C, assume_a="pos", check_finite=False)
+        except (np.linalg.LinAlgError, sla.LinAlgWarning):
+            return sla.lstsq(H, C, check_finite=False, lapack_driver="gelsd")[0]
 
 
 def _vertices(reduced, H, C):
