@@ -246,3 +246,15 @@ def test_result_fields_as_nnls():
     assert set(nnls) <= set(res)
     assert res.rnorm == pytest.approx(nnls.rnorm, rel=RTOL)
     assert res.fun == pytest.approx(0.5 * res.rnorm ** 2)
+
+
+def test_edge_cases_no_column_and_fixed_variables():
+    b = np.array([1.0, -2.0, 2.0])
+    res = ro.lsq(np.zeros((3, 0)), b, bounds=(0, 1))
+    assert res.x.shape == (0,) and res.success and res.rnorm == pytest.approx(np.linalg.norm(b))
+    # a variable with equal bounds stays there; the others solve the rest exactly
+    A = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
+    res = ro.lsq(A, b, bounds=([0.5, -1, -1], [0.5, 1, 1]))
+    ref = so.lsq_linear(A[:, 1:], b - 0.5 * A[:, 0], (-1, 1), method="bvls", tol=1e-14)
+    assert res.x[0] == 0.5 and res.success
+    np.testing.assert_allclose(res.x[1:], ref.x, rtol=1e-10, atol=1e-12)

@@ -155,7 +155,11 @@ def _solve(A, B, settings, X0):
     plan = route(settings, warm=X0 is not None)
     Y0 = start_points(reduced, H, C, plan, X0)
     batched = B.shape[1] >= BATCH_FROM
-    Y, converged, nit = solve_gram(reduced, H, C, B, Y0, settings.max_iter, lockstep=batched)
+    if A.shape[1] == 0:  # nothing to solve (LAPACK refuses empty matrices)
+        Y, converged, nit = Y0, np.ones(B.shape[1], bool), np.zeros(B.shape[1], int)
+    else:
+        Y, converged, nit = solve_gram(reduced, H, C, B, Y0, settings.max_iter,
+                                       lockstep=batched)
     X = np.clip(reduced.original(Y), settings.lower[:, None], settings.upper[:, None])
     atb_norm = np.linalg.norm(np.asarray(A.T @ B), axis=0)
     optimality, ok, mu, rnorm, fun = certify(A, B, X, settings, atb_norm)
