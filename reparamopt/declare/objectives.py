@@ -13,8 +13,8 @@ other constraints it is an ordinary objective, evaluated by autograd.
 import autograd.numpy as anp
 import numpy as np
 
-from .._utils.validation import check_scalar, describe
-from ..exceptions import InvalidTypeError
+from .._utils.validation import as_float_array, check_scalar, describe
+from ..exceptions import InvalidTypeError, ShapeError
 
 __all__ = ["LeastSquares"]
 
@@ -42,9 +42,11 @@ class LeastSquares:
     """
 
     def __init__(self, A, b, *, l1=0.0, l2=0.0):
-        from ..models.linear import check_nnls_input
-
-        self.A, self.b = check_nnls_input(A, b, allow_2d=False)
+        self.A = as_float_array(A, "A", ndim=2, allow_sparse=True, allow_operator=True)
+        self.b = as_float_array(b, "b", ndim=1)
+        if self.b.shape[0] != self.A.shape[0]:
+            raise ShapeError(f"`b` must have as many rows as `A` ({self.A.shape[0]}); got "
+                             f"shape {self.b.shape}")
         self.l1 = check_scalar(l1, "l1", lower=0)
         self.l2 = check_scalar(l2, "l2", lower=0)
 

@@ -23,7 +23,7 @@ from ...exceptions import InvalidArgumentError, warn_not_converged
 from ...models.linear import check_nnls_input, single_threaded
 from ...result import OptimizeResult, Status
 from .certify import certify
-from .direct import Reduced, solve_columns, solve_gram, start_points
+from .direct import DENSE_MAX_ENTRIES, Reduced, solve_columns, solve_gram, start_points
 from .route import route
 from .settings import LSQSettings
 
@@ -32,9 +32,6 @@ if TYPE_CHECKING:
 
 __all__ = ["lsq"]
 
-# Largest matrix (entries) that sparse and matrix-free input may be made dense for: the
-# finish factors columns of A.
-DENSE_MAX_ENTRIES = 50_000_000
 
 # Right-hand sides from which they advance in lockstep on the Gram matrix.
 BATCH_FROM = 4

@@ -25,6 +25,10 @@ __all__ = ["Reduced", "solve_gram", "solve_columns", "start_points"]
 # Right-hand sides on which the block exchanges are tried before the others.
 PROBE = 8
 
+# Largest matrix (entries) that sparse and matrix-free input may be made dense for: the
+# QR-based finish factors columns of A.
+DENSE_MAX_ENTRIES = 50_000_000
+
 
 class Reduced:
     """The problem of a call (`A` dense or sparse, `settings` an LSQSettings) as the
@@ -95,8 +99,6 @@ class Reduced:
 def _column_form(A, l2, split):
     """``(M, Q)``: the dense matrix of :attr:`Reduced.M` and the orthogonal factor that
     compressed it (None when it is not tall)."""
-    from .api import DENSE_MAX_ENTRIES
-
     if A.shape[0] * A.shape[1] > DENSE_MAX_ENTRIES:
         raise InvalidArgumentError(
             f"`A` of shape {A.shape} is too large for the exact finish's QR factorizations "
