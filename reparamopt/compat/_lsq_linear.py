@@ -1,11 +1,13 @@
 """``scipy.optimize.lsq_linear`` with reparamopt's exact bounded least squares."""
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import OptimizeResult
 from scipy.sparse.linalg import LinearOperator, lsmr
 
-from ..exceptions import warn_not_converged
+from ..exceptions import ConvergenceWarning, warn_not_converged
 
 __all__ = ["lsq_linear"]
 
@@ -76,7 +78,9 @@ def lsq_linear(A, b, bounds=(-np.inf, np.inf), method="trf", tol=1e-10, lsq_solv
     if np.all(lb == -np.inf) and np.all(ub == np.inf):
         res = _unconstrained(A, b, unbounded[0], tol)
     else:
-        res = lsq(A, b, bounds=(lb, ub), tol=tol, max_iter=max_iter)
+        with warnings.catch_warnings():  # one warning, the drop-in's own (below)
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            res = lsq(A, b, bounds=(lb, ub), tol=tol, max_iter=max_iter)
         res = _scipy_result(A, b, res.x, lb, ub, 1 if res.success else 0, res.nit)
     res.unbounded_sol = unbounded
     if verbose > 0:

@@ -7,6 +7,8 @@ import pytest
 import scipy.optimize as so
 
 from reparamopt.compat import lsq_linear
+from reparamopt.datasets import make_unmixing
+from reparamopt.exceptions import ConvergenceWarning
 
 from .test_scipy_compat import SCIPY_TESTS, run_scipy_test_file
 
@@ -40,3 +42,12 @@ def test_compat_errors_as_scipy():
         lsq_linear(A, b, (1, 0))
     with pytest.raises(ValueError, match="`method`"):
         lsq_linear(A, b, method="lm")
+
+
+def test_compat_iteration_limit_is_status_zero_with_one_warning():
+    A, B, _ = make_unmixing(60, 30, 1, active=8, random_state=3)  # cond ~1e17
+    b = B[:, 0]
+    with pytest.warns(ConvergenceWarning, match="max_iter") as record:
+        res = lsq_linear(A, b, (0, 1), max_iter=1)
+    assert len(record) == 1 and res.status == 0 and not res.success
+    assert np.all((res.x >= 0) & (res.x <= 1))
