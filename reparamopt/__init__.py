@@ -13,9 +13,9 @@ from .result import OptimizeResult
 __version__ = "0.1.0"
 
 __all__ = [
-    "Problem", "solve", "OptimizeResult", "register_map", "register_set", "resolve",
+    "Problem", "LeastSquares", "solve", "OptimizeResult", "register_map", "register_set", "resolve",
     "Constraint", "Real", "NonNegative", "Signed", "Box", "LowerBound", "UpperBound", "Simplex",
-    "Sphere", "engines", "maps", "registry", "exceptions", "nnls", "sparse_recovery", "NMF",
+    "Sphere", "engines", "maps", "registry", "exceptions", "nnls", "lsq", "sparse_recovery", "NMF",
     "datasets", "finish", "compat", "plotting", "__version__",
 ]
 
@@ -26,16 +26,16 @@ __all__ = [
 # ``from reparamopt import *`` works without it. (Absolute imports: ``from . import name``
 # would look the name up here first, and recurse.)
 _DECLARED = ("Box", "Constraint", "LowerBound", "NonNegative", "Real", "Signed", "Simplex",
-             "Sphere", "UpperBound", "Problem")
+             "Sphere", "UpperBound", "Problem", "LeastSquares")
 _REGISTRY = ("registry", "register_map", "register_set", "resolve")
-_LAZY = _DECLARED + _REGISTRY + ("maps", "solve", "sparse_recovery", "NMF", "baselines", "compat",
-                                 "dask", "datasets", "operators", "plotting")
+_LAZY = _DECLARED + _REGISTRY + ("maps", "solve", "lsq", "sparse_recovery", "NMF", "baselines",
+                                 "compat", "dask", "datasets", "operators", "plotting")
 
 
 def _declared(name):
-    from .declare import constraints, problem
+    import reparamopt.declare as declare
 
-    return getattr(problem if name == "Problem" else constraints, name)
+    return getattr(declare, name)
 
 
 def _registered(name):
@@ -49,6 +49,8 @@ def _flagship(name):
         from .flagships.solve import solve as value
     elif name == "sparse_recovery":
         from .flagships.sparse import sparse_recovery as value
+    elif name == "lsq":
+        from .flagships.lsq import lsq as value
     else:
         from .flagships.nmf import NMF as value
     return value
@@ -77,7 +79,7 @@ def _load(name):
         return _declared(name)
     if name in _REGISTRY:
         return _registered(name)
-    if name in ("solve", "sparse_recovery", "NMF"):
+    if name in ("solve", "lsq", "sparse_recovery", "NMF"):
         return _flagship(name)
     if name in _LAZY:
         return _module(name)

@@ -36,7 +36,7 @@ from ._utils.validation import check_random_state, check_scalar
 __all__ = ["NNLSData", "make_gaussian", "make_peak_library", "make_blur", "make_hilbert",
            "make_vandermonde", "make_near_duplicates", "make_monotone", "make_scaled_columns",
            "make_rank_deficient", "make_svd", "make_sparse", "make_nmf_subproblem",
-           "make_deconvolution", "blur_kernel"]
+           "make_deconvolution", "blur_kernel", "make_unmixing"]
 
 
 class NNLSData(NamedTuple):
@@ -416,3 +416,33 @@ def make_deconvolution(shape=(64, 64), *, width=7, sigma=1.5, noise=1e-3, random
         image[box] += rng.uniform(0.5, 1.0)
     x = image.ravel()
     return NNLSData(A, _observe(rng, A, x, noise), x)
+
+
+def make_unmixing(m=300, n=200, k=100, *, active=5, bumps=3, width=(0.05, 0.2), noise=1e-3,
+                  random_state=0):
+    """Fully constrained unmixing: ``k`` pixels mixing a library of ``n`` smooth spectra.
+
+    Each spectrum (column of ``A``, ``m`` bands) is a sum of `bumps` broad Gaussians with
+    centres uniform on [0, 1] and widths uniform in `width`, so that the spectra overlap
+    heavily (cond(A) ~ 1e17 with the defaults). Each pixel (column of ``x_true``) holds
+    `active` abundances, non-negative and summing to one (a flat Dirichlet draw).
+
+    Examples
+    --------
+    >>> from reparamopt.datasets import make_unmixing
+    >>> A, B, X = make_unmixing(50, 20, 4, active=3)
+    >>> A.shape, B.shape, bool(abs(X.sum(axis=0) - 1).max() < 1e-12)
+    ((50, 20), (50, 4), True)
+    """
+    m, n, k = _size(m, "m"), _size(n, "n"), _size(k, "k")
+    rng = check_random_state(random_state)
+    t = np.linspace(0.0, 1.0, m)[:, None, None]
+    centres = rng.uniform(0.0, 1.0, (1, n, bumps))
+    widths = rng.uniform(width[0], width[1], (1, n, bumps))
+    heights = rng.uniform(0.2, 1.0, (1, n, bumps))
+    A = np.sum(heights * np.exp(-0.5 * ((t - centres) / widths) ** 2), axis=2)
+    X = np.zeros((n, k))
+    for j in range(k):
+        idx = rng.choice(n, size=min(_size(active, "active"), n), replace=False)
+        X[idx, j] = rng.dirichlet(np.ones(idx.size))
+    return NNLSData(A, _observe(rng, A, X, noise), X)

@@ -4,6 +4,8 @@ The one-line switch from scipy::
 
     from reparamopt.compat import nnls      # instead of: from scipy.optimize import nnls
     x, rnorm = nnls(A, b)
+    from reparamopt.compat import lsq_linear    # instead of scipy.optimize's
+    res = lsq_linear(A, b, bounds=(lb, ub))
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._lsq_linear import lsq_linear
+
 if TYPE_CHECKING:
     from .._utils.typing import Any, ArrayLike, Matrix, Optional
 
-__all__ = ["nnls"]
+__all__ = ["nnls", "lsq_linear"]
 
 
 def nnls(A: Matrix, b: ArrayLike, *args: Any, maxiter: Optional[int] = None,

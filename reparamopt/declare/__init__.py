@@ -16,7 +16,8 @@ from .constraints import (
            Sphere,
            UpperBound,
 )
+from .objectives import LeastSquares
 from .problem import Problem
 
-__all__ = ["Problem", "Constraint", "Real", "NonNegative", "Signed", "Box", "LowerBound",
+__all__ = ["Problem", "LeastSquares", "Constraint", "Real", "NonNegative", "Signed", "Box", "LowerBound",
            "UpperBound", "Simplex", "Sphere"]

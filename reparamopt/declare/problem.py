@@ -85,6 +85,8 @@ class Problem:
         self.objective = objective
         self._oracle = value_and_grad
         self.maps = _resolve_variables(variables, registry or default_registry)
+        # the declared sets, for solvers that take them as they are (reparamopt.lsq)
+        self.constraints = dict(variables)
         if value_and_grad is not None:
             _check_arguments(value_and_grad, "value_and_grad", list(variables))
         else:

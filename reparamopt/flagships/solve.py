@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._utils.validation import check_random_state, check_scalar, describe
+from ..declare.objectives import exact_arguments
 from ..declare.problem import Problem
 from ..engines import ENGINES, Engine, get_engine, run
 from ..exceptions import (
@@ -179,7 +180,10 @@ def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, 
         object; `engine_settings` replace its fields. "auto" is "lbfgs" (the fewest
         evaluations on smooth objectives), "gd" for a batched problem. Pick "gd" when
         evaluations are very cheap and the problem well conditioned, the flows to study
-        the continuous dynamics (implicit bias).
+        the continuous dynamics (implicit bias). A :class:`~reparamopt.LeastSquares`
+        objective of one vector under ``Real``, ``NonNegative``, ``Box``,
+        ``LowerBound``, ``UpperBound`` or ``Simplex`` goes with "auto" to the exact
+        solver :func:`reparamopt.lsq` (``engine="lsq"`` in the result).
     x0 : array or dict, optional
         Feasible starting point; otherwise every map's identical initialization. A start
         where f, its gradient or a map is undefined (an exception, or a value that is
@@ -255,6 +259,9 @@ def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, 
         engine=engine, engine_settings=engine_settings, x0=x0, init_scale=init_scale, tol=tol,
         atol=atol, ftol=ftol, max_iter=max_iter, time_limit=time_limit, callback=callback,
         history=history, progress=progress, random_state=random_state)
+    exact = exact_arguments(problem) if settings.engine == "auto" else None
+    if exact is not None:
+        return _exact_least_squares(exact, settings)
     plan = route(settings, problem)
     u0 = _start(plan, settings, problem)
     _check_start(problem, u0, plan.start)
@@ -269,6 +276,16 @@ def solve(problem: Problem, engine: Any = "auto", *, x0: Union[ArrayLike, dict, 
     result["engine"] = type(engine).__name__
     _never_worse(problem, result, u0, measure, monotone=getattr(engine, "monotone", False))
     return _certify(result, measure, settings)
+
+
+def _exact_least_squares(arguments, settings):
+    """A least-squares problem over bounds or a simplex (``engine="auto"``): the exact
+    solution of :func:`reparamopt.lsq`, certified there."""
+    from .lsq import lsq
+
+    res = lsq(**arguments, tol=min(settings.tol, 1e-10), x0=settings.x0)
+    res["engine"] = "lsq"
+    return res
 
 
 def _start(plan, settings, problem):

@@ -13,20 +13,28 @@ import scipy.optimize
 import reparamopt as ro
 from reparamopt.compat import nnls
 
-SCIPY_TESTS = os.path.join(os.path.dirname(scipy.__file__), "optimize", "tests", "test_nnls.py")
+SCIPY_TESTS = os.path.join(os.path.dirname(scipy.__file__), "optimize", "tests")
 
 
-@pytest.mark.skipif(not os.path.exists(SCIPY_TESTS), reason="scipy installed without its tests")
-def test_scipy_test_nnls_passes_with_the_import_changed(tmp_path):
-    with open(SCIPY_TESTS) as source:
+def run_scipy_test_file(name, function, tmp_path):
+    """Run scipy's own ``optimize/tests/<name>`` with only the import of `function`
+    changed to reparamopt.compat's; the pytest return code and output."""
+    with open(os.path.join(SCIPY_TESTS, name)) as source:
         text = source.read()
-    assert "from scipy.optimize import nnls" in text
-    path = tmp_path / "test_scipy_nnls.py"
-    path.write_text(text.replace("from scipy.optimize import nnls",
-                                 "from reparamopt.compat import nnls"))
+    original = f"from scipy.optimize import {function}"
+    assert original in text
+    path = tmp_path / f"test_scipy_{name[5:]}"
+    path.write_text(text.replace(original, f"from reparamopt.compat import {function}"))
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            str(path)], capture_output=True, text=True, cwd=tmp_path)
-    assert done.returncode == 0, done.stdout[-3000:]
+    return done.returncode, done.stdout[-3000:]
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(SCIPY_TESTS, "test_nnls.py")),
+                    reason="scipy installed without its tests")
+def test_scipy_test_nnls_passes_with_the_import_changed(tmp_path):
+    code, output = run_scipy_test_file("test_nnls.py", "nnls", tmp_path)
+    assert code == 0, output
 
 
 def test_compat_matches_scipy_on_random_problems():

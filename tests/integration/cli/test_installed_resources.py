@@ -56,7 +56,9 @@ def test_bench_and_reproduce_find_their_resources_in_an_installed_package(tmp_pa
                           env=dict(os.environ, **env), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     paths = [Path(line) for line in done.stdout.splitlines()]
-    assert len(paths) == 2 + 6
+    from reparamopt.benchmarks import SUITES
+
+    assert len(paths) == len(SUITES) + 6
     assert all(path.is_file() and path.is_relative_to(site / "reparamopt") for path in paths), paths
     # the runner of `bench` imports a shipped suite by its module name
     from reparamopt.cli.bench import _BENCH_RUNNER
