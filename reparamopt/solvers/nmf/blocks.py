@@ -5,6 +5,7 @@ import numpy as np
 
 from ..._utils.validation import check_choice
 from .coordinate_descent import CHECK_EVERY, CoordinateDescent, MaskedCoordinateDescent
+from .kullback_leibler import KLMultiplicative
 from .latent import LatentGradient
 from .multiplicative import Multiplicative
 
@@ -34,6 +35,8 @@ def make_solver(name, objective, *, update_H=True, inner_steps=10):
         return LatentGradient(objective, update_H=update_H, accelerated=name == "accelerated",
                               steps=inner_steps)
     if name == "mirror":
+        if objective.beta == 1 and objective.mask is None and not objective.has_graph:
+            return KLMultiplicative(objective, update_H=update_H)
         return Multiplicative(objective, update_H=update_H)
     if objective.mask is not None:
         return MaskedCoordinateDescent(objective, update_H=update_H)
