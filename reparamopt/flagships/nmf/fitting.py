@@ -112,7 +112,7 @@ def starting_factors(plan, objective, data, scale, *, n_components, factors, ran
         observed = data.observed
         means = (X * observed).sum(axis=0) / np.maximum(observed.sum(axis=0), 1)
         filled = np.where(observed > 0, X, means)
-    W, H = initialize(filled, k, plan.init, check_random_state(random_state))
+    W, H = initialize(filled, k, plan.init, check_random_state(random_state), scale_log2=scale.total)
     # the inits put the square root of the scale 2**total of X on each factor: move it
     # to where the fit's units have it
     half = scale.total / 2
