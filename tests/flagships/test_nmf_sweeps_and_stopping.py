@@ -98,27 +98,28 @@ def test_cd_reaches_sklearn_cd_error_at_the_same_budget(data, k, digits):
 @pytest.mark.parametrize("data, k", [("digits", 10), ("digits", 12), ("digits", 13), ("digits", 16),
                                      ("low rank plus noise", 10)])
 def test_default_run_reaches_sklearn_cd_default_error(data, k, digits):
-    # both at their defaults (tol=1e-4, max_iter=200) from the same start: "cd" stops on
-    # scikit-learn's KKT rule alone (measured every 10 iterations) or at max_iter, as
-    # scikit-learn's does (measured: 91, 200, 200, 200 and 121 iterations against its
-    # 200, 198, 200, 200, 200); stated: at most its error (measured 0.95-0.996 of it)
+    # both at their defaults (tol=1e-4, max_iter=200) from scikit-learn's "nndsvda" start
+    # (the fit's own "nndsvda" start differs: it is drawn from X / max(X), so that c X
+    # fits as X does, and scikit-learn's fill value mean(X) is not scale-free): "cd"
+    # stops on scikit-learn's KKT rule alone (measured every 10 iterations) or at
+    # max_iter, as scikit-learn's does; stated: at most its error (measured 0.95-0.996)
     X = digits if data == "digits" else _low_rank_plus_noise()
+    W, H = initialize(X, k, "nndsvda", np.random.RandomState(0))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        ours = NMF(k, init="nndsvda", random_state=0).fit(X)
-        ref = SklearnNMF(k, solver="cd", init="nndsvda", random_state=0).fit(X)
+        ours = NMF(k, init="custom").fit(X, W=W.copy(), H=H.copy())
+        ref = SklearnNMF(k, solver="cd", init="custom").fit(X, W=W.copy(), H=H.copy())
     assert ours.reconstruction_err_ <= ref.reconstruction_err_
     assert ours.n_iter_ == 200 or ours.n_iter_ % cd.CHECK_EVERY == 1  # stopped on a check
 
 
-def test_nndsvda_start_is_sklearn_start_on_scaled_data(digits):
-    # the fit runs on X / max(X); its start is scikit-learn's start on X, scaled
+def test_nndsvda_start_is_sklearn_start(digits):
     from sklearn.decomposition._nmf import _initialize_nmf
 
     W_ref, H_ref = _initialize_nmf(digits, 12, init="nndsvda", random_state=0)
-    W, H = initialize(digits / 16, 12, "nndsvda", np.random.RandomState(0), scale_log2=4)
-    np.testing.assert_allclose(4 * W, W_ref, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(4 * H, H_ref, rtol=1e-10, atol=1e-12)
+    W, H = initialize(digits, 12, "nndsvda", np.random.RandomState(0))
+    np.testing.assert_allclose(W, W_ref, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(H, H_ref, rtol=1e-10, atol=1e-12)
 
 
 def test_fit_skips_the_w_finish_that_fit_transform_pays_and_reports(digits):

@@ -4,6 +4,7 @@ solver of each name."""
 import numpy as np
 
 from ..._utils.validation import check_choice
+from ...exceptions import InvalidArgumentError
 from .coordinate_descent import CHECK_EVERY, CoordinateDescent, MaskedCoordinateDescent
 from .kullback_leibler import KLMultiplicative
 from .latent import LatentGradient
@@ -16,10 +17,11 @@ __all__ = ["SOLVERS", "make_solver", "BlockUpdates", "stopping_measure"]
 SOLVERS = ("cd", "mirror", "gd", "accelerated")
 
 
-def make_solver(name, objective, *, update_H=True, inner_steps=10):
+def make_solver(name, objective, *, update_H=True, inner_steps=10, free_H=None):
     """The solver `name` for `objective`: an object with ``prepare(W, H)`` (the start made
     valid for it), ``init_state(W, H)`` and ``update(W, H, state) -> (W, H, state,
-    value)``, one outer iteration (W, then H unless `update_H` is False).
+    value)``, one outer iteration (W, then H unless `update_H` is False). `free_H`: the
+    rows of H that are updated (None: all), for "cd" and "mirror".
 
     Examples
     --------
@@ -31,16 +33,18 @@ def make_solver(name, objective, *, update_H=True, inner_steps=10):
     ('Multiplicative', False)
     """
     check_choice(name, "solver", SOLVERS)
+    if free_H is not None and name in ("gd", "accelerated"):
+        raise InvalidArgumentError(f"`fixed_components` needs `solver` 'cd' or 'mirror'; got {name!r}")
     if name in ("gd", "accelerated"):
         return LatentGradient(objective, update_H=update_H, accelerated=name == "accelerated",
                               steps=inner_steps)
     if name == "mirror":
         if objective.beta == 1 and objective.mask is None and not objective.has_graph:
-            return KLMultiplicative(objective, update_H=update_H)
-        return Multiplicative(objective, update_H=update_H)
+            return KLMultiplicative(objective, update_H=update_H, free_H=free_H)
+        return Multiplicative(objective, update_H=update_H, free_H=free_H)
     if objective.mask is not None:
-        return MaskedCoordinateDescent(objective, update_H=update_H)
-    return CoordinateDescent(objective, update_H=update_H)
+        return MaskedCoordinateDescent(objective, update_H=update_H, free_H=free_H)
+    return CoordinateDescent(objective, update_H=update_H, free_H=free_H)
 
 
 def stopping_measure(values, violations, every=CHECK_EVERY):

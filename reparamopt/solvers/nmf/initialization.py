@@ -69,7 +69,7 @@ def check_rank_for_init(init, n_components, shape):
             f"{min(shape)}; got {n_components} (use init='random')")
 
 
-def initialize(X, n_components, init, rng, scale_log2=0.0):
+def initialize(X, n_components, init, rng):
     """Non-negative starting factors ``W (n_samples, k)`` and ``H (k, n_features)``.
 
     Parameters
@@ -84,23 +84,7 @@ def initialize(X, n_components, init, rng, scale_log2=0.0):
         replaced by ``mean(X)``. "nndsvdar": zeros replaced by small random values.
     rng : numpy.random.RandomState
         Source of randomness.
-    scale_log2 : float, default 0
-        X is data divided by ``2**scale_log2``: the factors are those of the data, each
-        divided by ``2**(scale_log2 / 2)``, so that a fit of scaled data starts where
-        scikit-learn's fit of the data does (the fill value of "nndsvda" and the zero
-        threshold of NNDSVD are not scale-free).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from reparamopt.solvers.nmf import initialize
-    >>> X = np.random.default_rng(0).random((20, 8))
-    >>> W, H = initialize(X, 3, "nndsvda", np.random.RandomState(0))
-    >>> Ws, Hs = initialize(X / 64, 3, "nndsvda", np.random.RandomState(0), scale_log2=6)
-    >>> bool(np.allclose(Ws, W / 8) and np.allclose(Hs, H / 8))
-    True
     """
-    half = np.exp2(scale_log2 / 2)
     n_samples, n_features = X.shape
     avg = np.sqrt(mean_of(X) / n_components)
     if init == "random":
@@ -108,9 +92,9 @@ def initialize(X, n_components, init, rng, scale_log2=0.0):
         H = avg * np.abs(rng.standard_normal((n_components, n_features)))
         return W, H
     check_rank_for_init(init, n_components, X.shape)
-    W, H = _nndsvd(X, n_components, rng, eps=1e-6 / half)
+    W, H = _nndsvd(X, n_components, rng)
     if init == "nndsvda":
-        mean = mean_of(X) * half
+        mean = mean_of(X)
         W[W == 0] = mean
         H[H == 0] = mean
     elif init == "nndsvdar":

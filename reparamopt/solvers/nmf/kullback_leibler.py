@@ -23,12 +23,12 @@ objective therefore never increases.
 """
 
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Optional
 
 import numpy as np
 import scipy.sparse as sp
 
-from .multiplicative import multiplicative_step
+from .multiplicative import multiplicative_step, only_rows
 from .objective import EPS, NMFObjective
 
 __all__ = ["KLMultiplicative", "PositiveEntries", "Relaxation", "RelaxedState"]
@@ -134,6 +134,8 @@ class KLMultiplicative:
         The Kullback-Leibler loss (beta = 1), no mask, no graph term, non-negative
         factor sets.
     update_H : bool, default True
+    free_H : ndarray of int, optional
+        The rows of H that are updated (None: all; the others stay as they are).
     relaxation : Relaxation, optional
 
     Examples
@@ -158,6 +160,7 @@ class KLMultiplicative:
 
     objective: NMFObjective
     update_H: bool = True
+    free_H: Optional[np.ndarray] = None
     relaxation: Relaxation = Relaxation()
     entries: PositiveEntries = field(init=False, repr=False)
 
@@ -189,8 +192,9 @@ class KLMultiplicative:
         product = entries.product(W, H)
         if self.update_H:
             negative = np.asarray(entries.ratio(product).T @ W)
-            H = np.ascontiguousarray(multiplicative_step(H.T, W.sum(axis=0), negative, problem.l1_H,
-                                                         problem.l2_H, exponent).T)
+            new = multiplicative_step(H.T, W.sum(axis=0), negative, problem.l1_H, problem.l2_H,
+                                      exponent).T
+            H = np.ascontiguousarray(only_rows(new, H, self.free_H))
             product = entries.product(W, H)
         return W, H, product, self._value(W, H, product)
 
