@@ -65,9 +65,11 @@ def synthetic(n_samples, n_features, rank, noise, seed=0):
 
 def topic_counts(n_documents, n_words, n_topics, length=150, seed=0):
     """Word counts of a topic model, as a sparse CSR matrix: each document draws a
-    sparse mixture of topics (Dirichlet 0.1), each topic a sparse distribution over the
-    words (Dirichlet 0.05), and its counts are Poisson with mean `length` (drawn per
-    document, Poisson) times the mixture's word distribution.
+    sparse mixture of topics (Dirichlet 0.1) and a Poisson number of words (mean
+    `length`); each word draws a topic from the mixture, then a word from the topic's
+    sparse distribution (Dirichlet 0.05). The counts are Poisson with mean `length`
+    times the mixture's word distribution, drawn word by word, so that neither the
+    counts nor their means are ever dense.
 
     Examples
     --------
@@ -77,12 +79,19 @@ def topic_counts(n_documents, n_words, n_topics, length=150, seed=0):
     ((50, 80), 'csr', True, True)
     """
     rng = np.random.default_rng(seed)
-    lengths = rng.poisson(length, size=(n_documents, 1))
-    mixtures = rng.dirichlet(np.full(n_topics, 0.1), size=n_documents) * lengths
+    mixtures = rng.dirichlet(np.full(n_topics, 0.1), size=n_documents)
     topics = rng.dirichlet(np.full(n_words, 0.05), size=n_topics)
-    counts = sp.csr_matrix(rng.poisson(mixtures @ topics).astype(float))
-    counts.eliminate_zeros()
-    return counts
+    documents = np.repeat(np.arange(n_documents), rng.poisson(length, size=n_documents))
+    # inverse CDF draws; the clip guards against a last cumulative sum below 1 by rounding
+    drawn = (rng.random(documents.size)[:, None] > np.cumsum(mixtures, axis=1)[documents]).sum(axis=1)
+    drawn = np.minimum(drawn, n_topics - 1)
+    words = np.empty(documents.size, dtype=np.intp)
+    for topic in range(n_topics):
+        at = np.flatnonzero(drawn == topic)
+        words[at] = np.searchsorted(np.cumsum(topics[topic]), rng.random(at.size))
+    words = np.minimum(words, n_words - 1)
+    counts = sp.coo_matrix((np.ones(documents.size), (documents, words)), shape=(n_documents, n_words))
+    return counts.tocsr()  # duplicates summed: the counts
 
 
 def best_fit(make, X, repeats):
