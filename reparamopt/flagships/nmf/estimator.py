@@ -90,7 +90,11 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
           ``grad f = P - N`` split into non-negative parts; to first order the latent
           gradient step on ``u`` (``x = u**2``) with per-entry steps ``1 / (4 P)``, an
           exponentiated-gradient (mirror) step. Every beta; non-negative factors only.
-          For ``1 <= beta <= 2`` without a graph the objective never increases.
+          For ``1 <= beta <= 2`` without a graph the objective never increases. For the
+          Kullback-Leibler loss (no mask, no graph) the step is over-relaxed (its
+          exponent grows while the objective goes down, and an uphill step is replaced
+          by the plain one) and ``W H`` is formed only where X is positive, so sparse X
+          stays sparse.
         - "gd", "accelerated" (alias "nesterov"): `inner_steps` plain (Armijo) or
           accelerated (backtracking, restart) gradient steps on each latent block per
           iteration, through the maps' pullbacks; any registered constraint; Frobenius
@@ -107,12 +111,13 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         The beta-divergence (2, 1 and 0). For ``beta <= 0`` the observed entries of X
         must be positive.
     tol : float, default 1e-4
-        Stopping tolerance, with scikit-learn's meanings, whichever is met first: every
-        10 iterations, the error ``sqrt(2 * objective)`` fell by less than ``tol`` times
-        its value at the start over the last 10 (scikit-learn's "mu" rule; every solver);
-        and ("cd" on non-negative factors without a graph) the KKT violation, the l1 norm
-        of the projected gradient, fell to ``tol`` times its value at the first iteration
-        (scikit-learn's "cd" rule, measured every 10 iterations).
+        Stopping tolerance, with scikit-learn's meaning for each kind of solver: "cd"
+        on non-negative factors without a graph stops once the KKT violation, the l1
+        norm of the projected gradient, falls to ``tol`` times its value at the first
+        iteration (scikit-learn's "cd" rule, measured every 10 iterations); every other
+        solver, every 10 iterations, once the error ``sqrt(2 * objective)`` fell by less
+        than ``tol`` times its value at the start over the last 10 (scikit-learn's "mu"
+        rule).
     max_iter : int, default 200
         Maximum number of outer (W, H) iterations.
     random_state : int, RandomState instance or None, default None

@@ -140,9 +140,9 @@ def run_blocks(blocks, settings, began=None):
     """`blocks` (:class:`~reparamopt.solvers.nmf.BlockUpdates`, or any object with its
     methods and a ``start``) under :class:`~reparamopt.engines.AlternatingBlocks` in the
     shared loop, until its ``optimality(u)`` is at most ``settings.tol``
-    (:func:`~reparamopt.solvers.nmf.stopping_measure`: scikit-learn's "mu" rule, the
-    error's decrease over 10 iterations relative to its start, for every solver, and its
-    "cd" rule, the KKT violation relative to the first, where the solver measures it);
+    (:func:`~reparamopt.solvers.nmf.stopping_measure`: scikit-learn's "cd" rule, the KKT
+    violation relative to the first, for a solver that measures it, else its "mu" rule,
+    the error's decrease over 10 iterations relative to its start);
     blocks without ``optimality`` (the Dask fit's) stop on the relative decrease of the
     objective over the last iteration. Warns when ``settings.max_iter`` ran out first.
     `began`: the ``time.perf_counter()`` the times count from (default: now)."""
