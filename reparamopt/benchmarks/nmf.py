@@ -21,24 +21,37 @@ reparamopt's fits taking turns. All solvers share the same init ("nndsvda",
 random_state=0). Time with one BLAS thread (``OPENBLAS_NUM_THREADS=1``) for ratios
 that do not depend on the machine's other load.
 
+The summary table (printed first) reports per (data, loss), both fits from the same
+"nndsvda" start passed as init="custom": scikit-learn's default fit ("cd" for the
+Frobenius loss, "mu" for the Kullback-Leibler), its error the target and its time the
+budget; reparamopt's default `fit`, its time to the target over the budget, its final
+time and error over scikit-learn's, and the time per iteration of each. `--huge` adds a
+10^5 x 10^4 matrix of word counts at density 10^-3 (both losses) with the peak memory of
+each fit (tracemalloc, in a separate untimed run).
+
 Usage::
 
     python -m reparamopt.benchmarks.nmf            # digits (k = 10, 16), synthetic 2000 x 1000 rank 20
     python -m reparamopt.benchmarks.nmf --quick    # digits (k = 16) and a 500 x 250 synthetic matrix
-    python -m reparamopt.benchmarks.nmf --large    # also a dense 4000 x 1500 matrix, k = 25
+    python -m reparamopt.benchmarks.nmf --large    # also dense 4000 x 1500 (k = 25), 10000 x 2000 (k = 30)
+    python -m reparamopt.benchmarks.nmf --huge     # also sparse 10^5 x 10^4 word counts, with peak memory
 """
 
 import argparse
 import sys
 import time
+import tracemalloc
 import warnings
+from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.datasets import load_digits
 from sklearn.decomposition import NMF as SklearnNMF
 from sklearn.exceptions import ConvergenceWarning
 
 from reparamopt.flagships.nmf import NMF
+from reparamopt.solvers.nmf import initialize
 
 from ._harness import Progress
 
@@ -48,6 +61,37 @@ def synthetic(n_samples, n_features, rank, noise, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.random((n_samples, rank)) @ rng.random((rank, n_features))
     return X + noise * np.abs(rng.standard_normal(X.shape))
+
+
+def topic_counts(n_documents, n_words, n_topics, length=150, seed=0):
+    """Word counts of a topic model, as a sparse CSR matrix: each document draws a
+    sparse mixture of topics (Dirichlet 0.1) and a Poisson number of words (mean
+    `length`); each word draws a topic from the mixture, then a word from the topic's
+    sparse distribution (Dirichlet 0.05). The counts are Poisson with mean `length`
+    times the mixture's word distribution, drawn word by word, so that neither the
+    counts nor their means are ever dense.
+
+    Examples
+    --------
+    >>> from reparamopt.benchmarks.nmf import topic_counts
+    >>> X = topic_counts(50, 80, 4, seed=0)
+    >>> X.shape, X.format, bool(0 < X.nnz < 50 * 80), bool((X.data > 0).all())
+    ((50, 80), 'csr', True, True)
+    """
+    rng = np.random.default_rng(seed)
+    mixtures = rng.dirichlet(np.full(n_topics, 0.1), size=n_documents)
+    topics = rng.dirichlet(np.full(n_words, 0.05), size=n_topics)
+    documents = np.repeat(np.arange(n_documents), rng.poisson(length, size=n_documents))
+    # inverse CDF draws; the clip guards against a last cumulative sum below 1 by rounding
+    drawn = (rng.random(documents.size)[:, None] > np.cumsum(mixtures, axis=1)[documents]).sum(axis=1)
+    drawn = np.minimum(drawn, n_topics - 1)
+    words = np.empty(documents.size, dtype=np.intp)
+    for topic in range(n_topics):
+        at = np.flatnonzero(drawn == topic)
+        words[at] = np.searchsorted(np.cumsum(topics[topic]), rng.random(at.size))
+    words = np.minimum(words, n_words - 1)
+    counts = sp.coo_matrix((np.ones(documents.size), (documents, words)), shape=(n_documents, n_words))
+    return counts.tocsr()  # duplicates summed: the counts
 
 
 def best_fit(make, X, repeats):
@@ -146,10 +190,95 @@ def run(name, X, k, args, progress):
     print_rows(rows, target, budget)
 
 
+class Case(NamedTuple):
+    """One (data, loss) of the summary table; `memory`: also measure the peak memory."""
+
+    name: str
+    X: object
+    k: int
+    loss: str
+    memory: bool = False
+
+
+def _timed_fit(model, X, start):
+    began = time.perf_counter()
+    model.fit(X, W=start[0].copy(), H=start[1].copy())
+    return model, time.perf_counter() - began
+
+
+def _peak_mib(make, X, start):
+    """The peak of the memory traced during one fit, in MiB."""
+    tracemalloc.start()
+    try:
+        make().fit(X, W=start[0].copy(), H=start[1].copy())
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def compare(case, repeats):
+    """The summary row of `case`: both default fits from the same start, taking turns
+    (best time of `repeats` each)."""
+    start = initialize(case.X, case.k, "nndsvda", np.random.RandomState(0))
+    reference_solver = "cd" if case.loss == "frobenius" else "mu"
+    makers = (lambda: SklearnNMF(case.k, solver=reference_solver, beta_loss=case.loss, init="custom"),
+              lambda: NMF(case.k, beta_loss=case.loss, init="custom"))
+    best = [None, None]
+    for _ in range(repeats):
+        for index, make in enumerate(makers):
+            run_ = _timed_fit(make(), case.X, start)
+            best[index] = run_ if best[index] is None or run_[1] < best[index][1] else best[index]
+    (reference, budget), (ours, elapsed) = best
+    target = reference.reconstruction_err_
+    reach = summarize(history_curve(ours), target, budget)[0]
+    peaks = [_peak_mib(make, case.X, start) for make in makers] if case.memory else [None, None]
+    return dict(case=case, budget=budget, target=target, sklearn_iter=reference.n_iter_,
+                reach=reach, elapsed=elapsed, error=ours.reconstruction_err_, iterations=ours.n_iter_,
+                peaks=peaks)
+
+
+def print_summary(rows):
+    print("\n| data | loss | scikit-learn (s) | scikit-learn error | time to its error / its time | "
+          "default time / its time | default error / its error | ms per iteration (scikit-learn, "
+          "reparamopt) | peak MiB (scikit-learn, reparamopt) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for row in rows:
+        case, budget = row["case"], row["budget"]
+        peaks = "-" if row["peaks"][0] is None else f"{row['peaks'][0]:.0f}, {row['peaks'][1]:.0f}"
+        reach = "not reached" if row["reach"] is None else f"{row['reach'] / budget:.2f}"
+        print(f"| {case.name} ({case.X.shape[0]} x {case.X.shape[1]}, k = {case.k}) | {case.loss} | "
+              f"{budget:.3f} | {row['target']:.6g} | {reach} | {row['elapsed'] / budget:.2f} | "
+              f"{row['error'] / row['target']:.5f} | {1e3 * budget / row['sklearn_iter']:.3g}, "
+              f"{1e3 * row['elapsed'] / row['iterations']:.3g} | {peaks} |")
+
+
+def summary_cases(args, digits):
+    """The (data, loss) pairs of the summary table for the options `args`."""
+    quick = args.quick
+    shape = (500, 250) if quick else (2000, 1000)
+    words = (600, 800, 10) if quick else (3000, 4000, 20)
+    cases = [Case("digits", digits, 10, "frobenius"), Case("digits", digits, 16, "frobenius"),
+             Case("digits", digits, 10, "kullback-leibler"),
+             Case("low rank 20 + noise 0.1", synthetic(*shape, rank=20, noise=0.1), 20, "frobenius"),
+             Case("word counts", topic_counts(*words), words[2], "kullback-leibler")]
+    if args.large:
+        cases += [Case(f"low rank {k} + noise 0.1", synthetic(n, m, rank=k, noise=0.1), k, "frobenius")
+                  for n, m, k in ((4000, 1500, 25), (10000, 2000, 30))]
+    if args.huge:
+        counts = topic_counts(100_000, 10_000, 20, length=10)
+        cases += [Case("sparse word counts", counts, 20, loss, memory=True)
+                  for loss in ("frobenius", "kullback-leibler")]
+    return cases
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller synthetic problem, fewer runs")
-    parser.add_argument("--large", action="store_true", help="also a dense 4000 x 1500 matrix, k = 25")
+    parser.add_argument("--large", action="store_true",
+                        help="also dense 4000 x 1500 (k = 25) and 10000 x 2000 (k = 30) matrices")
+    parser.add_argument("--huge", action="store_true",
+                        help="also sparse 10^5 x 10^4 word counts at density 10^-3, with peak memory")
+    parser.add_argument("--summary", action="store_true", help="the summary table only")
     parser.add_argument("--repeats", type=int, default=None, help="runs per timing (best kept)")
     parser.add_argument("--max-iter", type=int, default=400, help="iterations of the reparamopt runs")
     parser.add_argument("--solvers", nargs="+", default=["cd", "mirror"],
@@ -166,8 +295,15 @@ def main(argv=None):
         data.insert(0, ("load_digits", digits, 10))
     if args.large:
         data.append(("dense 4000 x 1500, rank 25 + noise 0.1", synthetic(4000, 1500, rank=25, noise=0.1), 25))
-    # per data set: the defaults (both), the mu curve, each reparamopt solver
-    progress = Progress(len(data) * (2 + len(args.solvers)), "solvers")
+    cases = summary_cases(args, digits)
+    # per data set: the defaults (both), the mu curve, each reparamopt solver; each summary case
+    data = [] if args.summary else data
+    progress = Progress(len(cases) + len(data) * (2 + len(args.solvers)), "solvers")
+    rows = []
+    for case in cases:
+        rows.append(compare(case, args.repeats))
+        progress.step(f"{case.name}, {case.loss}")
+    print_summary(rows)
     for name, X, k in data:
         run(name, X, k, args, progress)
     return 0

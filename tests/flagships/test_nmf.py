@@ -62,9 +62,12 @@ def test_digits_frobenius_within_one_percent_of_sklearn_cd(digits):
     assert np.linalg.norm(digits - ours.inverse_transform(W)) < 1.05 * ref.reconstruction_err_
 
 
-def test_kl_monotone_and_within_two_percent_of_sklearn_mu(digits):
-    # The mirror (multiplicative) step with exponent 1 is a majorization-minimization step
-    # for 1 <= beta <= 2, so the objective never increases (up to rounding, 1e-12 relative).
+def test_kl_monotone_and_at_most_sklearn_mu(digits):
+    # The over-relaxed multiplicative step falls back to the plain one (a
+    # majorization-minimization step for 1 <= beta <= 2) when it would go uphill, so the
+    # objective never increases (up to rounding, 1e-12 relative); from the same start and
+    # in as many iterations it ends at most at scikit-learn's error, and within 10% of it
+    # (the same local fit, not a degenerate one).
     X = digits[:600]
     ours = NMF(10, beta_loss="kullback-leibler", init="nndsvda", random_state=0, max_iter=200, tol=0).fit(X)
     ref = SklearnNMF(10, beta_loss="kullback-leibler", solver="mu", init="nndsvda", random_state=0,
@@ -72,7 +75,8 @@ def test_kl_monotone_and_within_two_percent_of_sklearn_mu(digits):
     assert ours.solver_ == "mirror"
     steps = np.diff(ours.loss_history_)
     assert np.all(steps <= 1e-12 * ours.loss_history_[1:])
-    assert abs(ours.reconstruction_err_ - ref.reconstruction_err_) <= 0.02 * ref.reconstruction_err_
+    assert ours.reconstruction_err_ <= ref.reconstruction_err_
+    assert ours.reconstruction_err_ >= 0.9 * ref.reconstruction_err_
 
 
 @pytest.mark.parametrize("beta_loss", ["itakura-saito", 1.5, 3.0])

@@ -242,7 +242,10 @@ def test_each_solver_state_is_what_it_says(solver, masked, beta):
             assert blocks.violations[-1] == extra.violation
         elif solver == "cd" and masked:
             np.testing.assert_allclose(extra, mask * (objective.X - W @ H), atol=1e-12)
-        elif solver == "mirror" and (masked or beta != 2):
+        elif solver == "mirror" and beta == 1:  # W H, its objective, the next exponent
+            np.testing.assert_allclose(extra.product, W @ H, rtol=1e-14)
+            assert extra.value == value and 1 <= extra.exponent <= 1.9
+        elif solver == "mirror" and masked:
             np.testing.assert_allclose(extra, W @ H, rtol=1e-14)
         elif solver == "accelerated":
             np.testing.assert_allclose(objective.W_map.forward(extra.U), W, rtol=1e-14)

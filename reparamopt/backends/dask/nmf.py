@@ -290,6 +290,9 @@ def _plan(settings, model, shape, k, maps, factors):
     if settings.beta_loss != 2:
         raise InvalidArgumentError(
             f"dask input supports `beta_loss`='frobenius' only; got {model.beta_loss!r}")
+    if settings.fixed_components is not None:
+        raise InvalidArgumentError("dask input does not support `fixed_components`; got "
+                                   f"{model.fixed_components!r} (fit an in-memory array)")
     if not set_kind(maps.W).entrywise:
         raise InvalidArgumentError(
             "dask input needs an entrywise `W_constraint` (such as 'nonnegative'): the rows "

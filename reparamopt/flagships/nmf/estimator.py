@@ -29,7 +29,14 @@ from .data import (
     times_exp2,
     transform_scale,
 )
-from .fitting import at_returned_factors, fit_blocks, solve_rows, starting_factors, store_fit
+from .fitting import (
+    at_returned_factors,
+    fit_blocks,
+    in_data_units,
+    solve_rows,
+    starting_factors,
+    store_fit,
+)
 from .routing import route, route_transform, traits_of
 from .settings import NMFSettings
 
@@ -83,7 +90,11 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
           ``grad f = P - N`` split into non-negative parts; to first order the latent
           gradient step on ``u`` (``x = u**2``) with per-entry steps ``1 / (4 P)``, an
           exponentiated-gradient (mirror) step. Every beta; non-negative factors only.
-          For ``1 <= beta <= 2`` without a graph the objective never increases.
+          For ``1 <= beta <= 2`` without a graph the objective never increases. For the
+          Kullback-Leibler loss (no mask, no graph) the step is over-relaxed (its
+          exponent grows while the objective goes down, and an uphill step is replaced
+          by the plain one) and ``W H`` is formed only where X is positive, so sparse X
+          stays sparse.
         - "gd", "accelerated" (alias "nesterov"): `inner_steps` plain (Armijo) or
           accelerated (backtracking, restart) gradient steps on each latent block per
           iteration, through the maps' pullbacks; any registered constraint; Frobenius
@@ -100,12 +111,13 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         The beta-divergence (2, 1 and 0). For ``beta <= 0`` the observed entries of X
         must be positive.
     tol : float, default 1e-4
-        Stopping tolerance, with scikit-learn's meanings, whichever is met first: every
-        10 iterations, the error ``sqrt(2 * objective)`` fell by less than ``tol`` times
-        its value at the start over the last 10 (scikit-learn's "mu" rule; every solver);
-        and ("cd" on non-negative factors without a graph) the KKT violation, the l1 norm
-        of the projected gradient, fell to ``tol`` times its value at the first iteration
-        (scikit-learn's "cd" rule, measured every 10 iterations).
+        Stopping tolerance, with scikit-learn's meaning for each kind of solver: "cd"
+        on non-negative factors without a graph stops once the KKT violation, the l1
+        norm of the projected gradient, falls to ``tol`` times its value at the first
+        iteration (scikit-learn's "cd" rule, measured every 10 iterations); every other
+        solver, every 10 iterations, once the error ``sqrt(2 * objective)`` fell by less
+        than ``tol`` times its value at the start over the last 10 (scikit-learn's "mu"
+        rule).
     max_iter : int, default 200
         Maximum number of outer (W, H) iterations.
     random_state : int, RandomState instance or None, default None
@@ -132,6 +144,18 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Latent steps per block and iteration for "gd" and "accelerated".
     progress : bool or dict, default False
         Show a tqdm progress bar (a dict is passed to tqdm).
+    fixed_components : array-like of int or of bool, optional
+        Components that stay fixed while the others are learnt: their indices, or a
+        boolean mask of length k. Their rows are those of the `H` passed to
+        :meth:`fit` (required; with ``init="custom"`` the other rows start from it
+        too, else from `init`), and `components_` keeps them bit for bit. Solvers "cd"
+        and "mirror".
+    transform_max_iter : int, optional
+        Most iterations of :meth:`transform` (and of the W finish of
+        :meth:`fit_transform`, which solves W as transform does) where W is solved
+        iteratively (losses other than the Frobenius, W sets that tie the rows
+        together); None: `max_iter`. The Frobenius loss with an entrywise W set solves
+        each row exactly and takes no iterations.
     shuffle : bool, default False
         Accepted for scikit-learn compatibility and without effect: "cd" minimizes each
         block exactly in closed form, so the order of the components within a sweep does
@@ -214,7 +238,8 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                  verbose: int = 0, W_constraint: Any = "nonnegative",
                  H_constraint: Any = "nonnegative", graph_weight: float = 1.0,
                  inner_steps: int = 10, progress: Union[bool, dict] = False,
-                 shuffle: bool = False) -> None:
+                 fixed_components: Optional[ArrayLike] = None,
+                 transform_max_iter: Optional[int] = None, shuffle: bool = False) -> None:
         self.n_components = n_components
         self.init = init
         self.solver = solver
@@ -232,6 +257,8 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.graph_weight = graph_weight
         self.inner_steps = inner_steps
         self.progress = progress
+        self.fixed_components = fixed_components
+        self.transform_max_iter = transform_max_iter
         self.shuffle = shuffle
 
     def __sklearn_tags__(self):
@@ -310,20 +337,23 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         scale = fit_scale(data, maps)
         objective = scaled_objective(data, settings, maps, scale, graph)
         plan = route(settings, traits_of(objective, k, W=W, H=H))
+        fixed = settings.fixed_rows(k)
         W0, H0 = starting_factors(plan, objective, data, scale, n_components=k, factors=(W, H),
-                                  random_state=settings.random_state)
-        W, H, outcome = fit_blocks(objective, W0, H0, plan, settings, began)
+                                  random_state=settings.random_state, fixed=fixed)
+        free = None if fixed is None else np.setdiff1d(np.arange(k), fixed)
+        given_H = H
+        W, H, outcome = fit_blocks(objective, W0, H0, plan, settings, began, free_H=free)
         finish_time = 0.0
         if finish and plan.finish:
             # W finished row by row against the final H, as transform solves it, so that
             # fit_transform(X) is fit(X).transform(X); this only lowers the objective
             finishing = time.perf_counter()
-            W = solve_rows(objective, H, plan, settings, W0=W)
+            W = solve_rows(objective, H, plan, settings.for_transform(), W0=W)
             finish_time = time.perf_counter() - finishing
         data_loss = objective.data_loss(W, H)
         # the last entry of the history is the objective of the factors returned
         outcome = at_returned_factors(outcome, data_loss + objective.regularization(W, H), began)
-        store_fit(self, times_exp2(H, scale.H).astype(data.dtype, copy=False), outcome,
+        store_fit(self, in_data_units(H, scale, data.dtype, fixed, given_H), outcome,
                   solver=plan.solver, data_loss=data_loss,
                   loss_exponent=scale.total * settings.beta_loss, scale_log2=scale.total,
                   finish_time=finish_time)
@@ -352,7 +382,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         scale = transform_scale(H, maps, getattr(self, "_scale_log2", None))
         objective = scaled_objective(data, settings, maps, scale)
         plan = route_transform(settings, traits_of(objective, k))  # a mask may rule out "cd"
-        W = solve_rows(objective, times_exp2(H, -scale.H), plan, settings)
+        W = solve_rows(objective, times_exp2(H, -scale.H), plan, settings.for_transform())
         return times_exp2(W, scale.W).astype(data.dtype, copy=False)
 
     def inverse_transform(self, X: ArrayLike) -> np.ndarray:

@@ -32,7 +32,7 @@ from .data import row_means, times_exp2
 
 __all__ = ["BlockRun", "starting_factors", "check_factor", "check_factor_shape",
            "check_factor_dtypes", "warn_ignored_factors", "run_blocks", "at_returned_factors",
-           "fit_blocks", "solve_rows", "store_fit"]
+           "fit_blocks", "solve_rows", "in_data_units", "store_fit"]
 
 
 class BlockRun(NamedTuple):
@@ -96,17 +96,30 @@ def warn_ignored_factors(plan, W, H):
         warn_user(f"`W` and `H` are ignored with init={plan.init!r}; use init='custom'")
 
 
-def starting_factors(plan, objective, data, scale, *, n_components, factors, random_state):
+def starting_factors(plan, objective, data, scale, *, n_components, factors, random_state,
+                     fixed=None):
     """The starting factors of a rank-`n_components` fit in the units of `objective`
     (whose X is the scaled data): the custom `factors` ``(W, H)`` checked, or drawn by
-    the planned init."""
+    the planned init; the `fixed` rows of H (indices, or None) are those of the given H."""
     X, (W, H), k = objective.X, factors, n_components
+    if fixed is not None:
+        if H is None:
+            raise InvalidArgumentError("`fixed_components` needs `H`, whose rows they keep; got H=None")
+        H = check_factor(np.asarray(H), "H", (k, X.shape[1]), objective.H_map, transposed=True)
     if plan.init == "custom":
         check_factor_dtypes(W, H, data.dtype)
         W = check_factor(np.asarray(W), "W", (X.shape[0], k), objective.W_map)
         H = check_factor(np.asarray(H), "H", (k, X.shape[1]), objective.H_map, transposed=True)
         return times_exp2(W, -scale.W), times_exp2(H, -scale.H)
-    warn_ignored_factors(plan, W, H)
+    warn_ignored_factors(plan, W, H if fixed is None else None)
+    W0, H0 = _drawn_factors(plan, objective, data, scale, k, random_state)
+    if fixed is not None:  # a power of 2 scales exactly: the fixed rows stay bit for bit
+        H0[fixed] = times_exp2(H[fixed], -scale.H)
+    return W0, H0
+
+
+def _drawn_factors(plan, objective, data, scale, k, random_state):
+    X = objective.X
     filled = X
     if data.observed is not None:  # SVD-based inits see column means where X is missing
         observed = data.observed
@@ -117,7 +130,7 @@ def starting_factors(plan, objective, data, scale, *, n_components, factors, ran
     # to where the fit's units have it
     half = scale.total / 2
     W, H = times_exp2(W, half - scale.W), times_exp2(H, half - scale.H)
-    return feasible(objective.W_map, W), feasible(objective.H_map, H.T).T
+    return feasible(objective.W_map, W), np.ascontiguousarray(feasible(objective.H_map, H.T).T)
 
 
 # --- the run ------------------------------------------------------------------------
@@ -127,9 +140,9 @@ def run_blocks(blocks, settings, began=None):
     """`blocks` (:class:`~reparamopt.solvers.nmf.BlockUpdates`, or any object with its
     methods and a ``start``) under :class:`~reparamopt.engines.AlternatingBlocks` in the
     shared loop, until its ``optimality(u)`` is at most ``settings.tol``
-    (:func:`~reparamopt.solvers.nmf.stopping_measure`: scikit-learn's "mu" rule, the
-    error's decrease over 10 iterations relative to its start, for every solver, and its
-    "cd" rule, the KKT violation relative to the first, where the solver measures it);
+    (:func:`~reparamopt.solvers.nmf.stopping_measure`: scikit-learn's "cd" rule, the KKT
+    violation relative to the first, for a solver that measures it, else its "mu" rule,
+    the error's decrease over 10 iterations relative to its start);
     blocks without ``optimality`` (the Dask fit's) stop on the relative decrease of the
     objective over the last iteration. Warns when ``settings.max_iter`` ran out first.
     `began`: the ``time.perf_counter()`` the times count from (default: now)."""
@@ -163,9 +176,10 @@ def at_returned_factors(outcome, value, began):
     return outcome._replace(history=history, times=times)
 
 
-def fit_blocks(objective, W0, H0, plan, settings, began=None):
-    """The alternating fit of W and H by the planned solver: ``(W, H, BlockRun)``."""
-    solver = make_solver(plan.solver, objective, inner_steps=settings.inner_steps)
+def fit_blocks(objective, W0, H0, plan, settings, began=None, free_H=None):
+    """The alternating fit of W and H by the planned solver: ``(W, H, BlockRun)``;
+    `free_H`: the rows of H that are learnt (None: all)."""
+    solver = make_solver(plan.solver, objective, inner_steps=settings.inner_steps, free_H=free_H)
     blocks = BlockUpdates(solver, W0, H0)
     outcome = run_blocks(blocks, settings, began)
     W, H = blocks.factors(outcome.u)
@@ -190,8 +204,9 @@ def solve_rows(objective, H, plan, settings, W0=None):
     if plan.rows == "mirror":
         W, unconverged = rowwise_mirror(objective, W0, H, settings.tol, settings.max_iter)
         if unconverged and settings.tol > 0 and not finishing:
-            warn_not_converged(f"Maximum number of iterations {settings.max_iter} reached "
-                               f"for {unconverged} row(s). Increase it to improve convergence.")
+            warn_not_converged(f"Maximum number of iterations {settings.max_iter} reached for "
+                               f"{unconverged} row(s) of W. Increase `transform_max_iter` (default: "
+                               "`max_iter`) to improve convergence.")
         return W
     solver = make_solver(plan.solver, objective, update_H=False, inner_steps=settings.inner_steps)
     blocks = BlockUpdates(solver, W0, H)
@@ -199,6 +214,16 @@ def solve_rows(objective, H, plan, settings, W0=None):
 
 
 # --- the fitted attributes ----------------------------------------------------------
+
+
+def in_data_units(H, scale, dtype, fixed=None, given=None):
+    """The fit's H (in the units of `scale`) in the units of X and in `dtype`; the `fixed`
+    rows are those of the `given` H, bit for bit (the scale, a power of 2 with a
+    fractional exponent, could move them by a rounding)."""
+    H = times_exp2(H, scale.H)
+    if fixed is not None:
+        H[fixed] = np.asarray(given, dtype=np.float64)[fixed]
+    return H.astype(dtype, copy=False)
 
 
 def store_fit(model, H, outcome, *, solver, data_loss, loss_exponent=0.0, scale_log2=None,

@@ -1,7 +1,7 @@
 """The settings of an NMF fit: the estimator's parameters, validated once."""
 
 import numbers
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any, NamedTuple, Optional, Union
 
 import numpy as np
@@ -71,6 +71,8 @@ class NMFSettings:
     graph_weight: float = 1.0
     inner_steps: int = 10
     progress: Any = False
+    fixed_components: Any = None
+    transform_max_iter: Optional[int] = None
 
     def __post_init__(self):
         def put(name, value):
@@ -94,6 +96,9 @@ class NMFSettings:
         put("graph_weight", check_scalar(self.graph_weight, "graph_weight", lower=0))
         put("inner_steps", int(check_scalar(self.inner_steps, "inner_steps", lower=1, integer=True)))
         put("power", check_scalar(self.power, "power", lower=2))
+        if self.transform_max_iter is not None:
+            put("transform_max_iter", int(check_scalar(self.transform_max_iter, "transform_max_iter",
+                                                       lower=1, integer=True)))
         _check_n_components(self.n_components)
 
     @classmethod
@@ -115,6 +120,48 @@ class NMFSettings:
         aW, aH = self.alpha_W, self.alpha_H
         return Penalties(l1_W=aW * l1 * n_features, l2_W=aW * l2 * n_features,
                          l1_H=aH * l1 * n_samples, l2_H=aH * l2 * n_samples)
+
+    def for_transform(self):
+        """The settings that solve W for fixed H: `max_iter` is `transform_max_iter`
+        when set.
+
+        Examples
+        --------
+        >>> from reparamopt.flagships.nmf.settings import NMFSettings
+        >>> NMFSettings(max_iter=300, transform_max_iter=50).for_transform().max_iter
+        50
+        """
+        if self.transform_max_iter is None:
+            return self
+        return replace(self, max_iter=self.transform_max_iter)
+
+    def fixed_rows(self, k):
+        """The indices of the components that stay fixed (sorted), None without any.
+        `fixed_components` is a list of indices in ``0 .. k - 1`` or a boolean mask of
+        length k.
+
+        Examples
+        --------
+        >>> from reparamopt.flagships.nmf.settings import NMFSettings
+        >>> NMFSettings(fixed_components=[2, 0]).fixed_rows(3)
+        array([0, 2])
+        >>> NMFSettings(fixed_components=[False, True, False]).fixed_rows(3)
+        array([1])
+        """
+        spec = self.fixed_components
+        if spec is None:
+            return None
+        values = np.asarray(spec)
+        if values.dtype == bool and values.shape == (k,):
+            rows = np.flatnonzero(values)
+        elif values.ndim == 1 and values.dtype.kind in "iu" and np.all((values >= 0) & (values < k)) \
+                and np.unique(values).size == values.size:
+            rows = np.sort(values).astype(np.intp)
+        else:
+            raise InvalidArgumentError(
+                f"`fixed_components` must be distinct component indices in 0 .. {k - 1} or a "
+                f"boolean mask of length {k}; got {spec!r}")
+        return rows if rows.size else None
 
     def rank(self, n_features, W=None, H=None):
         """The number of components: `n_components`, or with "auto" the rank of a custom

@@ -7,7 +7,9 @@ no iterate ever leaves the feasible set.
 - ``cd`` (:mod:`.coordinate_descent`): exact latent block-coordinate minimization, with
   the block's Gram products (or the masked residual).
 - ``mirror`` (:mod:`.multiplicative`): the multiplicative step ``x <- x * (N / P)**gamma``
-  with ``grad f = P - N`` split into non-negative parts; every beta-divergence.
+  with ``grad f = P - N`` split into non-negative parts; every beta-divergence. For the
+  Kullback-Leibler loss (:mod:`.kullback_leibler`) the step is over-relaxed and forms
+  ``W H`` only where X is positive.
 - ``gd`` / ``nesterov`` (:mod:`.latent`): plain or accelerated gradient steps on the
   latent factors through the maps' pullbacks (any registered constraint), a few per block.
 
@@ -38,13 +40,15 @@ from .factor_sets import (
     set_kind,
 )
 from .initialization import INITS, check_rank_for_init, initialize, mean_of
+from .kullback_leibler import KLMultiplicative, Relaxation
 from .latent import LatentFactors, LatentGradient
 from .multiplicative import Multiplicative, mirror_step, multiplicative_step
 from .objective import NMFObjective, beta_divergence
 from .rows import exact_rows, rowwise_mirror
 
 __all__ = ["SOLVERS", "BlockUpdates", "make_solver", "stopping_measure", "CoordinateDescent",
-           "MaskedCoordinateDescent", "Multiplicative", "LatentGradient", "LatentFactors",
+           "MaskedCoordinateDescent", "Multiplicative", "KLMultiplicative", "Relaxation",
+           "LatentGradient", "LatentFactors",
            "NMFObjective", "beta_divergence", "sweeps", "sweep_budget", "kkt_violation",
            "mirror_step", "multiplicative_step", "exact_rows", "rowwise_mirror", "SetKind",
            "set_kind", "column_projector", "nonnegative_part", "entry_bounds", "feasible",

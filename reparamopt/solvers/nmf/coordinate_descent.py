@@ -59,14 +59,17 @@ def _sweep_seconds(k, length, compiled):
     return _COMPILED * length * k * k if compiled else k * (_CALL + _VECTOR * length * k)
 
 
-def sweeps(F, Q, B, project, max_sweeps, graph=None):
+def sweeps(F, Q, B, project, max_sweeps, graph=None, rows=None):
     """Minimize ``1/2 <Q F, F> - <B, F> (+ graph term)`` over the rows of F in place.
 
-    Row j of F is component j. Each row step is exact; with a graph term the coupling
+    Row j of F is component j; only the `rows` listed change (None: all, a fixed
+    component keeps its row bit for bit). Each row step is exact; with a graph term the coupling
     ``-w^T A w`` (concave) is replaced by its tangent, a majorizer, so the step still
     decreases the objective. Sweeps repeat while they still move F by more than a tenth
     of the first sweep's move (in Frobenius norm). Returns the number of sweeps.
     """
+    if rows is not None:
+        return _sweep_rows(F, Q, B, project, max_sweeps, graph, np.asarray(rows, dtype=np.intp))
     if graph is not None:
         return _repeat(lambda: _graph_sweep(F, Q, B, project, graph), F, max_sweeps)
     if project is nonnegative_part and _compiled_pays(*F.shape):
@@ -92,6 +95,21 @@ def sweeps(F, Q, B, project, max_sweeps, graph=None):
                 F[j] = project(buffer, j)
 
     return _repeat(sweep, F, max_sweeps)
+
+
+def _sweep_rows(F, Q, B, project, max_sweeps, graph, rows):
+    """:func:`sweeps` over the `rows` of F alone: with the other rows constant the
+    problem in these is ``1/2 <Q_rr F_r, F_r> - <B_r - Q_ro F_o, F_r>``."""
+    others = np.setdiff1d(np.arange(F.shape[0]), rows)
+    part = F[rows]
+    target = B[rows] - Q[np.ix_(rows, others)] @ F[others]
+    def renumbered(c, j):  # a column's projection knows its component
+        return project(c, rows[j])
+
+    step = project if project is nonnegative_part else renumbered
+    count = sweeps(part, Q[np.ix_(rows, rows)], target, step, max_sweeps, graph)
+    F[rows] = part
+    return count
 
 
 def _repeat(sweep, F, max_sweeps):
@@ -143,11 +161,14 @@ def sweep_budget(rows, cols, k, nnz):
     return int(min(max(1 + _ALPHA * setup / sweep, 2), 30))
 
 
-def kkt_violation(F, Q, B):
+def kkt_violation(F, Q, B, rows=None):
     """The l1 norm of the projected gradient of ``1/2 <Q F, F> - <B, F>`` over ``F >= 0``
     (scikit-learn's measure for its "cd" stopping rule): the gradient where F is
-    positive, its negative part where F is zero."""
+    positive, its negative part where F is zero; over the `rows` of F that are
+    variables (None: all)."""
     gradient = Q @ F - B
+    if rows is not None:
+        F, gradient = F[rows], gradient[rows]
     return float(np.abs(np.where(F > 0, gradient, np.minimum(gradient, 0.0))).sum())
 
 
@@ -182,10 +203,13 @@ class CoordinateDescent:
     objective : NMFObjective
     update_H : bool, default True
         False keeps H fixed (W for fixed H).
+    free_H : ndarray of int, optional
+        The rows of H that are updated (None: all; the others stay as they are).
     """
 
     objective: NMFObjective
     update_H: bool = True
+    free_H: Optional[np.ndarray] = None
 
     def prepare(self, W, H):
         return W, H
@@ -224,8 +248,9 @@ class CoordinateDescent:
             B = np.asarray((X.T @ W).T) if sp.issparse(X) else Wt @ X
             Q_H, B_H = _penalized(Q, B, problem.l1_H, problem.l2_H)
             if measure:
-                violation += kkt_violation(H, Q_H, B_H)
-            sweeps(H, Q_H, B_H, column_projector(problem.H_map), sweep_budget(m, n, k, nnz))
+                violation += kkt_violation(H, Q_H, B_H, self.free_H)
+            sweeps(H, Q_H, B_H, column_projector(problem.H_map), sweep_budget(m, n, k, nnz),
+                   rows=self.free_H)
             P = H @ H.T
             cross = np.vdot(B, H)
         else:
@@ -235,14 +260,14 @@ class CoordinateDescent:
         return W, H, state, loss + problem.regularization(W, H)
 
 
-def _masked_sweep(F, G, R, M, project, l1, l2, graph=None):
-    """Exact weighted coordinate steps on the columns of F, in column orientation
-    ``Xo ~ F G^T``; ``R = M * (Xo - F G^T)`` is kept up to date in place.
+def _masked_sweep(F, G, R, M, project, l1, l2, graph=None, columns=None):
+    """Exact weighted coordinate steps on the `columns` of F (None: all), in column
+    orientation ``Xo ~ F G^T``; ``R = M * (Xo - F G^T)`` is kept up to date in place.
 
     The weights make each column's quadratic non-isotropic, so the projection is exact
     for entrywise sets only (the caller checks).
     """
-    for j in range(F.shape[1]):
+    for j in range(F.shape[1]) if columns is None else columns:
         g = G[:, j]
         curvature = M @ (g * g) + l2
         old = F[:, j].copy()
@@ -266,10 +291,13 @@ class MaskedCoordinateDescent:
     objective : NMFObjective
         With a mask and entrywise sets.
     update_H : bool, default True
+    free_H : ndarray of int, optional
+        The rows of H that are updated (None: all).
     """
 
     objective: NMFObjective
     update_H: bool = True
+    free_H: Optional[np.ndarray] = None
 
     def prepare(self, W, H):
         return W, H
@@ -286,6 +314,6 @@ class MaskedCoordinateDescent:
                       problem.l2_W, problem.graph)
         if self.update_H:
             _masked_sweep(H.T, W, residual.T, M.T, column_projector(problem.H_map), problem.l1_H,
-                          problem.l2_H)
+                          problem.l2_H, columns=self.free_H)
         value = 0.5 * float(np.vdot(residual, residual)) + problem.regularization(W, H)
         return W, H, residual, value

@@ -8,6 +8,7 @@ with gamma = 1 it is the exponentiated-gradient (entropic mirror) step on
 """
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import scipy.sparse as sp
@@ -51,6 +52,25 @@ def multiplicative_step(F, positive, negative, l1, l2, gamma=1.0, graph=None):
     return F * (ratio if gamma == 1 else ratio**gamma)
 
 
+def only_rows(new, old, rows):
+    """`new` with the rows outside `rows` (None: all rows are in) as in `old`, bit for bit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparamopt.solvers.nmf.multiplicative import only_rows
+    >>> only_rows(np.ones((3, 2)), np.zeros((3, 2)), np.array([1]))
+    array([[0., 0.],
+           [1., 1.],
+           [0., 0.]])
+    """
+    if rows is None:
+        return new
+    kept = old.copy()
+    kept[rows] = new[rows]
+    return kept
+
+
 def _gradient_parts(Xo, Mo, F, G, Yo, beta):
     """``(P, N)`` of the data term's gradient in F, in column orientation ``Xo ~ F G^T``."""
     if Yo is None and sp.issparse(Xo) and beta == 1:
@@ -92,10 +112,13 @@ class Multiplicative:
     objective : NMFObjective
         With non-negative factor sets.
     update_H : bool, default True
+    free_H : ndarray of int, optional
+        The rows of H that are updated (None: all; the others stay as they are).
     """
 
     objective: NMFObjective
     update_H: bool = True
+    free_H: Optional[np.ndarray] = None
 
     @property
     def product_free(self):
@@ -115,9 +138,9 @@ class Multiplicative:
         W = mirror_step(X, M, W, H.T, product, beta, problem.l1_W, problem.l2_W, problem.graph)
         if self.update_H:
             Yt = None if product is None else (W @ H).T
-            H = mirror_step(X.T, None if M is None else M.T, H.T, W, Yt, beta, problem.l1_H,
-                            problem.l2_H).T
-            H = np.ascontiguousarray(H)
+            new = mirror_step(X.T, None if M is None else M.T, H.T, W, Yt, beta, problem.l1_H,
+                              problem.l2_H).T
+            H = np.ascontiguousarray(only_rows(new, H, self.free_H))
         if product is None:
             return W, H, None, problem.value(W, H)
         product = W @ H
