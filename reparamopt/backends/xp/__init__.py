@@ -21,6 +21,9 @@ Array([0.5, 0. ], dtype=array_api_strict.float64)
 (True, <class 'float'>)
 """
 
+from .nmf import fit_transform as fit_transform_nmf
+from .nmf import inverse_transform as inverse_transform_nmf
+from .nmf import transform as transform_nmf
 from .nnls import nnls
 
-__all__ = ["nnls"]
+__all__ = ["nnls", "fit_transform_nmf", "transform_nmf", "inverse_transform_nmf"]

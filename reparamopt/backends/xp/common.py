@@ -9,7 +9,8 @@ or devices behind the caller's back.
 
 from ...exceptions import InvalidArgumentError, InvalidTypeError, NonFiniteError, ShapeError
 
-__all__ = ["Data", "checked_arrays", "library_of", "as_result_scalars", "check_no_option"]
+__all__ = ["Data", "checked_arrays", "library_of", "as_result_scalars", "check_no_option",
+           "device_of"]
 
 
 class Data:
@@ -34,10 +35,11 @@ def library_of(value):
     return kind
 
 
-def checked_arrays(named, *, ndims, integers_as=None):
+def checked_arrays(named, *, ndims, missing=()):
     """The arrays of `named` (a dict ``name -> array``, None values skipped) checked to
     share one array-API namespace and one device, real floating (float32 or float64;
-    integer and bool input becomes float64), finite and of the dimensions `ndims`
+    integer and bool input becomes float64), finite (NaN allowed in the arrays named in
+    `missing`, where it means a missing entry) and of the dimensions `ndims`
     (``name -> allowed ndims``). Mixed dtypes are promoted to the wider one.
 
     Returns
@@ -62,7 +64,8 @@ def checked_arrays(named, *, ndims, integers_as=None):
     dtype = _working_dtype(xp, present)
     arrays = {}
     for name, value in named.items():
-        arrays[name] = None if value is None else _checked(xp, value, name, dtype, ndims[name])
+        arrays[name] = None if value is None else _checked(xp, value, name, dtype, ndims[name],
+                                                           name in missing)
     return Data(xp, where, dtype, arrays)
 
 
@@ -87,13 +90,16 @@ def _working_dtype(xp, present):
     return xp.float64
 
 
-def _checked(xp, value, name, dtype, ndim):
+def _checked(xp, value, name, dtype, ndim, nan_allowed):
     if value.ndim not in ndim:
         spelled = " or ".join(str(d) for d in ndim)
         raise ShapeError(f"`{name}` must have {spelled} dimension(s); got shape {tuple(value.shape)}")
     if value.dtype != dtype:
         value = xp.astype(value, dtype)
-    if not bool(xp.all(xp.isfinite(value))):
+    if nan_allowed:
+        if bool(xp.any(xp.isinf(value))):
+            raise NonFiniteError(f"`{name}` must not contain inf (NaN marks a missing entry)")
+    elif not bool(xp.all(xp.isfinite(value))):
         raise NonFiniteError(f"`{name}` must contain only finite values; got NaN or inf")
     return value
 
@@ -109,3 +115,10 @@ def check_no_option(name, value, default):
     if value is not default and value != default:
         raise InvalidArgumentError(f"`{name}` is not available for arrays of libraries other "
                                    f"than NumPy; got {name}={value!r}")
+
+
+def device_of(x):
+    """The device of `x`, for the creation functions (which default to the CPU)."""
+    from array_api_compat import device
+
+    return device(x)

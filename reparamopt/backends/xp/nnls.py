@@ -34,7 +34,7 @@ from ...exceptions import InfeasibleError, ShapeError, warn_not_converged
 from ...finish.kkt import FLOOR_FACTOR
 from ...flagships.nnls.settings import NNLSSettings
 from ...result import OptimizeResult, Status
-from .common import as_result_scalars, check_no_option, checked_arrays
+from .common import as_result_scalars, check_no_option, checked_arrays, device_of
 
 __all__ = ["nnls", "pivoting", "projected_fista"]
 
@@ -145,7 +145,7 @@ def projected_fista(xp, G, C, L, X, steps):
     >>> projected_fista(np, G, C, 2.0, np.zeros((2, 1)), 30).ravel()
     array([1., 0.])
     """
-    Y, t = X, xp.ones((1, C.shape[1]), dtype=C.dtype, device=_device(C))
+    Y, t = X, xp.ones((1, C.shape[1]), dtype=C.dtype, device=device_of(C))
     for _ in range(steps):
         new = xp.maximum(Y - (G @ Y - C) / L, 0.0)
         uphill = xp.sum((Y - new) * (new - X), axis=0, keepdims=True) > 0
@@ -174,7 +174,7 @@ def pivoting(xp, G, C, passive, max_solves, eps):
     ([[1.5, 0.5], [0.0, 0.0]], [True, True], 2)
     """
     n, k = C.shape
-    where = _device(C)
+    where = device_of(C)
     rows = xp.reshape(xp.arange(n, device=where), (n, 1))
     best = xp.full((k,), n + 1, device=where)
     tries = xp.full((k,), BLOCK_TRIES, device=where)
@@ -208,7 +208,7 @@ def masked_solve(xp, G, C, passive, eps):
     n, k = C.shape
     mask = xp.astype(passive, G.dtype)
     ridge = eps * float(xp.max(xp.linalg.diagonal(G)))
-    eye = xp.eye(n, dtype=G.dtype, device=_device(G))
+    eye = xp.eye(n, dtype=G.dtype, device=device_of(G))
     width = max(1, BATCH_ENTRIES // (n * n))
     parts = []
     for s in range(0, k, width):
@@ -218,12 +218,6 @@ def masked_solve(xp, G, C, passive, eps):
         rhs = xp.permute_dims(C[:, s:e], (1, 0)) * f
         parts.append(xp.permute_dims(xp.linalg.solve(M, rhs[:, :, None])[:, :, 0] * f, (1, 0)))
     return parts[0] if len(parts) == 1 else xp.concat(parts, axis=1)
-
-
-def _device(x):
-    from array_api_compat import device
-
-    return device(x)
 
 
 def best_candidate(problem, candidates):

@@ -1,0 +1,117 @@
+"""NMF on arrays of other array-API libraries: array-api-strict on its emulated
+non-CPU device (no conversion to NumPy possible), torch on the CPU where installed.
+
+NMF is not convex, so the factors are not compared; the final errors are. On the
+seeded rank-5 data below (60 x 40 plus 5% noise) run to tol=1e-6, scikit-learn, the
+NumPy path and the device path all end within 0.1% of the same error (0.640); 1% is
+stated, which float32 meets as well.
+"""
+
+import numpy as np
+import pytest
+from sklearn.decomposition import NMF as SklearnNMF
+
+import reparamopt as ro
+from reparamopt.backends.xp.nmf import beta_divergence
+from reparamopt.exceptions import InvalidArgumentError, InvalidTypeError
+
+xp = pytest.importorskip("array_api_strict")
+# iteration limits may warn on any path; the errors are what these tests compare
+pytestmark = pytest.mark.filterwarnings("ignore:Maximum number of iterations")
+
+DEVICE = xp.Device("device1")
+CPU = xp.Device("CPU_DEVICE")
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    return rng.random((60, 5)) @ rng.random((5, 40)) + 0.05 * rng.random((60, 40))
+
+
+def on_device(a, dtype="float64"):
+    return xp.asarray(np.asarray(a), dtype=getattr(xp, dtype), device=DEVICE)
+
+
+def to_numpy(a):
+    return np.asarray(a.to_device(CPU))
+
+
+def assert_placed(a, dtype):
+    assert type(a).__module__.startswith("array_api_strict")
+    assert a.device == DEVICE and a.dtype == getattr(xp, dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("solver,beta", [("cd", "frobenius"), ("mu", "frobenius"),
+                                         ("mu", "kullback-leibler")])
+def test_fit_matches_the_numpy_path_and_sklearn(data, dtype, solver, beta):
+    options = dict(n_components=5, solver=solver, beta_loss=beta, tol=1e-6, max_iter=1000,
+                   random_state=0)
+    model = ro.NMF(**options)
+    W = model.fit_transform(on_device(data, dtype))
+    assert_placed(W, dtype)
+    assert_placed(model.components_, dtype)
+    assert type(model.reconstruction_err_) is float
+    assert model.loss_history_.shape == (model.n_iter_ + 1,)
+    # the error reported is the error of the factors returned
+    own = np.sqrt(2 * beta_divergence(np, data, to_numpy(W) @ to_numpy(model.components_),
+                                      {"frobenius": 2.0, "kullback-leibler": 1.0}[beta]))
+    assert model.reconstruction_err_ == pytest.approx(own, rel=1e-4)
+    reference = min(ro.NMF(**options).fit(data).reconstruction_err_,
+                    SklearnNMF(**options).fit(data).reconstruction_err_)
+    assert model.reconstruction_err_ <= 1.01 * reference
+    assert np.all(to_numpy(W) >= 0) and np.all(to_numpy(model.components_) >= 0)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_transform_is_exact_nnls_and_inverse_transform_stays(data, dtype):
+    model = ro.NMF(n_components=4, max_iter=50, random_state=0)
+    model.fit(on_device(data, dtype))
+    W = model.transform(on_device(data, dtype))
+    assert_placed(W, dtype)
+    H = to_numpy(model.components_).astype(float)
+    expected = ro.nnls(H.T, data.T).x.T  # every row an NNLS against the components
+    tolerance = 1e-10 if dtype == "float64" else 1e-4
+    np.testing.assert_allclose(to_numpy(W), expected, atol=tolerance * np.max(expected))
+    back = model.inverse_transform(W)
+    assert_placed(back, dtype)
+    np.testing.assert_allclose(to_numpy(back), to_numpy(W) @ to_numpy(model.components_), rtol=1e-6)
+
+
+def test_missing_entries_are_not_fitted(data):
+    """NaN entries are missing: the fit with them equals the fit with the same entries
+    masked out, and its error counts only the observed entries."""
+    X = data.copy()
+    X[::7, ::5] = np.nan
+    options = dict(n_components=5, solver="mu", max_iter=300, random_state=0, init="random")
+    model = ro.NMF(**options)
+    W = model.fit_transform(on_device(X))
+    masked = ro.NMF(**options)
+    masked.fit_transform(on_device(np.nan_to_num(X, nan=123.0)), mask=on_device(~np.isnan(X)))
+    assert model.reconstruction_err_ == pytest.approx(masked.reconstruction_err_, rel=1e-12)
+    seen = ~np.isnan(X)
+    fit = to_numpy(W) @ to_numpy(model.components_)
+    assert model.reconstruction_err_ == pytest.approx(np.linalg.norm((fit - X)[seen]), rel=1e-6)
+
+
+def test_refusals_name_the_argument(data):
+    X = on_device(data)
+    with pytest.raises(InvalidArgumentError, match="`alpha_W`.*0.1"):
+        ro.NMF(2, alpha_W=0.1).fit(X)
+    with pytest.raises(InvalidArgumentError, match="Negative values"):
+        ro.NMF(2).fit(on_device(-data))
+    with pytest.raises(InvalidArgumentError, match="'cd' needs the Frobenius loss"):
+        ro.NMF(2, solver="cd", beta_loss="kullback-leibler").fit(X)
+    with pytest.raises(InvalidTypeError, match="`X` a array_api_strict.*`H` a numpy"):
+        ro.NMF(2, init="custom").fit(X, W=on_device(np.ones((60, 2))), H=np.ones((2, 40)))
+
+
+def test_torch_factors_stay_torch(data):
+    torch = pytest.importorskip("torch")
+    model = ro.NMF(n_components=5, tol=1e-6, max_iter=1000, random_state=0)
+    W = model.fit_transform(torch.tensor(data, dtype=torch.float32))
+    reference = ro.NMF(n_components=5, tol=1e-6, max_iter=1000, random_state=0).fit(data)
+    assert isinstance(W, torch.Tensor) and W.dtype == torch.float32
+    assert model.components_.dtype == torch.float32
+    assert model.reconstruction_err_ <= 1.01 * reference.reconstruction_err_
