@@ -8,9 +8,10 @@ or devices behind the caller's back.
 """
 
 from ...exceptions import InvalidArgumentError, InvalidTypeError, NonFiniteError, ShapeError
+from ...finish.kkt import FLOOR_FACTOR
 
 __all__ = ["Data", "checked_arrays", "library_of", "as_result_scalars", "check_no_option",
-           "device_of"]
+           "device_of", "above_rounding"]
 
 
 class Data:
@@ -122,3 +123,13 @@ def device_of(x):
     from array_api_compat import device
 
     return device(x)
+
+
+def above_rounding(xp, A, B, X, natural, eps):
+    """Per column, the 2-norm of the part of the natural residual `natural` above the
+    rounding level of ``g = A^T (A X - B)`` in the working dtype (`eps` its epsilon):
+    ``FLOOR_FACTOR * eps * |A|^T (|A| |X| + |B|)``, as
+    :func:`reparamopt.finish.kkt.gradient_floor` computes it in NumPy."""
+    absA = xp.abs(A)
+    floor = FLOOR_FACTOR * eps * (absA.T @ (absA @ xp.abs(X) + xp.abs(B)))
+    return xp.linalg.vector_norm(xp.maximum(xp.abs(natural) - floor, 0.0), axis=0)

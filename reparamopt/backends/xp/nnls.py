@@ -34,7 +34,7 @@ from ...exceptions import InfeasibleError, ShapeError, warn_not_converged
 from ...finish.kkt import FLOOR_FACTOR
 from ...flagships.nnls.settings import NNLSSettings
 from ...result import OptimizeResult, Status
-from .common import as_result_scalars, check_no_option, checked_arrays, device_of
+from .common import above_rounding, as_result_scalars, check_no_option, checked_arrays, device_of
 
 __all__ = ["nnls", "pivoting", "projected_fista"]
 
@@ -250,9 +250,7 @@ def certificate(problem, X, tol, eps):
     scale = xp.maximum(xp.linalg.vector_norm(problem.C, axis=0), float(xp.finfo(X.dtype).smallest_normal))
     natural = xp.minimum(X, g)
     optimality = xp.linalg.vector_norm(natural, axis=0) / scale
-    absA = xp.abs(A)
-    floor = FLOOR_FACTOR * eps * (absA.T @ (absA @ X + xp.abs(B)))
-    excess = xp.linalg.vector_norm(xp.maximum(xp.abs(natural) - floor, 0.0), axis=0) / scale
+    excess = above_rounding(xp, A, B, X, natural, eps) / scale
     ok = (optimality <= tol) | (excess <= tol)
     return optimality, ok, xp.linalg.vector_norm(R, axis=0)
 
