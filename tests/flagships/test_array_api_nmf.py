@@ -14,32 +14,16 @@ from sklearn.decomposition import NMF as SklearnNMF
 import reparamopt as ro
 from reparamopt.backends.xp.nmf import beta_divergence
 from reparamopt.exceptions import InvalidArgumentError, InvalidTypeError
+from tests.device_arrays import assert_placed, on_device, to_numpy
 
-xp = pytest.importorskip("array_api_strict")
 # iteration limits may warn on any path; the errors are what these tests compare
 pytestmark = pytest.mark.filterwarnings("ignore:Maximum number of iterations")
-
-DEVICE = xp.Device("device1")
-CPU = xp.Device("CPU_DEVICE")
 
 
 @pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(0)
     return rng.random((60, 5)) @ rng.random((5, 40)) + 0.05 * rng.random((60, 40))
-
-
-def on_device(a, dtype="float64"):
-    return xp.asarray(np.asarray(a), dtype=getattr(xp, dtype), device=DEVICE)
-
-
-def to_numpy(a):
-    return np.asarray(a.to_device(CPU))
-
-
-def assert_placed(a, dtype):
-    assert type(a).__module__.startswith("array_api_strict")
-    assert a.device == DEVICE and a.dtype == getattr(xp, dtype)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

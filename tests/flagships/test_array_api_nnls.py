@@ -17,28 +17,9 @@ import scipy.optimize
 
 import reparamopt as ro
 from reparamopt.exceptions import InvalidArgumentError, InvalidTypeError, NonFiniteError, ShapeError
+from tests.device_arrays import DEVICE, assert_placed, on_device, to_numpy, xp
 
-xp = pytest.importorskip("array_api_strict")
-pytest.importorskip("array_api_compat")
-
-DEVICE = xp.Device("device1")
-CPU = xp.Device("CPU_DEVICE")
 TOLERANCE = {"float64": 1e-12, "float32": 1e-4}
-
-
-def on_device(a, dtype="float64"):
-    return xp.asarray(np.asarray(a), dtype=getattr(xp, dtype), device=DEVICE)
-
-
-def to_numpy(a):
-    return np.asarray(a.to_device(CPU))
-
-
-def assert_placed(a, dtype):
-    """`a` is an array-api-strict array on the emulated device, of `dtype`."""
-    assert type(a).__module__.startswith("array_api_strict")
-    assert a.device == DEVICE
-    assert a.dtype == getattr(xp, dtype)
 
 
 def scipy_columns(A, B):

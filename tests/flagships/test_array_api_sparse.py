@@ -13,11 +13,8 @@ import pytest
 
 import reparamopt as ro
 from reparamopt.exceptions import InvalidArgumentError
+from tests.device_arrays import DEVICE, on_device, to_numpy, xp
 
-xp = pytest.importorskip("array_api_strict")
-
-DEVICE = xp.Device("device1")
-CPU = xp.Device("CPU_DEVICE")
 TOLERANCE = {"float64": 1e-10, "float32": 1e-4}
 
 
@@ -28,14 +25,6 @@ def instance():
     x_true = np.zeros(60)
     x_true[[3, 17, 41]] = [1.0, 0.5, 2.0]
     return A, x_true
-
-
-def on_device(a, dtype="float64"):
-    return xp.asarray(np.asarray(a), dtype=getattr(xp, dtype), device=DEVICE)
-
-
-def to_numpy(a):
-    return np.asarray(a.to_device(CPU))
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
