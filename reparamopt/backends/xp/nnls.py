@@ -179,16 +179,14 @@ def pivoting(xp, G, C, passive, max_solves, eps):
     best = xp.full((k,), n + 1, device=where)
     tries = xp.full((k,), BLOCK_TRIES, device=where)
     absG, absC = xp.abs(G), xp.abs(C)
-    nsolves = 0
-    while nsolves < max_solves:
-        nsolves += 1
-        X = masked_solve(xp, G, C, passive, eps)
+    X, nsolves = masked_solve(xp, G, C, passive, eps), 1
+    while True:
         Y = G @ X - C
         # a gradient entry within the rounding level of its computation is zero
         level = FLOOR_FACTOR * eps * (absG @ xp.abs(X) + absC)
         wrong = (passive & (X < 0)) | (~passive & (Y < -level))
         count = xp.sum(xp.astype(wrong, xp.int64), axis=0)
-        if not bool(xp.any(count > 0)):
+        if nsolves >= max_solves or not bool(xp.any(count > 0)):
             break
         improved = count < best
         block = improved | (tries >= 1)
@@ -197,7 +195,19 @@ def pivoting(xp, G, C, passive, max_solves, eps):
         last = xp.max(xp.where(wrong, rows, -1), axis=0)  # Murty: the largest wrong index
         single = wrong & (rows == last)
         passive = xp.logical_xor(passive, xp.where(block, wrong, single))
+        X, nsolves = _resolve_columns(xp, G, C, passive, X, count > 0, eps), nsolves + 1
     return X, count == 0, nsolves
+
+
+def _resolve_columns(xp, G, C, passive, X, changed, eps):
+    """`X` with the columns `changed` solved again on their new passive sets (the
+    others kept: most columns terminate after the first solve)."""
+    index = xp.nonzero(changed)[0]
+    size = int(index.shape[0])
+    fresh = masked_solve(xp, G, xp.take(C, index, axis=1), xp.take(passive, index, axis=1), eps)
+    # back in place through a running index (the standard has no scatter)
+    position = xp.clip(xp.cumulative_sum(xp.astype(changed, xp.int64)) - 1, 0, size - 1)
+    return xp.where(changed[None, :], xp.take(fresh, position, axis=1), X)
 
 
 def masked_solve(xp, G, C, passive, eps):
