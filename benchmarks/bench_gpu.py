@@ -13,7 +13,9 @@ scipy.optimize.nnls looped over the columns (timed on at most 100 columns and sc
 all of them) or scikit-learn's NMF, of a plain torch baseline written here (projected
 FISTA for NNLS, HALS for NMF); the quality of each (the largest relative KKT residual for
 NNLS, the relative error for NMF) and the peak device memory of the reparamopt run.
-Every time is the median of ``--repeats`` runs after one warm-up run.
+Every time is the median of ``--repeats`` runs after one warm-up run. Not run yet: NMF of
+a 10^5 x 10^4 sparse matrix and sparse recovery with a subsampled FFT operator at
+n = 10^6 (the device path takes dense arrays and matrices only).
 """
 
 import argparse

@@ -47,6 +47,15 @@ def checked_arrays(named, *, ndims, missing=()):
     -------
     Data
         With ``arrays`` the converted arrays in the order of `named` (None kept).
+
+    Examples
+    --------
+    >>> import array_api_strict as xp
+    >>> from reparamopt.backends.xp.common import checked_arrays
+    >>> data = checked_arrays({"A": xp.ones((2, 2), dtype=xp.float32), "b": xp.asarray([1, 2])},
+    ...                       ndims={"A": (2,), "b": (1,)})
+    >>> data.dtype, data.arrays["b"].dtype
+    (array_api_strict.float32, array_api_strict.float32)
     """
     from array_api_compat import array_namespace, device, is_array_api_obj
 

@@ -38,7 +38,20 @@ SWEEPS = 3  # HALS sweeps per block (the Gram products are reused)
 
 
 def fit_transform(model, X, W=None, H=None, *, mask=None, graph=None):
-    """Fit `model` (a :class:`reparamopt.NMF`) to X on X's device; returns W there."""
+    """Fit `model` (a :class:`reparamopt.NMF`) to X on X's device; returns W there.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import array_api_strict as xp
+    >>> import reparamopt as ro
+    >>> rng = np.random.default_rng(0)
+    >>> X = xp.asarray(rng.random((30, 3)) @ rng.random((3, 20)), dtype=xp.float32)
+    >>> model = ro.NMF(n_components=3, max_iter=500, random_state=0)
+    >>> W = model.fit_transform(X)  # handed to this function by the estimator
+    >>> W.dtype, model.components_.shape, model.reconstruction_err_ < 1e-2
+    (array_api_strict.float32, (3, 20), True)
+    """
     began = time.perf_counter()
     settings, solver = _settings(model, graph)
     data = checked_arrays({"X": X, "W": W, "H": H, "mask": mask}, missing=("X",),
@@ -312,7 +325,18 @@ def _store(model, H, history, times, *, solver, loss, finish_time):
 
 def transform(model, X, mask=None):
     """W for X with `model`'s components fixed, on X's device: exact NNLS rows for the
-    Frobenius loss, multiplicative steps on W for the others and with missing entries."""
+    Frobenius loss, multiplicative steps on W for the others and with missing entries.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import array_api_strict as xp
+    >>> import reparamopt as ro
+    >>> X = xp.asarray(np.random.default_rng(0).random((10, 6)))
+    >>> model = ro.NMF(n_components=2, max_iter=50, random_state=0).fit(X)
+    >>> model.transform(X).shape, model.inverse_transform(model.transform(X)).shape
+    ((10, 2), (10, 6))
+    """
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(model)

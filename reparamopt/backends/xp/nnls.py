@@ -54,6 +54,17 @@ def nnls(A, b, *, x0=None, **arguments):
     :mod:`reparamopt.backends.xp`): the same arguments (the methods other than "auto",
     `callback`, `progress`, `history` and ``gram=False`` are refused), the result's
     arrays in the library and on the device of `A`, its scalars Python floats.
+
+    Examples
+    --------
+    >>> import array_api_strict as xp
+    >>> from reparamopt.backends.xp import nnls
+    >>> A = xp.asarray([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=xp.float32)
+    >>> res = nnls(A, xp.asarray([[1.0, 2.0], [-1.0, 1.0], [0.0, 3.0]], dtype=xp.float32))
+    >>> res.x.dtype, res.success
+    (array_api_strict.float32, True)
+    >>> [[round(float(v), 5) for v in row] for row in (res.x[0, :], res.x[1, :])]
+    [[0.5, 2.0], [0.0, 1.0]]
     """
     start = time.perf_counter()
     settings = NNLSSettings(**arguments)

@@ -37,7 +37,20 @@ def sparse_recovery(A, b, **arguments):
     """:func:`reparamopt.sparse_recovery` for arrays of an array-API library: the
     dynamics ("auto" and "accelerated"; the other methods, `early_stopping`, `callback`,
     `history`, `progress` and `time_limit` are refused), every array of the result in
-    the library and on the device of `A`, its scalars Python floats."""
+    the library and on the device of `A`, its scalars Python floats.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import array_api_strict as xp
+    >>> from reparamopt.backends.xp import sparse_recovery
+    >>> rng = np.random.default_rng(0)
+    >>> A = rng.standard_normal((20, 60)) / np.sqrt(20)
+    >>> x_true = np.zeros(60); x_true[[3, 17, 41]] = [1.0, 0.5, 2.0]
+    >>> res = sparse_recovery(xp.asarray(A), xp.asarray(A @ x_true), init_scale=1e-4)
+    >>> res.support, res.success
+    (Array([ 3, 17, 41], dtype=array_api_strict.int64), True)
+    """
     clock = time.perf_counter()
     settings = SparseSettings(**arguments)
     if settings.method not in ("auto", "accelerated"):
