@@ -1,7 +1,7 @@
 """reparamopt on a device (PyTorch or CuPy arrays) against its NumPy path, scipy or
 scikit-learn, and a plain torch baseline, in one run.
 
-    python benchmarks/bench_gpu.py --library torch --device cuda        # the issue's sizes
+    python benchmarks/bench_gpu.py --library torch --device cuda        # the full sizes
     python benchmarks/bench_gpu.py --library torch --device cpu --dry-run
 
 Cases: batched NNLS 600 x 300 (the paper's Gaussian generator) with 10^3, 10^4, 10^5
