@@ -126,3 +126,21 @@ def test_torch_tensors_stay_torch(rng):
         ro.nnls(torch.tensor(A), B)
     with pytest.raises(InvalidTypeError, match="`b` must be float32 or float64; got dtype torch.bfloat16"):
         ro.nnls(torch.tensor(A), torch.tensor(B, dtype=torch.bfloat16))
+
+
+def test_dynamics_alone_stop_when_certified(rng):
+    """polish=False: the accelerated steps alone, stopped once the KKT residual meets
+    `tol` (1e-10 relative; with cond(A) < 10, x is then within 1e-8 of scipy's)."""
+    A, B = rng.standard_normal((40, 15)), rng.standard_normal((40, 3))
+    res = ro.nnls(on_device(A), on_device(B), polish=False)
+    assert res.success is True and res.nit < 1000
+    assert np.max(to_numpy(res.optimality)) <= 1e-10
+    expected = scipy_columns(A, B)
+    np.testing.assert_allclose(to_numpy(res.x), expected, atol=1e-8 * np.max(expected))
+
+
+def test_mixed_devices_of_one_library_are_refused(rng):
+    A = on_device(rng.standard_normal((5, 3)))
+    b = xp.asarray(rng.standard_normal(5))  # on the CPU device
+    with pytest.raises(InvalidTypeError, match=r"device1.*CPU_DEVICE"):
+        ro.nnls(A, b)

@@ -128,19 +128,33 @@ def _solve(problem, settings, X0, eps):
     if L == 0:  # A == 0: x = 0 is optimal
         return xp.zeros_like(C), 0, 0
     start = xp.zeros_like(C) if X0 is None else X0
-    steps = min(settings.max_iter, WARMUP_STEPS) if settings.polish else settings.max_iter
-    X = projected_fista(xp, G, C, L, start, steps)
     if not settings.polish:
+        X, steps = _steps_until_certified(problem, L, start, settings.max_iter, settings.tol, eps)
         return best_candidate(problem, [X, start]), steps, 0
+    steps = min(settings.max_iter, WARMUP_STEPS)
+    X = projected_fista(xp, G, C, L, start, steps)
     limit = settings.options.get("max_solves", 3 * G.shape[0] + 50)
     exact, done, nsolves = pivoting(xp, G, C, X > 0, limit, eps)
     candidates = [exact, X, start]
     if not bool(xp.all(done)) and settings.max_iter > steps:
-        X = projected_fista(xp, G, C, L, X, settings.max_iter - steps)
+        X, more_steps = _steps_until_certified(problem, L, X, settings.max_iter - steps,
+                                               settings.tol, eps)
         again, _, more = pivoting(xp, G, C, X > 0, limit, eps)
         candidates = [again, exact, X, start]
-        steps, nsolves = settings.max_iter, nsolves + more
+        steps, nsolves = steps + more_steps, nsolves + more
     return best_candidate(problem, candidates), steps, nsolves
+
+
+def _steps_until_certified(problem, L, X, max_steps, tol, eps):
+    """Projected accelerated steps in rounds of :data:`WARMUP_STEPS`, until every column
+    passes the certificate or `max_steps` are taken; the point and the steps taken."""
+    taken = 0
+    while taken < max_steps:
+        steps = min(WARMUP_STEPS, max_steps - taken)
+        X, taken = projected_fista(problem.xp, problem.G, problem.C, L, X, steps), taken + steps
+        if bool(problem.xp.all(certificate(problem, X, tol, eps)[1])):
+            break
+    return X, taken
 
 
 def projected_fista(xp, G, C, L, X, steps):
