@@ -144,3 +144,16 @@ def test_mixed_devices_of_one_library_are_refused(rng):
     b = xp.asarray(rng.standard_normal(5))  # on the CPU device
     with pytest.raises(InvalidTypeError, match=r"device1.*CPU_DEVICE"):
         ro.nnls(A, b)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_data_of_extreme_magnitude(rng, dtype):
+    """A and b scaled by powers of ten whose squares leave the dtype's range: the
+    solution scales as x -> x * (b's factor / A's factor), as the unscaled one does."""
+    A, B = rng.standard_normal((30, 10)), rng.standard_normal((30, 2))
+    big = {"float64": 1e160, "float32": 1e25}[dtype]
+    small = {"float64": 1e-160, "float32": 1e-15}[dtype]
+    res = ro.nnls(on_device(A * big, dtype), on_device(B * small, dtype))
+    assert res.success is True
+    expected = scipy_columns(A, B) * (small / big)
+    np.testing.assert_allclose(to_numpy(res.x), expected, atol=TOLERANCE[dtype] * np.max(expected))

@@ -80,7 +80,7 @@ def nnls(A, b, *, x0=None, **arguments):
     B = b[:, None] if one else b
     X0 = None if x0 is None else (x0[:, None] if x0.ndim == 1 else x0)
     _check_shapes(xp, A, B, X0)
-    problem = _scaled(xp, A, B, data.eps())
+    problem = _scaled(xp, A, B)
     X, nit, nsolves = _solve(problem, settings, X0 if X0 is None else X0 * (problem.a / problem.c),
                              data.eps())
     optimality, ok, rnorm = certificate(problem, X, settings.tol, data.eps())
@@ -103,12 +103,16 @@ def _check_shapes(xp, A, B, X0):
             raise InfeasibleError(f"`x0` must be non-negative; got an entry {low:.3g}")
 
 
-def _scaled(xp, A, B, eps):
+def _scaled(xp, A, B):
     """The data divided by powers of two (exact) when their magnitude would bring
     ``A^T A`` near the ends of the dtype's range, and the Gram form."""
+    info = xp.finfo(A.dtype)
+    # fourth roots of the range: squares summed over many rows stay far inside it
+    # (1e-77..1e77 in float64, 1e-10..1e9 in float32)
+    safe = (float(info.smallest_normal) ** 0.25, float(info.max) ** 0.25)
+
     def power_of_two(M):
         top = float(xp.max(xp.abs(M)))
-        safe = (eps ** 4, eps ** -4)  # 1e-63..1e63 in float64, 1e-28..1e28 in float32
         if top == 0 or safe[0] <= top <= safe[1]:
             return 1.0
         return 2.0 ** round(math.log2(top))
