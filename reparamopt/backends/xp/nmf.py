@@ -202,13 +202,18 @@ def _mu_step(xp, X, M, W, H, beta):
     divergence at the incoming factors."""
     WH = W @ H
     value = beta_divergence(xp, X, WH, beta, M, as_array=True)
-    weight = 1.0 if M is None else M
+    def observed(Y):  # no copy of an m x n matrix when every entry is observed
+        return Y if M is None else Y * M
+
     if beta == 2:
-        numerator, denominator = W.T @ (X * weight), W.T @ (WH * weight)
+        numerator, denominator = W.T @ observed(X), W.T @ observed(WH)
     else:
         WH = xp.maximum(WH, float(xp.finfo(X.dtype).eps))
-        numerator = W.T @ (X * WH ** (beta - 2.0) * weight)
-        denominator = W.T @ (WH ** (beta - 1.0) * weight)
+        numerator = W.T @ observed(X * WH ** (beta - 2.0))
+        if beta == 1 and M is None:  # W^T 1: the column sums of W, no product
+            denominator = xp.sum(W, axis=0)[:, None]
+        else:
+            denominator = W.T @ observed(WH ** (beta - 1.0))
     ratio = numerator / xp.maximum(denominator, float(xp.finfo(X.dtype).smallest_normal))
     if beta < 1:
         ratio = ratio ** (1.0 / (2.0 - beta))
