@@ -2,9 +2,12 @@
 non-CPU device (no conversion to NumPy possible), torch on the CPU where installed.
 
 NMF is not convex, so the factors are not compared; the final errors are. On the
-seeded rank-5 data below (60 x 40 plus 5% noise) run to tol=1e-6, scikit-learn, the
-NumPy path and the device path all end within 0.1% of the same error (0.640); 1% is
-stated, which float32 meets as well.
+seeded rank-5 data below (60 x 40 plus 5% noise) run to tol=1e-6, "cd" ends within 0.1%
+of the same error (0.640) on scikit-learn, the NumPy path and the device path. "mu" is
+still moving after 1000 iterations, so its end depends on the start: the device path and
+the NumPy path (the same start, on X / max(X)) end within 0.2% of each other, and
+scikit-learn's start (its NNDSVDa fill is not scale-free) ends up to 4% lower. Stated:
+1% of the NumPy path, 5% of scikit-learn, for float64 and float32.
 """
 
 import numpy as np
@@ -42,9 +45,8 @@ def test_fit_matches_the_numpy_path_and_sklearn(data, dtype, solver, beta):
     own = np.sqrt(2 * beta_divergence(np, data, to_numpy(W) @ to_numpy(model.components_),
                                       {"frobenius": 2.0, "kullback-leibler": 1.0}[beta]))
     assert model.reconstruction_err_ == pytest.approx(own, rel=1e-4)
-    reference = min(ro.NMF(**options).fit(data).reconstruction_err_,
-                    SklearnNMF(**options).fit(data).reconstruction_err_)
-    assert model.reconstruction_err_ <= 1.01 * reference
+    assert model.reconstruction_err_ <= 1.01 * ro.NMF(**options).fit(data).reconstruction_err_
+    assert model.reconstruction_err_ <= 1.05 * SklearnNMF(**options).fit(data).reconstruction_err_
     assert np.all(to_numpy(W) >= 0) and np.all(to_numpy(model.components_) >= 0)
 
 
@@ -99,3 +101,17 @@ def test_torch_factors_stay_torch(data):
     assert isinstance(W, torch.Tensor) and W.dtype == torch.float32
     assert model.components_.dtype == torch.float32
     assert model.reconstruction_err_ <= 1.01 * reference.reconstruction_err_
+
+
+@pytest.mark.parametrize("factor", [1e15, 1e-15])
+def test_data_far_from_unit_scale_fit_as_unit_data(data, factor):
+    """float32 holds squares only up to 3e38: the fit runs on X / s and scales back, so
+    c X fits as X (to the 1% of the other comparisons) instead of overflowing."""
+    options = dict(n_components=5, solver="mu", tol=1e-6, max_iter=1000, random_state=0)
+    model = ro.NMF(**options)
+    W = model.fit_transform(on_device(data * factor, "float32"))
+    assert np.all(np.isfinite(to_numpy(W))) and np.all(np.isfinite(to_numpy(model.components_)))
+    reference = ro.NMF(**options).fit(data).reconstruction_err_
+    assert model.reconstruction_err_ / factor <= 1.01 * reference
+    fit = to_numpy(W).astype(float) @ to_numpy(model.components_).astype(float)
+    assert model.reconstruction_err_ == pytest.approx(np.linalg.norm(fit - data * factor), rel=1e-4)

@@ -62,19 +62,30 @@ def fit_transform(model, X, W=None, H=None, *, mask=None, graph=None):
         raise InvalidArgumentError("`solver` 'cd' takes no missing entries on this device "
                                    "path; got a mask or NaN in `X`: use solver='mu'")
     k = settings.rank(X.shape[1], W, H)
-    W, H = _start(xp, X, M, settings, k, W, H)
+    # the fit runs on X / max(X), as the NumPy path's does (its NNDSVD start fills zeros
+    # with the mean of X, which is not scale-free), so that c X fits as X does, in
+    # float32's narrow range too; each factor takes sqrt(s) back, a divergence s**beta
+    scale = _largest(xp, X)
+    X, root = X / scale, scale ** 0.5
+    W, H = _start(xp, X, M, settings, k, None if W is None else W / root, None if H is None else H / root)
     W, H, history, times = _iterate(xp, X, M, W, H, settings, solver, began)
     finish = time.perf_counter()
     if solver == "cd":
         W = _exact_rows(X, H, W)
         history.pop(), times.pop()  # replaced by the objective of the finished W
     # the last entry is the objective of the factors returned
-    loss = beta_divergence(xp, X, W @ H, settings.beta_loss, M)
-    history.append(loss)
+    history.append(beta_divergence(xp, X, W @ H, settings.beta_loss, M))
     times.append(time.perf_counter() - began)
-    _store(model, H, history, times, solver=solver, loss=loss,
+    history = [value * scale ** settings.beta_loss for value in history]
+    _store(model, H * root, history, times, solver=solver, loss=history[-1],
            finish_time=time.perf_counter() - finish if solver == "cd" else 0.0)
-    return W
+    return W * root
+
+
+def _largest(xp, X):
+    """The largest entry of X (1 for X = 0)."""
+    top = float(xp.max(X))
+    return top if top > 0 else 1.0
 
 
 def _settings(model, graph):
@@ -354,6 +365,9 @@ def transform(model, X, mask=None):
     X, M = _observed(xp, X, mask)
     if settings.beta_loss == 2 and M is None:
         return _exact_rows(X, H, None)
+    # W of X / s is W / s (H fixed): steps in the range of the dtype whatever X's scale
+    scale = _largest(xp, X)
+    X = X / scale
     W = xp.full((X.shape[0], H.shape[0]), float(np.sqrt(float(xp.mean(X)) / H.shape[0])) or 1.0,
                 dtype=X.dtype, device=device_of(X))
     previous = None
@@ -365,7 +379,7 @@ def transform(model, X, mask=None):
             if previous is not None and previous - value <= settings.tol * previous:
                 break
             previous = value
-    return W
+    return W * scale
 
 
 def inverse_transform(model, W):
