@@ -114,3 +114,14 @@ def _dask_backend():
 # the in-memory flagships hand Dask collections to reparamopt.dask; the backend is
 # registered here, at the top, so that the lower layers never import it
 _dispatch.register_backend("dask", _dispatch.is_dask_collection, _dask_backend)
+
+
+def _array_api_backend():
+    import reparamopt.backends.xp as backend
+
+    return backend
+
+
+# arrays of another array-API library (PyTorch, CuPy, JAX...) are computed on their own
+# device by reparamopt.backends.xp; the test reads the type only (imports nothing)
+_dispatch.register_backend("array-api", _dispatch.is_foreign_array, _array_api_backend)

@@ -8,7 +8,11 @@ import it (the backend builds on them, not the other way round).
 
 import sys
 
-__all__ = ["is_dask_collection", "backend_for", "register_backend", "backends"]
+import numpy as np
+
+from .arrays import _is_foreign
+
+__all__ = ["is_dask_collection", "is_foreign_array", "backend_for", "register_backend", "backends"]
 
 # name -> (detects(value) -> bool, load() -> module with the flagships' functions)
 _BACKENDS = {}
@@ -60,6 +64,21 @@ def is_dask_collection(value):
     from dask import is_dask_collection as check
 
     return check(value)
+
+
+def is_foreign_array(value):
+    """Whether `value` is an array of another array-API library than NumPy (PyTorch,
+    CuPy, JAX, array-api-strict...), from its type alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparamopt._utils.dispatch import is_foreign_array
+    >>> is_foreign_array(np.ones(2)), is_foreign_array([1.0])
+    (False, False)
+    """
+    # NumPy's arrays first, by type alone: this runs on every argument of every call
+    return type(value) is not np.ndarray and _is_foreign(value)
 
 
 def backend_for(*values):

@@ -388,6 +388,9 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def inverse_transform(self, X: ArrayLike) -> np.ndarray:
         """Map W back to data space: ``X @ components_``."""
         check_is_fitted(self)
+        backend = backend_for(X)
+        if backend is not None and hasattr(backend, "inverse_transform_nmf"):
+            return backend.inverse_transform_nmf(self, X)
         if sp.issparse(X):
             return np.asarray(X @ self.components_)
         W = np.asarray(X)
