@@ -28,6 +28,7 @@ import numpy as np
 from ..._utils.validation import check_random_state
 from ...exceptions import InvalidArgumentError, ShapeError, warn_not_converged
 from ...flagships.nmf.settings import NMFSettings
+from ...solvers.nmf.kullback_leibler import Relaxation
 from .common import check_no_option, checked_arrays, device_of
 from .nnls import nnls
 
@@ -92,6 +93,7 @@ def _settings(model, graph):
     """The validated settings and the solver, with what this path does not offer refused."""
     settings = NMFSettings.from_estimator(model)
     check_no_option("graph", graph, None)
+    check_no_option("fixed_components", settings.fixed_components, None)
     for name in ("alpha_W", "alpha_H"):
         check_no_option(name, getattr(settings, name), 0.0)
     for name in ("W_constraint", "H_constraint"):
@@ -134,13 +136,19 @@ def _iterate(xp, X, M, W, H, settings, solver, began):
     `max_iter` warns, as the NumPy path does."""
     beta = settings.beta_loss
     start = beta_divergence(xp, X, W @ H, beta, M)
-    history = [start] if solver == "cd" else []
-    times = [time.perf_counter() - began] if solver == "cd" else []
+    # Kullback-Leibler without missing entries: the NumPy path's over-relaxed step, which
+    # gives the objective after each iteration as HALS does
+    relaxed = (start, Relaxation().start) if beta == 1 and M is None and solver != "cd" else None
+    after = solver == "cd" or relaxed is not None
+    history = [start] if after else []
+    times = [time.perf_counter() - began] if after else []
     start_error = previous = np.sqrt(2 * start)
     values = []
     for it in range(1, settings.max_iter + 1):
         if solver == "cd":
             W, H, value = _hals_iteration(xp, X, W, H)
+        elif relaxed is not None:
+            W, H, value, relaxed = _relaxed_kl_iteration(xp, X, W, H, relaxed)
         else:
             W, H, value = _mu_iteration(xp, X, M, W, H, beta)
         values.append(value)  # kept on the device until a check reads them
@@ -156,6 +164,8 @@ def _iterate(xp, X, M, W, H, settings, solver, began):
         warn_not_converged(f"Maximum number of iterations {settings.max_iter} reached: the error "
                            "still fell by more than `tol` over the last iterations. Increase "
                            "`max_iter` or loosen `tol`.")
+    if relaxed is not None:  # the caller adds the last iterate's, as for the plain steps
+        history.pop(), times.pop()
     return W, H, history, times
 
 
@@ -196,6 +206,35 @@ def hals_rows(xp, F, Q, B, sweeps):
             # a functional update (no in-place write: JAX arrays are immutable)
             F = xp.where(rows == j, xp.where(diagonal[j] > 0, new, row), F)
     return F
+
+
+def _relaxed_kl_iteration(xp, X, W, H, relaxed):
+    """One over-relaxed multiplicative iteration of the Kullback-Leibler loss (the step of
+    :class:`reparamopt.solvers.nmf.kullback_leibler.KLMultiplicative`, its exponent
+    adapted by :class:`~reparamopt.solvers.nmf.kullback_leibler.Relaxation`): an
+    iteration that would go uphill is replaced by the plain one, which never does.
+    `relaxed` is ``(objective, exponent)`` at the incoming factors; returns the new
+    factors, their objective and the new `relaxed`."""
+    value, exponent = relaxed
+
+    def attempt(power):
+        H_new = H * _kl_ratio(xp, X, W, W @ H) ** power
+        W_new = W * (_kl_ratio(xp, X.T, H_new.T, H_new.T @ W.T) ** power).T
+        return W_new, H_new, beta_divergence(xp, X, W_new @ H_new, 1.0)
+
+    W_new, H_new, new = attempt(exponent)
+    downhill = new <= value
+    if not downhill and exponent > 1:
+        W_new, H_new, new = attempt(1.0)
+    return W_new, H_new, new, (new, Relaxation().after(exponent, downhill))
+
+
+def _kl_ratio(xp, X, W, WH):
+    """The multiplicative factor of H for the Kullback-Leibler loss,
+    ``W^T (X / W H) / W^T 1``."""
+    WH = xp.maximum(WH, float(xp.finfo(X.dtype).eps))
+    denominator = xp.sum(W, axis=0)[:, None]
+    return (W.T @ (X / WH)) / xp.maximum(denominator, float(xp.finfo(X.dtype).smallest_normal))
 
 
 def _mu_iteration(xp, X, M, W, H, beta):
@@ -371,7 +410,7 @@ def transform(model, X, mask=None):
     W = xp.full((X.shape[0], H.shape[0]), float(np.sqrt(float(xp.mean(X)) / H.shape[0])) or 1.0,
                 dtype=X.dtype, device=device_of(X))
     previous = None
-    for it in range(settings.max_iter):
+    for it in range(settings.for_transform().max_iter):
         W, value = _mu_step(xp, X.T, None if M is None else M.T, H.T, W.T, settings.beta_loss)
         W = W.T
         if it % CHECK_EVERY == 0:
