@@ -1,5 +1,8 @@
 """The small-problem path of nnls: the general path's answer, certified, with its fields."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import scipy.optimize
@@ -122,3 +125,18 @@ def test_an_answer_the_check_refuses_goes_to_the_general_path(monkeypatch):
                         lambda A, B: (np.zeros((A.shape[1], 1)), np.ones(1, bool)))
     res = ro.nnls(A, b)
     assert res.success and res.optimality <= 1e-10 and np.any(res.x > 0)
+
+
+def test_a_small_call_loads_neither_the_engines_nor_the_dynamics():
+    # a fresh interpreter: this one has loaded everything already. The exact paths never
+    # run the engines, so the first call in a process must not pay for importing them;
+    # the dynamics (a wide 600 x 1200 call) do load them.
+    code = ("import sys, numpy as np, reparamopt\n"
+            "rng = np.random.default_rng(0)\n"
+            "reparamopt.nnls(rng.standard_normal((40, 150)), rng.standard_normal(40))\n"
+            "small = sorted(m for m in sys.modules if m.startswith('reparamopt.engines'))\n"
+            "A = rng.standard_normal((600, 1200))\n"
+            "reparamopt.nnls(A, A[:, :5] @ np.ones(5))\n"
+            "print(small, 'reparamopt.engines' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["[]", "True"]

@@ -26,7 +26,6 @@ from ...models.linear import LinearModel, check_nnls_input, single_threaded
 from ...models.scaling import divided, rescaling, times_ratio
 from . import direct
 from .certify import certify
-from .dynamics import dynamics_path, start_point
 from .finishing import Finisher, NNLSOutcome
 from .route import Facts, default_gram, route
 from .settings import NNLSSettings
@@ -265,6 +264,8 @@ def solve_scaled(model, settings, x0, start):
     elif plan.path == "sparse":
         outcome = sparse_path(finish, settings)
     else:
+        from .dynamics import dynamics_path, start_point  # lazy: the engines load here
+
         outcome = dynamics_path(finish, settings, plan,
                                 start_point(plan.start, settings, model, x0))
     return certify(outcome, finish, settings, x0, start)
