@@ -12,11 +12,12 @@ with ``b`` in the range of ``A`` (whose least-squares solution the general path
 refines to the rounding level) take the general path, which refines and explains.
 """
 
+import math
 import time
 
 import numpy as np
 
-from ...finish.compiled import compiled_lawson_hanson
+from ...finish.compiled import compiled_column
 from ...finish.kkt import kkt_residual
 from ...models.scaling import WIDE
 from ...result import OptimizeResult, Status
@@ -48,10 +49,16 @@ def _eligible(A, b, tol):
 
 
 def _in_range(v):
-    """Whether the data need no rescaling (NaN and inf are not: the general path
-    names them)."""
-    top = np.maximum.reduce(np.abs(v), axis=None)  # without ndarray.max's wrapper
-    return bool(top == 0 or WIDE[0] <= top <= WIDE[1])
+    """Whether the data need no rescaling, judged from the sum of squares of the
+    entries, which costs a third of the largest entry's ``max(abs(v))`` and is
+    conservative (``||v|| / sqrt(size) <= max |v| <= ||v||``); NaN and inf are not in
+    range (the general path names them). Returns ``(in range, sum of squares)``."""
+    flat = v.reshape(-1)
+    squares = flat @ flat
+    if squares == 0:  # all zero, or squares below the double range
+        return not flat.any(), squares
+    low, high = WIDE
+    return bool(low * low * flat.size <= squares <= high * high), squares
 
 
 def small_call(A, b, tol, *, method, power, polish, progress, history, unset):
@@ -71,22 +78,26 @@ def small_call(A, b, tol, *, method, power, polish, progress, history, unset):
     """
     start = time.perf_counter()
     if not (_defaults(method, power, polish, progress, history, unset) and _eligible(A, b, tol)
-            and _in_range(A) and _in_range(b)):
+            and _in_range(A)[0]):
         return None
-    m, n = A.shape
-    X, ok = compiled_lawson_hanson(A, b[:, None])
-    if not ok[0]:  # scipy's iteration limit: the general path finishes it
+    b_fits, bb = _in_range(b)
+    if not b_fits:
         return None
-    x = X[:, 0]
-    r = A @ x - b
-    g, atb = A.T @ r, A.T @ b
-    optimality = kkt_residual(x, g, np.sqrt(atb @ atb))
-    rr, bb = r @ r, b @ b
+    x = compiled_column(A, b)
+    if x is None:  # scipy's iteration limit: the general path finishes it
+        return None
+    r = A @ x
+    r -= b
+    # A^T b and the gradient A^T (A x - b) from one product with A
+    atb, g = np.array((b, r)) @ A
+    optimality = kkt_residual(x, g, math.sqrt(atb @ atb))
+    rr = r @ r
     if not (optimality <= tol and rr <= bb + _SLACK * bb):  # never worse than x = 0
         return None
+    m, n = A.shape
     if m >= n and 0 < rr <= ATTAINABLE ** 2 * bb:
         return None  # b in the range of A: the general path's solve reaches its rounding level
-    rnorm = np.sqrt(rr)
+    rnorm = np.float64(math.sqrt(rr))
     status = Status.CONVERGED
     return OptimizeResult(
         x=x, u=None, rnorm=rnorm, fun=0.5 * rnorm ** 2, optimality=np.float64(optimality),
