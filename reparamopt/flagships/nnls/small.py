@@ -49,16 +49,10 @@ def _eligible(A, b, tol):
 
 
 def _in_range(v):
-    """Whether the data need no rescaling, judged from the sum of squares of the
-    entries, which costs a third of the largest entry's ``max(abs(v))`` and is
-    conservative (``||v|| / sqrt(size) <= max |v| <= ||v||``); NaN and inf are not in
-    range (the general path names them). Returns ``(in range, sum of squares)``."""
-    flat = v.reshape(-1)
-    squares = flat @ flat
-    if squares == 0:  # all zero, or squares below the double range
-        return not flat.any(), squares
-    low, high = WIDE
-    return bool(low * low * flat.size <= squares <= high * high), squares
+    """Whether the data need no rescaling (NaN and inf are not: the general path
+    names them)."""
+    top = np.maximum.reduce(np.abs(v), axis=None)  # without ndarray.max's wrapper
+    return bool(top == 0 or WIDE[0] <= top <= WIDE[1])
 
 
 def small_call(A, b, tol, *, method, power, polish, progress, history, unset):
@@ -78,10 +72,7 @@ def small_call(A, b, tol, *, method, power, polish, progress, history, unset):
     """
     start = time.perf_counter()
     if not (_defaults(method, power, polish, progress, history, unset) and _eligible(A, b, tol)
-            and _in_range(A)[0]):
-        return None
-    b_fits, bb = _in_range(b)
-    if not b_fits:
+            and _in_range(A) and _in_range(b)):
         return None
     x = compiled_column(A, b)
     if x is None:  # scipy's iteration limit: the general path finishes it
@@ -91,7 +82,7 @@ def small_call(A, b, tol, *, method, power, polish, progress, history, unset):
     # A^T b and the gradient A^T (A x - b) from one product with A
     atb, g = np.array((b, r)) @ A
     optimality = kkt_residual(x, g, math.sqrt(atb @ atb))
-    rr = r @ r
+    rr, bb = r @ r, b @ b
     if not (optimality <= tol and rr <= bb + _SLACK * bb):  # never worse than x = 0
         return None
     m, n = A.shape
