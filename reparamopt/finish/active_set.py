@@ -134,6 +134,11 @@ def active_set(ls, X0, passive, thr, *, max_solves, room=None, handover=False,
             batch[P[shrink]] = np.maximum(1, batch[P[shrink]] // 4)
             aside[:, P[fail]] |= entering[:, P[fail]]
             viol = ~F[:, P] & ~aside[:, P] & usable & (Gr < -thr[:, P])
+            # a full passive set (as many independent columns as rows) interpolates b:
+            # what still violates is the rounding of its normal equations, which the
+            # orthogonal refinement of the certification removes; an entry would only
+            # make the set dependent
+            viol[:, F[:, P].sum(axis=0) >= room] = False
             none = ~viol.any(axis=0)
             phase[P[none]] = _DONE
             stop = ~none & (nsolves[P] >= max_solves)
@@ -155,7 +160,9 @@ def _enter(ls, F, viol, G, cols, batch, room, scale):
     for j in np.flatnonzero(viol.any(axis=0)):
         col = cols[j]
         cand = np.flatnonzero(viol[:, j])
-        size = max(1, min(int(batch[col]), room - int(F[:, col].sum())))
+        size = min(int(batch[col]), room - int(F[:, col].sum()))
+        if size < 1:
+            continue
         chosen = spread(ls, cand, G[cand, j] / scale[cand], size)
         entering[chosen, j] = True
         F[chosen, col] = True
