@@ -134,14 +134,14 @@ def active_set(ls, X0, passive, thr, *, max_solves, room=None, handover=False,
             batch[P[shrink]] = np.maximum(1, batch[P[shrink]] // 4)
             aside[:, P[fail]] |= entering[:, P[fail]]
             viol = ~F[:, P] & ~aside[:, P] & usable & (Gr < -thr[:, P])
-            # a full passive set (as many independent columns as rows) interpolates b:
-            # what still violates is the rounding of its normal equations, which the
-            # orthogonal refinement of the certification removes; an entry would only
-            # make the set dependent
-            viol[:, F[:, P].sum(axis=0) >= room] = False
             none = ~viol.any(axis=0)
             phase[P[none]] = _DONE
-            stop = ~none & (nsolves[P] >= max_solves)
+            # a full passive set (as many independent columns as rows) interpolates b:
+            # what still violates is the rounding of its normal equations, and an entry
+            # would make the set dependent. The caller's orthogonal factorization
+            # (Lawson and Hanson's method) takes over from there.
+            full = F[:, P].sum(axis=0) >= room
+            stop = ~none & ((nsolves[P] >= max_solves) | full)
             phase[P[stop]] = _STOPPED
             go = ~none & ~stop
             entering[:, P] = False
