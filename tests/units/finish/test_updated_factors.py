@@ -11,11 +11,11 @@ KKT at the package's default 1e-10) for the finish.
 import numpy as np
 import pytest
 
-from reparamopt.finish import gram
+from reparamopt.finish import gram, updated_cholesky
 from reparamopt.finish.exact import exact_finish
 from reparamopt.finish.gram import GramCache
 from reparamopt.finish.least_squares import RHO_CHOLESKY
-from reparamopt.finish.updated_cholesky import UPDATE_FROM, UpdatedCholesky
+from reparamopt.finish.updated_cholesky import UpdatedCholesky
 from reparamopt.models.linear import LinearModel
 from tests.nnls_reference import kkt_holds, objective, objective_tolerance, scipy_reference
 
@@ -41,13 +41,13 @@ def test_gram_cache_refuses_what_would_pass_its_memory_bound(monkeypatch):
     assert cache.fits(np.arange(30)) and not cache.fits(np.arange(31))
 
 
-def _solve_sequence(A, b, rng, steps=40, churn=12):
-    """Solves on a passive set that loses and gains up to `churn` columns per step; the
-    relative error of each against lstsq."""
+def _solve_sequence(A, b, rng, steps=40, churn=12, size=128):
+    """Solves on a passive set of about `size` columns that loses and gains up to
+    `churn` columns per step; the relative error of each against lstsq."""
     n = A.shape[1]
     chol = UpdatedCholesky(lambda r, c: A[:, r].T @ A[:, c], np.linalg.norm(A, axis=0),
                            RHO_CHOLESKY)
-    F = np.sort(rng.choice(n, 2 * UPDATE_FROM, replace=False))
+    F = np.sort(rng.choice(n, size, replace=False))
     errors = []
     for _ in range(steps):
         z = chol.solve(F, A.T @ b)
@@ -59,7 +59,13 @@ def _solve_sequence(A, b, rng, steps=40, churn=12):
     return np.array(errors)
 
 
-def test_updated_cholesky_solves_match_lstsq_along_many_updates():
+def test_updated_cholesky_solves_match_lstsq_along_many_updates(monkeypatch):
+    # updates from 64 columns on (the default waits for 400: the algebra is the same)
+    monkeypatch.setattr(updated_cholesky, "UPDATE_FROM", 64)
+    fresh = []
+    factor = UpdatedCholesky._factor
+    monkeypatch.setattr(UpdatedCholesky, "_factor",
+                        lambda self, idx: fresh.append(idx.size) or factor(self, idx))
     # 400 x 200 Gaussian columns, passive sets near 128: cond(A_F) about 4, so normal
     # equations lose eps cond^2, 1e-14; 1e-10 leaves room for 40 steps of updates
     rng = np.random.default_rng(1)
@@ -67,15 +73,17 @@ def test_updated_cholesky_solves_match_lstsq_along_many_updates():
     b = rng.standard_normal(400)
     errors = _solve_sequence(A, b, rng)
     assert errors.max() <= 1e-10
+    assert len(fresh) < 10  # most of the 40 solves were updates
 
 
-def test_updated_cholesky_refuses_a_dependent_column():
+def test_updated_cholesky_refuses_a_dependent_column(monkeypatch):
     rng = np.random.default_rng(2)
     A = rng.standard_normal((100, 120))
     A[:, 119] = A[:, 3] + A[:, 70]  # in the span of two others
     chol = UpdatedCholesky(lambda r, c: A[:, r].T @ A[:, c], np.linalg.norm(A, axis=0),
                            RHO_CHOLESKY)
     F = np.arange(0, 100)
+    monkeypatch.setattr(updated_cholesky, "UPDATE_FROM", 64)
     assert chol.solve(F, A.T @ A[:, 0]) is not None
     assert chol.solve(np.append(F[1:], 119), A.T @ A[:, 0]) is None  # an update
     assert chol.solve(np.append(F, 119), A.T @ A[:, 0]) is None  # afresh
