@@ -140,8 +140,7 @@ def active_set(ls, X0, passive, thr, *, max_solves, room=None, handover=False,
             # what still violates is the rounding of its normal equations, and an entry
             # would make the set dependent. The caller's orthogonal factorization
             # (Lawson and Hanson's method) takes over from there.
-            full = F[:, P].sum(axis=0) >= room
-            stop = ~none & ((nsolves[P] >= max_solves) | full)
+            stop = ~none & ((nsolves[P] >= max_solves) | (F[:, P].sum(axis=0) >= room))
             phase[P[stop]] = _STOPPED
             go = ~none & ~stop
             entering[:, P] = False
