@@ -5,7 +5,7 @@ A constrained problem ``min f(x) s.t. x in C`` becomes unconstrained through a m
 boxes...), and gradient flows or (accelerated) gradient descent on u solve it.
 """
 
-from . import engines, exceptions, finish
+from . import exceptions, finish
 from ._utils import dispatch as _dispatch
 from .flagships.nnls import nnls
 from .result import OptimizeResult
@@ -20,7 +20,7 @@ __all__ = [
 ]
 
 # Loaded on first use (__getattr__), so that `import reparamopt` and a first nnls call pay
-# only for what they use: not the maps, the declarations with autograd, the other
+# only for what they use: not the engines, the maps, the declarations with autograd, the other
 # flagships, nor the modules that need an optional extra (scikit-learn, matplotlib, dask),
 # which then never break `import reparamopt`. dask is not in __all__, so that
 # ``from reparamopt import *`` works without it. (Absolute imports: ``from . import name``
@@ -28,8 +28,8 @@ __all__ = [
 _DECLARED = ("Box", "Constraint", "LowerBound", "NonNegative", "Real", "Signed", "Simplex",
              "Sphere", "UpperBound", "Problem", "LeastSquares")
 _REGISTRY = ("registry", "register_map", "register_set", "resolve")
-_LAZY = _DECLARED + _REGISTRY + ("maps", "solve", "lsq", "sparse_recovery", "NMF", "baselines",
-                                 "compat", "dask", "datasets", "operators", "plotting")
+_LAZY = _DECLARED + _REGISTRY + ("engines", "maps", "solve", "lsq", "sparse_recovery", "NMF",
+                                 "baselines", "compat", "dask", "datasets", "operators", "plotting")
 
 
 def _declared(name):
@@ -59,6 +59,8 @@ def _flagship(name):
 def _module(name):
     if name == "maps":
         import reparamopt.maps as value
+    elif name == "engines":
+        import reparamopt.engines as value
     elif name == "baselines":
         import reparamopt.baselines as value
     elif name == "datasets":

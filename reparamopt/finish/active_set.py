@@ -136,7 +136,11 @@ def active_set(ls, X0, passive, thr, *, max_solves, room=None, handover=False,
             viol = ~F[:, P] & ~aside[:, P] & usable & (Gr < -thr[:, P])
             none = ~viol.any(axis=0)
             phase[P[none]] = _DONE
-            stop = ~none & (nsolves[P] >= max_solves)
+            # a full passive set (as many independent columns as rows) interpolates b:
+            # what still violates is the rounding of its normal equations, and an entry
+            # would make the set dependent. The caller's orthogonal factorization
+            # (Lawson and Hanson's method) takes over from there.
+            stop = ~none & ((nsolves[P] >= max_solves) | (F[:, P].sum(axis=0) >= room))
             phase[P[stop]] = _STOPPED
             go = ~none & ~stop
             entering[:, P] = False
@@ -155,7 +159,9 @@ def _enter(ls, F, viol, G, cols, batch, room, scale):
     for j in np.flatnonzero(viol.any(axis=0)):
         col = cols[j]
         cand = np.flatnonzero(viol[:, j])
-        size = max(1, min(int(batch[col]), room - int(F[:, col].sum())))
+        size = min(int(batch[col]), room - int(F[:, col].sum()))
+        if size < 1:
+            continue
         chosen = spread(ls, cand, G[cand, j] / scale[cand], size)
         entering[chosen, j] = True
         F[chosen, col] = True

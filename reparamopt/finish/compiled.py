@@ -11,7 +11,7 @@ every ``x``, so the NNLS solutions of ``(R, Q^T b)`` are those of ``(A, b)``.
 import numpy as np
 import scipy.linalg as sla
 
-__all__ = ["compiled_lawson_hanson"]
+__all__ = ["compiled_lawson_hanson", "compiled_column"]
 
 # Tall data are reduced to their triangular factor when they have at least this many
 # times more rows than columns and several right-hand sides share the QR (then it costs
@@ -27,8 +27,6 @@ def compiled_lawson_hanson(A, B):
     Returns ``(X, ok)``: the solutions and which columns finished (scipy stops with an
     error after ``50 n`` iterations; those columns come back as zeros, not converged).
     """
-    import scipy.optimize  # lazy: keeps `import reparamopt` light
-
     m, n = A.shape
     k = B.shape[1]
     if m >= _REDUCE_FROM * n and k > 1:
@@ -39,9 +37,26 @@ def compiled_lawson_hanson(A, B):
     X = np.zeros((n, k))
     ok = np.zeros(k, bool)
     for j in range(k):
-        try:
-            X[:, j] = scipy.optimize.nnls(M, D[:, j], maxiter=50 * n + 100)[0]
-            ok[j] = True
-        except RuntimeError:
-            pass
+        x = compiled_column(M, D[:, j])
+        if x is not None:
+            X[:, j], ok[j] = x, True
     return X, ok
+
+
+def compiled_column(A, b):
+    """scipy's Lawson-Hanson solution of ``min_{x >= 0} ||A x - b||`` for one right-hand
+    side, or None where it stops at its iteration limit (``50 n + 100``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparamopt.finish.compiled import compiled_column
+    >>> compiled_column(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([2.0, -1.0]))
+    array([2., 0.])
+    """
+    import scipy.optimize  # lazy: keeps `import reparamopt` light
+
+    try:
+        return scipy.optimize.nnls(A, b, maxiter=50 * A.shape[1] + 100)[0]
+    except RuntimeError:
+        return None

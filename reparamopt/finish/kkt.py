@@ -65,6 +65,11 @@ def kkt_residual(x, g, scale, nonnegative=True):
     >>> float(kkt_residual(np.array([1.0, 0.0]), np.array([0.0, -2.0]), 4.0))
     0.5
     """
+    if type(x) is np.ndarray and type(g) is np.ndarray and x.ndim == 1:
+        # one NumPy vector, the small calls' case: a third of the cost without the
+        # namespace look-up and np.linalg.norm's axis handling
+        r = np.minimum(x, g) if nonnegative else g
+        return np.sqrt(r @ r) / max(scale, _TINY)
     xp = namespace_of(x, g)
     num = column_norms(residual(x, g, nonnegative), xp)
     if xp is np:

@@ -147,6 +147,10 @@ def lawson_hanson(ls, x, F, col, *, max_iter, block=False):
     b = factor.b
     batch = _FIRST_BLOCK if block else 1
     for nit in range(1, max_iter + 1):
+        if factor.order.size >= model.m:
+            # as many independent passive columns as rows: b is interpolated and what
+            # the duals show is rounding; no column could enter
+            return x, True, nit
         r = b - factor.Q @ (factor.Q.T @ b)
         w = model.rmatvec(r) / scale
         passive = np.zeros(n, bool)

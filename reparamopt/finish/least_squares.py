@@ -11,6 +11,10 @@ r"""Least squares restricted to a support, the inner solve of the active-set fin
   error grows with the square of the condition number), and the solve falls back to a
   column-pivoted QR factorization of the equilibrated columns ``A_F D^{-1}``, which is
   backward stable and drops the columns whose sine falls below :data:`RHO_QR`.
+  Dense data without a stored Gram matrix (wide ones) read its entries from a
+  :class:`~.gram.GramCache` (each computed once, when its column is first visited) and
+  keep the factor of the last support up to date as columns leave and enter
+  (:class:`~.updated_cholesky.UpdatedCholesky`), under the same sine test.
 * Sparse data whose columns each meet few others (blur, finite differences:
   :attr:`~reparamopt.models.linear.LinearModel.local_gram`), and operators that give
   their columns (:class:`~reparamopt.models.operators.Convolution`), factor the sparse
@@ -25,6 +29,9 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
+
+from .gram import GramCache
+from .updated_cholesky import UpdatedCholesky
 
 __all__ = ["SupportLeastSquares", "RHO_CHOLESKY", "RHO_QR"]
 
@@ -91,6 +98,11 @@ class SupportLeastSquares:
         # that give their columns), else conjugate gradients for sparse and operators
         self.direct = self.G is None and model.kind != "dense" and model.local_gram
         self.cg = self.G is None and model.kind != "dense" and not self.direct
+        # dense data without a stored Gram matrix (wide): its entries among the columns
+        # visited, each computed once
+        self.cache = GramCache(model.A) if self.G is None and model.kind == "dense" else None
+        if self.cache is not None:
+            self.updated = UpdatedCholesky(self.cache.block, norms, RHO_CHOLESKY)
         self.cg_tol = cg_tol
         self.base = None
         self.nfallback = 0
@@ -151,7 +163,9 @@ class SupportLeastSquares:
                 # G is symmetric: gathering rows is cheaper than gathering columns
                 return self.G[rows].T @ X[rows] - self.ATB[:, cols]
             return self.G @ X - self.ATB[:, cols]
-        if model.kind != "operator" and 3 * rows.size <= model.n:
+        if self._cached(rows):
+            AX = self.cache.transposed_columns(rows).T @ X[rows]
+        elif model.kind != "operator" and 3 * rows.size <= model.n:
             AX = model.columns(rows) @ X[rows]
         else:
             AX = model.matvec(X)
@@ -164,6 +178,9 @@ class SupportLeastSquares:
         Dr = D[rows]
         if self.G is not None:
             return np.sum(Dr * (self.G[np.ix_(rows, rows)] @ Dr), axis=0)
+        if self._cached(rows):
+            W = Dr.T @ self.cache.transposed_columns(rows)
+            return np.sum(W * W, axis=1)
         W = model.matvec(_scatter(model.n, rows, Dr)) if self.cg and model.kind == "operator" \
             else model.columns(rows) @ Dr
         return np.sum(W * W, axis=0)
@@ -177,7 +194,12 @@ class SupportLeastSquares:
         if self.direct:
             cols = self.model.columns(idx) @ sp.diags_array(scale)
             return sp.csr_array(cols.T @ cols)
-        return self._block(idx) * scale[:, None] * scale[None, :]
+        # candidates not cached yet are not cached for this: most of them never enter
+        block = self.cache.block(idx) if self._cached(idx) else self._block(idx)
+        return block * scale[:, None] * scale[None, :]
+
+    def _cached(self, idx):
+        return self.cache is not None and bool(np.all(self.cache.position[idx] >= 0))
 
     def _block(self, idx):
         """``A_F^T A_F`` for the columns ``idx``."""
@@ -193,6 +215,8 @@ class SupportLeastSquares:
 
     def _cholesky(self, idx, cols):
         model = self.model
+        if self.cache is not None and self.cache.fits(idx):
+            return self.updated.solve(idx, self.ATB[:, cols])
         rhs = self.ATB[np.ix_(idx, cols)]
         if self.G is not None and self.base is not None and self.base_idx.size >= _UPDATE_FROM:
             F = np.zeros(model.n, bool)

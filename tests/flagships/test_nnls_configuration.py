@@ -72,6 +72,16 @@ def test_the_alias_gives_the_same_answer():
     assert one.nit == two.nit
 
 
+def _smooth_atoms(m, n, width=0.05):
+    """Gaussian bumps centred along [0, 1] (neighbouring columns nearly parallel) and a
+    noisy combination of 15 of them."""
+    t = np.linspace(0.0, 1.0, m)[:, None]
+    A = np.exp(-0.5 * ((t - np.linspace(0.0, 1.0, n)) / width) ** 2)
+    x = np.zeros(n)
+    x[np.random.default_rng(9).choice(n, 15, replace=False)] = 1.0
+    return A, A @ x + 1e-3 * np.random.default_rng(10).standard_normal(m)
+
+
 _RNG = np.random.default_rng(7)
 _CASES = {
     # (A, b, expected plan)
@@ -84,6 +94,7 @@ _CASES = {
     "wide dense": (_RNG.standard_normal((600, 1200)), _RNG.standard_normal(600),
                    NNLSPlan("dynamics", "accelerated", "small", 20)),
     "smoothing kernel": (*datasets.make_blur(220)[:2], NNLSPlan("ill-conditioned")),
+    "wide dictionary of smooth atoms": (*_smooth_atoms(500, 1000), NNLSPlan("ill-conditioned")),
     "large sparse": (sp.random(600, 2100, density=0.004, random_state=1, format="csr"),
                      _RNG.standard_normal(600), NNLSPlan("dynamics", "accelerated", "small", 20)),
     "tall sparse": (sp.random(3000, 600, density=0.01, random_state=2, format="csr"),

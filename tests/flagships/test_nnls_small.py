@@ -1,5 +1,8 @@
 """The small-problem path of nnls: the general path's answer, certified, with its fields."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import scipy.optimize
@@ -118,7 +121,36 @@ def test_tall_data_with_b_in_the_range_of_A_take_the_general_path():
 def test_an_answer_the_check_refuses_goes_to_the_general_path(monkeypatch):
     rng = np.random.default_rng(5)
     A, b = rng.standard_normal((30, 10)), rng.standard_normal(30)
-    monkeypatch.setattr(small, "compiled_lawson_hanson",  # a wrong x
-                        lambda A, B: (np.zeros((A.shape[1], 1)), np.ones(1, bool)))
+    monkeypatch.setattr(small, "compiled_column", lambda A, b: np.zeros(A.shape[1]))  # a wrong x
     res = ro.nnls(A, b)
     assert res.success and res.optimality <= 1e-10 and np.any(res.x > 0)
+
+
+def test_a_small_call_loads_neither_the_engines_nor_the_dynamics():
+    # a fresh interpreter: this one has loaded everything already. The exact paths never
+    # run the engines, so the first call in a process must not pay for importing them;
+    # the dynamics (a wide 600 x 1200 call) do load them.
+    code = ("import sys, numpy as np, reparamopt\n"
+            "rng = np.random.default_rng(0)\n"
+            "reparamopt.nnls(rng.standard_normal((40, 150)), rng.standard_normal(40))\n"
+            "small = sorted(m for m in sys.modules if m.startswith('reparamopt.engines'))\n"
+            "A = rng.standard_normal((600, 1200))\n"
+            "reparamopt.nnls(A, A[:, :5] @ np.ones(5))\n"
+            "print(small, 'reparamopt.engines' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["[]", "True"]
+
+
+@pytest.mark.parametrize("scale_A,scale_b", [(1e-200, 1.0), (1e60, 1.0), (1.0, 1e-170), (1.0, 1e55)])
+def test_data_that_need_rescaling_take_the_general_path(scale_A, scale_b):
+    # squares that underflow (1e-200, 1e-170) or pass 1e100 must not pass the range test;
+    # the general path rescales and solves the same problem as on unit data
+    rng = np.random.default_rng(3)
+    A, b = rng.standard_normal((30, 12)), rng.standard_normal(30)
+    kw = dict(method="auto", power=2, polish=True, progress=False, history=False, unset=(None,) * 8)
+    assert small.small_call(scale_A * A, scale_b * b, 1e-10, **kw) is None
+    res = ro.nnls(scale_A * A, scale_b * b)
+    # x scales by scale_b / scale_A: compared in unit-data terms, to 1e-9 relative
+    x_ref = scipy.optimize.nnls(A, b)[0]
+    np.testing.assert_allclose(res.x * (scale_A / scale_b), x_ref, rtol=1e-9, atol=1e-12)
+    assert res.success

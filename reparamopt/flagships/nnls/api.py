@@ -26,7 +26,6 @@ from ...models.linear import LinearModel, check_nnls_input, single_threaded
 from ...models.scaling import divided, rescaling, times_ratio
 from . import direct
 from .certify import certify
-from .dynamics import dynamics_path, start_point
 from .finishing import Finisher, NNLSOutcome
 from .route import Facts, default_gram, route
 from .settings import NNLSSettings
@@ -81,8 +80,10 @@ def nnls(A: Matrix, b: ArrayLike, *, method: str = "auto", power: float = 2,
           from the point reached. Dense data with at most 150 columns, and wide dense
           data with few rows (``m^2 n <= 1e8``), go to scipy's compiled Lawson-Hanson
           method; a call with one right-hand side, float64 data and default options
-          goes there directly (a fixed cost of microseconds). Wide sparse data, wider
-          dense data and matrix-free data take accelerated latent steps from a small
+          goes there directly (a fixed cost of microseconds). Wider dense data whose
+          neighbouring columns are nearly parallel (smooth atoms) go to Lawson and
+          Hanson's method with block entries from scratch. Wide sparse data, other
+          wider dense data and matrix-free data take accelerated latent steps from a small
           identical start, which reveal a sparse support, and finish from it.
         * ``"gd"``: gradient descent on ``u`` (Armijo backtracking; a constant or
           decaying step ``eta / (k+2)**gamma`` with ``options={"step": eta, "decay":
@@ -265,6 +266,8 @@ def solve_scaled(model, settings, x0, start):
     elif plan.path == "sparse":
         outcome = sparse_path(finish, settings)
     else:
+        from .dynamics import dynamics_path, start_point  # lazy: the engines load here
+
         outcome = dynamics_path(finish, settings, plan,
                                 start_point(plan.start, settings, model, x0))
     return certify(outcome, finish, settings, x0, start)

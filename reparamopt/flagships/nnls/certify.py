@@ -47,7 +47,10 @@ def certify(outcome, finish, settings, x0, start):
 def _best_candidate(outcome, model, x0):
     """Per column, the path's point unless another candidate is lower beyond rounding;
     which columns kept the path's point; and the objective at the point kept."""
-    x = np.maximum(np.nan_to_num(outcome.x, nan=0.0, posinf=0.0), 0.0)
+    x = outcome.x
+    if not np.all(np.isfinite(x)):
+        x = np.nan_to_num(x, nan=0.0, posinf=0.0)
+    x = np.maximum(x, 0.0)
     candidates = [x] + [np.maximum(v, 0.0) for v in outcome.before]
     if x0 is not None:
         candidates.append(x0)
@@ -57,8 +60,10 @@ def _best_candidate(outcome, model, x0):
     # keep the method's point unless another is lower beyond rounding
     slack = 64 * np.finfo(float).eps * (values.min(axis=0) + 0.5 * model.b_norm2)
     best = np.where(values[0] <= values.min(axis=0) + slack, 0, np.argmin(values, axis=0))
-    stacked = np.stack(candidates)
     columns = np.arange(x.shape[1])
+    if not best.any():  # the usual case: no copy of the candidates
+        return x, best == 0, values[0]
+    stacked = np.stack(candidates)
     return stacked[best, :, columns].T, best == 0, values[best, columns]
 
 

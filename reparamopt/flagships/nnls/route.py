@@ -61,7 +61,8 @@ class NNLSPlan(NamedTuple):
         One of :data:`PATHS`: "zero" (``x = 0`` satisfies the KKT conditions), "warm"
         (the warm start does), "warm-finish" (the finish from the warm start's support),
         "compiled" (scipy's Lawson-Hanson on the dense matrix), "ill-conditioned" (a
-        smoothing kernel: Lawson-Hanson from scratch), "least-squares" (the finish from
+        smoothing kernel or a wide dictionary of smooth atoms: Lawson-Hanson from
+        scratch), "least-squares" (the finish from
         the sign pattern of the unconstrained solution), "sparse" (projected Newton
         steps by conjugate gradients, :mod:`.sparse`), "dynamics" (the engine).
     engine : str or None
@@ -185,6 +186,13 @@ def _route_auto(settings, facts):
     if not model.use_gram:
         if compiled_pays(model.m, model.n, model.kind) and facts.densifiable:
             return NNLSPlan("compiled")
+        if model.kind == "dense" and facts.smooth_kernel:
+            # a wide dictionary of smooth atoms: the dynamics' support after a few steps
+            # holds most of the nearly parallel atoms, which the finish must drop one
+            # factorization at a time; block entries from scratch reach the few true
+            # ones directly (measured on 500 x 2000 and 1000 x 4000 Gaussian bumps:
+            # 1.8-2.1x faster than from the dynamics)
+            return NNLSPlan("ill-conditioned")
         return NNLSPlan("dynamics", "accelerated", _start(settings, facts, "small"),
                     settings.check_every(AUTO_CHECK_EVERY))
     if facts.smooth_kernel:

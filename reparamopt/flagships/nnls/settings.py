@@ -13,7 +13,6 @@ from typing import Any, Callable, Mapping, Optional
 import numpy as np
 
 from ..._utils.validation import as_float_array, check_choice, check_scalar, describe
-from ...engines import ENGINES, ODE_METHODS
 from ...exceptions import (
     InfeasibleError,
     InvalidArgumentError,
@@ -47,6 +46,8 @@ def _non_negative(value, name):
 
 
 def _integrator(value, name):
+    from ...engines import ODE_METHODS  # lazy: the engines load with the dynamics
+
     return check_choice(value, name, tuple(ODE_METHODS))
 
 
@@ -81,6 +82,8 @@ def canonical_method(method):
     if isinstance(method, str):
         if method.lower() == "auto":
             return "auto"
+        from ...engines import ENGINES  # lazy: the engines load with the dynamics
+
         try:
             name = ENGINES.canonical(method, "method")
         except UnknownNameError:

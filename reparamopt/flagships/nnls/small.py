@@ -12,11 +12,12 @@ with ``b`` in the range of ``A`` (whose least-squares solution the general path
 refines to the rounding level) take the general path, which refines and explains.
 """
 
+import math
 import time
 
 import numpy as np
 
-from ...finish.compiled import compiled_lawson_hanson
+from ...finish.compiled import compiled_column
 from ...finish.kkt import kkt_residual
 from ...models.scaling import WIDE
 from ...result import OptimizeResult, Status
@@ -73,20 +74,21 @@ def small_call(A, b, tol, *, method, power, polish, progress, history, unset):
     if not (_defaults(method, power, polish, progress, history, unset) and _eligible(A, b, tol)
             and _in_range(A) and _in_range(b)):
         return None
-    m, n = A.shape
-    X, ok = compiled_lawson_hanson(A, b[:, None])
-    if not ok[0]:  # scipy's iteration limit: the general path finishes it
+    x = compiled_column(A, b)
+    if x is None:  # scipy's iteration limit: the general path finishes it
         return None
-    x = X[:, 0]
-    r = A @ x - b
-    g, atb = A.T @ r, A.T @ b
-    optimality = kkt_residual(x, g, np.sqrt(atb @ atb))
+    r = A @ x
+    r -= b
+    # A^T b and the gradient A^T (A x - b) from one product with A
+    atb, g = np.array((b, r)) @ A
+    optimality = kkt_residual(x, g, math.sqrt(atb @ atb))
     rr, bb = r @ r, b @ b
     if not (optimality <= tol and rr <= bb + _SLACK * bb):  # never worse than x = 0
         return None
+    m, n = A.shape
     if m >= n and 0 < rr <= ATTAINABLE ** 2 * bb:
         return None  # b in the range of A: the general path's solve reaches its rounding level
-    rnorm = np.sqrt(rr)
+    rnorm = np.float64(math.sqrt(rr))
     status = Status.CONVERGED
     return OptimizeResult(
         x=x, u=None, rnorm=rnorm, fun=0.5 * rnorm ** 2, optimality=np.float64(optimality),

@@ -126,3 +126,20 @@ def test_nothing_to_enter():
     A = rng.random((20, 6))
     x, converged, nit = solve(A, -A @ np.ones(6))  # every dual negative: x = 0
     assert converged and nit == 1 and np.all(x == 0)
+
+
+def test_a_full_passive_set_interpolates_b_and_stops_at_once():
+    # 60 x 200 Gaussian, b random: the solution set {x >= 0, A x = b} is not empty and
+    # a passive set of 60 independent columns with a positive solution interpolates b.
+    # Its duals are rounding (about 1e-15 ||A^T b||, half of them positive): the method
+    # stops at the first pricing instead of trying each column, which cannot enter.
+    rng = np.random.default_rng(8)
+    A = rng.standard_normal((60, 200))
+    b = A @ np.abs(rng.standard_normal(200))
+    x_ref = scipy_reference(A, b)
+    F = x_ref > 0
+    assert F.sum() == 60
+    x, converged, nit = solve(A, b, x=x_ref, F=F)
+    assert converged and nit == 1
+    assert np.all(x >= 0) and kkt_holds(A, b, x)
+    assert close_to_scipy(A, b, x)
