@@ -23,8 +23,12 @@ import time
 
 import numpy as np
 
-from ..._utils.validation import check_scalar
-from ...exceptions import ClusterTimeoutError, WorkerLostError, WorkerMemoryError
+from ...exceptions import (
+    ClusterTimeoutError,
+    InvalidArgumentError,
+    WorkerLostError,
+    WorkerMemoryError,
+)
 
 __all__ = ["Runner", "STALL_TIMEOUT", "check_timeouts", "client_of", "memory_needed"]
 
@@ -55,9 +59,20 @@ def client_of(scheduler):
     return owner if isinstance(owner, Client) else None
 
 
+def _seconds(value, name, allow_none):
+    import numbers
+
+    if value is None and allow_none:
+        return None
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0
+            or value != value or value == float("inf")):
+        spelled = "a positive finite number of seconds" + (" or None" if allow_none else "")
+        raise InvalidArgumentError(f"`{name}` must be {spelled}; got {value!r}")
+    return float(value)
+
+
 def check_timeouts(timeout, stall_timeout):
-    """``(timeout, stall_timeout)`` as floats (or None): each a positive finite number of
-    seconds or None, else InvalidArgumentError (InvalidTypeError for a non-number) naming it.
+    """``(timeout, stall_timeout)`` as floats (or None), or InvalidArgumentError.
 
     Examples
     --------
@@ -65,9 +80,7 @@ def check_timeouts(timeout, stall_timeout):
     >>> check_timeouts(None, 30)
     (None, 30.0)
     """
-    return tuple(check_scalar(value, name, lower=0, lower_inclusive=False, upper=float("inf"),
-                              upper_inclusive=False, allow_none=True)
-                 for value, name in ((timeout, "timeout"), (stall_timeout, "stall_timeout")))
+    return _seconds(timeout, "timeout", True), _seconds(stall_timeout, "stall_timeout", True)
 
 
 def memory_needed(chunk_bytes):
