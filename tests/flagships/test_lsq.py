@@ -258,3 +258,52 @@ def test_edge_cases_no_column_and_fixed_variables():
     ref = so.lsq_linear(A[:, 1:], b - 0.5 * A[:, 0], (-1, 1), method="bvls", tol=1e-14)
     assert res.x[0] == 0.5 and res.success
     np.testing.assert_allclose(res.x[1:], ref.x, rtol=1e-10, atol=1e-12)
+
+
+def test_lockstep_finish_in_chunks_matches_bvls_and_the_qr_finish(monkeypatch):
+    from reparamopt.finish import bounded_batch as batch
+    from reparamopt.finish.bounded import bounded_active_set
+
+    monkeypatch.setattr(batch, "_CHUNK", 3)  # several chunks, the last one partial
+    rng = np.random.default_rng(12)
+    A, B = rng.standard_normal((40, 15)), 2 * rng.standard_normal((40, 7))
+    lower, upper = np.full(15, -0.2), np.full(15, 0.3)
+    H, C = A.T @ A, A.T @ B
+    # from zero every variable starts free: most leave (factored afresh each time)
+    X, done, _ = batch.bounded_batch(H, C, lower, upper, np.zeros((15, 7)), max_iter=200)
+    assert done.all() and np.mean((X == -0.2) | (X == 0.3)) > 0.3
+    for j in range(7):
+        ref = so.lsq_linear(A, B[:, j], (lower, upper), method="bvls", tol=1e-12).x
+        np.testing.assert_allclose(X[:, j], ref, atol=1e-10)
+    # the simplex from a vertex: variables enter one by one (appended factor rows)
+    ones, start = np.ones(15), np.zeros((15, 7))
+    start[0] = 1.0
+    X, done, _ = batch.bounded_batch(H, C, np.zeros(15), np.full(15, np.inf), start,
+                                     weights=ones, total=1.0, max_iter=200)
+    assert done.all()
+    for j in range(7):
+        ref = bounded_active_set(A, B[:, j], np.zeros(15), np.full(15, np.inf), start[:, j],
+                                 weights=ones, total=1.0)[0]
+        np.testing.assert_allclose(X[:, j], ref, atol=1e-10)
+        assert _kkt_simplex(A, B[:, j], X[:, j]) < 1e-12
+
+
+def test_lockstep_hands_back_a_column_whose_entering_variable_is_dependent():
+    from reparamopt.finish.bounded_batch import bounded_batch
+
+    rng = np.random.default_rng(13)
+    A = rng.standard_normal((30, 6))
+    # a sine of 1e-8 to the column before it: below the test's 1e-6, yet it helps the fit
+    A[:, 5] = A[:, 3] + 1e-8 * rng.standard_normal(30)
+    b = rng.standard_normal(30) + A[:, 3]
+    B = np.column_stack([b, b])
+    start = np.zeros((6, 2))
+    start[3] = 0.5  # x3 starts free; x5 then enters (nearly) in its span
+    X, done, _ = bounded_batch(A.T @ A, A.T @ B, np.zeros(6), np.full(6, np.inf), start,
+                               max_iter=50)
+    assert not done.all()
+    assert np.all(X >= 0)
+    assert _objective(A, b, X[:, 0]) <= _objective(A, b, start[:, 0])
+    res = ro.lsq(A, B, bounds=(0, None))  # the QR-based finish takes over and certifies
+    assert np.all(res.success)
+    assert res.fun[0] <= _objective(A, b, so.nnls(A, b)[0]) * (1 + 1e-9)
