@@ -307,3 +307,41 @@ def test_lockstep_hands_back_a_column_whose_entering_variable_is_dependent():
     res = ro.lsq(A, B, bounds=(0, None))  # the QR-based finish takes over and certifies
     assert np.all(res.success)
     assert res.fun[0] <= _objective(A, b, so.nnls(A, b)[0]) * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("half_width", [0.05, 10.0])
+def test_sparse_path_matches_bvls_with_and_without_active_bounds(half_width):
+    from reparamopt.flagships.lsq.route import SPARSE_FROM
+
+    rng = np.random.default_rng(14)
+    m, n = 3 * SPARSE_FROM, SPARSE_FROM
+    A = sp.random_array((m, n), density=0.03, rng=rng, format="csr")
+    b = rng.standard_normal(m)
+    bounds = (np.full(n, -half_width), np.full(n, half_width))
+    res = ro.lsq(A, b, bounds=bounds)
+    ref = so.lsq_linear(A.toarray(), b, bounds, method="bvls", tol=1e-12)
+    assert res.success and res.nit > 0
+    assert np.all((res.x >= -half_width) & (res.x <= half_width))
+    assert res.fun <= 0.5 * float(ref.fun @ ref.fun) * (1 + 1e-12)
+    np.testing.assert_allclose(res.x, ref.x, atol=1e-8)
+    g = A.T @ (A @ res.x - b)
+    kkt = np.linalg.norm(res.x - np.clip(res.x - g, *bounds)) / np.linalg.norm(A.T @ b)
+    assert kkt < 1e-10
+
+
+def test_sparse_path_hands_a_stalled_solve_to_the_exact_path():
+    from reparamopt.flagships.lsq import sparse as sparse_path
+    from reparamopt.flagships.lsq.route import SPARSE_FROM
+
+    n = SPARSE_FROM
+    A, b, _ = make_svd(2 * n, n, cond=1e10, random_state=3)
+    A[np.abs(A) < 0.5 * np.abs(A).mean()] = 0.0
+    A = sp.csr_array(A)
+    x, converged, _ = sparse_path.projected_newton(
+        A, b, ro.flagships.lsq.LSQSettings.build(n, bounds=(-1, 1)),
+        np.linalg.norm(A.T @ b), sp.linalg.norm(A, axis=0))
+    assert not converged and np.all(np.abs(x) <= 1)  # conjugate gradients stall here
+    res = ro.lsq(A, b, bounds=(-1, 1))
+    ref = so.lsq_linear(A.toarray(), b, (-1, 1), method="bvls", tol=1e-14, max_iter=5000)
+    assert res.success
+    assert res.fun <= 0.5 * float(ref.fun @ ref.fun) * (1 + 1e-9)
