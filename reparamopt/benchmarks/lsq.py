@@ -17,7 +17,8 @@ Families (full sizes; --quick: smaller):
    10^4 pixels (x >= 0, sum x = 1);
 2. bounded LS, Gaussian 2000 x 500, bounds [-1, 1] (well conditioned);
 3. bounded LS, 2000 x 500 with singular values from 1 to 1e-10 and to 1e-12;
-4. sparse bounded LS, 20000 x 1000, density 5e-3, bounds [-1, 1];
+4. sparse bounded LS, 20000 x 1000, density 5e-3, bounds [-1, 1] (none active) and
+   [-0.05, 0.05] (most active);
 5. ridge: Gaussian 1000 x 500, l2 = 1, bounds [0, 1] (peers on the matrix augmented by
    ``sqrt(l2) I``).
 
@@ -176,7 +177,7 @@ def main(argv=None):
         limits = threadpool_limits(1)
     except ImportError:
         limits = None
-    progress = Progress(len(args.families) * 4, "solver runs")
+    progress = Progress(len(args.families) * 5, "solver runs")
     q = args.quick
     for family in args.families:
         _family(family, q, args, progress)
@@ -207,8 +208,11 @@ def _family(family, quick, args, progress):
         rng = np.random.default_rng(3)
         A = sp.random_array((m, n), density=5e-3, rng=rng, format="csr")
         b = rng.standard_normal(m)
-        run(f"sparse bounded {m} x {n}, density 5e-3", A, b, -np.ones(n), np.ones(n), args,
-            progress)
+        # bounds [-1, 1] leave the solution inside (an unconstrained least squares);
+        # [-0.05, 0.05] hold most of it at a bound
+        for width in (1.0, 0.05):
+            run(f"sparse bounded {m} x {n}, density 5e-3, bounds [-{width:g}, {width:g}]", A,
+                b, -width * np.ones(n), width * np.ones(n), args, progress)
     elif family == 5:
         m, n = (400, 200) if quick else (1000, 500)
         rng = np.random.default_rng(4)
