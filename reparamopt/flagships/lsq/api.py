@@ -60,8 +60,11 @@ def lsq(A: Matrix, b: ArrayLike, *, bounds=None, sum_to: Optional[float] = None,
     Parameters
     ----------
     A : ndarray, scipy.sparse matrix/array or LinearOperator, shape (m, n)
-        Sparse input is used through ``A^T A`` (and made dense, up to ``5e7`` entries,
-        only where the QR-based finish needs its columns); matrix-free input is made
+        Sparse input with bounds only (at least 200 columns, fewer than four
+        right-hand sides) is first solved by a projected Newton method on products with
+        ``A`` (:mod:`reparamopt.flagships.lsq.sparse`); otherwise, and where that is not certified, it is used
+        through ``A^T A`` (and made dense, up to ``5e7`` entries, only where the
+        QR-based finish needs its columns); matrix-free input is made
         dense (up to ``5e7`` entries; larger is an error). float32 and integer input is computed in float64.
     b : array_like, shape (m,) or (m, k)
         One or ``k`` right-hand sides (``x`` is then ``(n, k)``, the scalar fields
