@@ -44,6 +44,9 @@ from reparamopt.exceptions import ConvergenceWarning
 
 __all__ = ["main"]
 
+# Solver runs of each family (reparamopt and its peers, per problem of the family).
+_STEPS = {1: 3, 2: 4, 3: 8, 4: 8, 5: 4}
+
 
 def kkt(A, B, X, lower, upper, total=None, l2=0.0):
     """The largest relative KKT residual over the columns, written from the optimality
@@ -168,7 +171,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=None, help="runs per timing (median)")
     parser.add_argument("--peer-columns", type=int, default=200,
                         help="right-hand sides the looping peers solve (times scaled to all)")
-    parser.add_argument("--families", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    parser.add_argument("--families", type=int, nargs="+", default=[1, 2, 3, 4, 5],
+                        choices=sorted(_STEPS))
     args = parser.parse_args(argv)
     if args.repeats is None:
         args.repeats = 1 if args.quick else 3
@@ -177,7 +181,7 @@ def main(argv=None):
         limits = threadpool_limits(1)
     except ImportError:
         limits = None
-    progress = Progress(len(args.families) * 5, "solver runs")
+    progress = Progress(sum(_STEPS[family] for family in args.families), "solver runs")
     q = args.quick
     for family in args.families:
         _family(family, q, args, progress)
