@@ -258,3 +258,90 @@ def test_edge_cases_no_column_and_fixed_variables():
     ref = so.lsq_linear(A[:, 1:], b - 0.5 * A[:, 0], (-1, 1), method="bvls", tol=1e-14)
     assert res.x[0] == 0.5 and res.success
     np.testing.assert_allclose(res.x[1:], ref.x, rtol=1e-10, atol=1e-12)
+
+
+def test_lockstep_finish_in_chunks_matches_bvls_and_the_qr_finish(monkeypatch):
+    from reparamopt.finish import bounded_batch as batch
+    from reparamopt.finish.bounded import bounded_active_set
+
+    monkeypatch.setattr(batch, "_CHUNK", 3)  # several chunks, the last one partial
+    rng = np.random.default_rng(12)
+    A, B = rng.standard_normal((40, 15)), 2 * rng.standard_normal((40, 7))
+    lower, upper = np.full(15, -0.2), np.full(15, 0.3)
+    H, C = A.T @ A, A.T @ B
+    # from zero every variable starts free: most leave (factored afresh each time)
+    X, done, _ = batch.bounded_batch(H, C, lower, upper, np.zeros((15, 7)), max_iter=200)
+    assert done.all() and np.mean((X == -0.2) | (X == 0.3)) > 0.3
+    for j in range(7):
+        ref = so.lsq_linear(A, B[:, j], (lower, upper), method="bvls", tol=1e-12).x
+        np.testing.assert_allclose(X[:, j], ref, atol=1e-10)
+    # the simplex from a vertex: variables enter one by one (appended factor rows)
+    ones, start = np.ones(15), np.zeros((15, 7))
+    start[0] = 1.0
+    X, done, _ = batch.bounded_batch(H, C, np.zeros(15), np.full(15, np.inf), start,
+                                     weights=ones, total=1.0, max_iter=200)
+    assert done.all()
+    for j in range(7):
+        ref = bounded_active_set(A, B[:, j], np.zeros(15), np.full(15, np.inf), start[:, j],
+                                 weights=ones, total=1.0)[0]
+        np.testing.assert_allclose(X[:, j], ref, atol=1e-10)
+        assert _kkt_simplex(A, B[:, j], X[:, j]) < 1e-12
+
+
+def test_lockstep_hands_back_a_column_whose_entering_variable_is_dependent():
+    from reparamopt.finish.bounded_batch import bounded_batch
+
+    rng = np.random.default_rng(13)
+    A = rng.standard_normal((30, 6))
+    # a sine of 1e-8 to the column before it: below the test's 1e-6, yet it helps the fit
+    A[:, 5] = A[:, 3] + 1e-8 * rng.standard_normal(30)
+    b = rng.standard_normal(30) + A[:, 3]
+    B = np.column_stack([b, b])
+    start = np.zeros((6, 2))
+    start[3] = 0.5  # x3 starts free; x5 then enters (nearly) in its span
+    X, done, _ = bounded_batch(A.T @ A, A.T @ B, np.zeros(6), np.full(6, np.inf), start,
+                               max_iter=50)
+    assert not done.all()
+    assert np.all(X >= 0)
+    assert _objective(A, b, X[:, 0]) <= _objective(A, b, start[:, 0])
+    res = ro.lsq(A, B, bounds=(0, None))  # the QR-based finish takes over and certifies
+    assert np.all(res.success)
+    assert res.fun[0] <= _objective(A, b, so.nnls(A, b)[0]) * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("half_width", [0.05, 10.0])
+def test_sparse_path_matches_bvls_with_and_without_active_bounds(half_width):
+    from reparamopt.flagships.lsq.route import SPARSE_FROM
+
+    rng = np.random.default_rng(14)
+    m, n = 3 * SPARSE_FROM, SPARSE_FROM
+    A = sp.random_array((m, n), density=0.03, rng=rng, format="csr")
+    b = rng.standard_normal(m)
+    bounds = (np.full(n, -half_width), np.full(n, half_width))
+    res = ro.lsq(A, b, bounds=bounds)
+    ref = so.lsq_linear(A.toarray(), b, bounds, method="bvls", tol=1e-12)
+    assert res.success and res.nit > 0
+    assert np.all((res.x >= -half_width) & (res.x <= half_width))
+    assert res.fun <= 0.5 * float(ref.fun @ ref.fun) * (1 + 1e-12)
+    np.testing.assert_allclose(res.x, ref.x, atol=1e-8)
+    g = A.T @ (A @ res.x - b)
+    kkt = np.linalg.norm(res.x - np.clip(res.x - g, *bounds)) / np.linalg.norm(A.T @ b)
+    assert kkt < 1e-10
+
+
+def test_sparse_path_hands_a_stalled_solve_to_the_exact_path():
+    from reparamopt.flagships.lsq import sparse as sparse_path
+    from reparamopt.flagships.lsq.route import SPARSE_FROM
+
+    n = SPARSE_FROM
+    A, b, _ = make_svd(2 * n, n, cond=1e10, random_state=3)
+    A[np.abs(A) < 0.5 * np.abs(A).mean()] = 0.0
+    A = sp.csr_array(A)
+    x, converged, _ = sparse_path.projected_newton(
+        A, b, ro.flagships.lsq.LSQSettings.build(n, bounds=(-1, 1)),
+        np.linalg.norm(A.T @ b), sp.linalg.norm(A, axis=0))
+    assert not converged and np.all(np.abs(x) <= 1)  # conjugate gradients stall here
+    res = ro.lsq(A, b, bounds=(-1, 1))
+    ref = so.lsq_linear(A.toarray(), b, (-1, 1), method="bvls", tol=1e-14, max_iter=5000)
+    assert res.success
+    assert res.fun <= 0.5 * float(ref.fun @ ref.fun) * (1 + 1e-9)

@@ -17,6 +17,7 @@ import time
 from typing import TYPE_CHECKING
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
 from ...exceptions import InvalidArgumentError, warn_not_converged
@@ -24,8 +25,9 @@ from ...models.linear import check_nnls_input, single_threaded
 from ...result import OptimizeResult, Status
 from .certify import certify
 from .direct import DENSE_MAX_ENTRIES, Reduced, solve_columns, solve_gram, start_points
-from .route import route
+from .route import Plan, route
 from .settings import LSQSettings
+from .sparse import sparse_points
 
 if TYPE_CHECKING:
     from ..._utils.typing import ArrayLike, Matrix, Optional
@@ -58,8 +60,11 @@ def lsq(A: Matrix, b: ArrayLike, *, bounds=None, sum_to: Optional[float] = None,
     Parameters
     ----------
     A : ndarray, scipy.sparse matrix/array or LinearOperator, shape (m, n)
-        Sparse input is used through ``A^T A`` (and made dense, up to ``5e7`` entries,
-        only where the QR-based finish needs its columns); matrix-free input is made
+        Sparse input with bounds only (at least 200 columns, fewer than four
+        right-hand sides) is first solved by a projected Newton method on products with
+        ``A`` (:mod:`reparamopt.flagships.lsq.sparse`); otherwise, and where that is not certified, it is used
+        through ``A^T A`` (and made dense, up to ``5e7`` entries, only where the
+        QR-based finish needs its columns); matrix-free input is made
         dense (up to ``5e7`` entries; larger is an error). float32 and integer input is computed in float64.
     b : array_like, shape (m,) or (m, k)
         One or ``k`` right-hand sides (``x`` is then ``(n, k)``, the scalar fields
@@ -147,29 +152,37 @@ def _dense(A):
 
 def _solve(A, B, settings, X0):
     """Plan, finish and certify every column; the result in 2-D."""
-    reduced = Reduced(A, settings)
-    H, C = reduced.gram(), reduced.gram_rhs(B)
-    plan = route(settings, warm=X0 is not None)
-    Y0 = start_points(reduced, H, C, plan, X0)
-    batched = B.shape[1] >= BATCH_FROM
-    if A.shape[1] == 0:  # nothing to solve (LAPACK refuses empty matrices)
-        Y, converged, nit = Y0, np.ones(B.shape[1], bool), np.zeros(B.shape[1], int)
-    else:
-        Y, converged, nit = solve_gram(reduced, H, C, B, Y0, settings.max_iter,
-                                       lockstep=batched)
-    X = np.clip(reduced.original(Y), settings.lower[:, None], settings.upper[:, None])
+    plan = route(settings, warm=X0 is not None, sparse=sp.issparse(A),
+                 shape=(A.shape[1], B.shape[1]))
     atb_norm = np.linalg.norm(np.asarray(A.T @ B), axis=0)
-    optimality, ok, mu, rnorm, fun = certify(A, B, X, settings, atb_norm)
-    if batched and not np.all(ok):
-        # the normal equations of the lockstep finish fell short: the QR-based one
-        again = np.flatnonzero(~ok)
-        Y, converged, more = solve_columns(reduced, B, Y, settings.max_iter, cols=again)
-        nit = nit + more
-        X = np.clip(reduced.original(Y), settings.lower[:, None], settings.upper[:, None])
-        optimality, ok, mu, rnorm, fun = certify(A, B, X, settings, atb_norm)
-    Xs = np.clip(reduced.original(Y0), settings.lower[:, None], settings.upper[:, None])
-    opt_s, ok_s, mu_s, rnorm_s, fun_s = certify(A, B, Xs, settings, atb_norm)
+    reduced = Reduced(A, settings)
+    H = C = None
+    nit = np.zeros(B.shape[1], int)
+    if plan.path == "sparse":
+        # a feasible point of products with A alone; the exact path takes over from it
+        X0, _, nit = sparse_points(A, B, settings, atb_norm)
+        plan = Plan("warm")
+    else:
+        H, C = reduced.gram(), reduced.gram_rhs(B)
+    Y0 = start_points(reduced, H, C, plan, X0)
+    lower, upper = settings.lower[:, None], settings.upper[:, None]
+    Xs = np.clip(reduced.original(Y0), lower, upper)
+    start = certify(A, B, Xs, settings, atb_norm)
+    # a start that is certified already (an unconstrained solution inside the box, or
+    # the sparse path's point) is the answer; the others are finished
+    todo = np.flatnonzero(~start[1])
+    Y, converged = Y0.copy(), np.ones(B.shape[1], bool)
+    if todo.size and A.shape[1]:  # (LAPACK refuses empty matrices)
+        if H is None:
+            H, C = reduced.gram(), reduced.gram_rhs(B)
+        Y[:, todo], converged[todo], more = _finish(A, reduced, H, C[:, todo], B[:, todo],
+                                                    Y0[:, todo], settings, atb_norm[todo])
+        nit[todo] += more
+    X = np.clip(reduced.original(Y), lower, upper)
+    optimality, ok, mu, rnorm, fun = certify(A, B, X, settings, atb_norm) if todo.size \
+        else start
     # never worse than the start (beyond rounding of the objective)
+    opt_s, ok_s, mu_s, rnorm_s, fun_s = start
     worse = fun > fun_s + 64 * np.finfo(float).eps * np.abs(fun_s)
     X[:, worse] = Xs[:, worse]
     optimality, ok = np.where(worse, opt_s, optimality), np.where(worse, ok_s, ok)
@@ -183,6 +196,21 @@ def _solve(A, B, settings, X0):
         active_mask=_active_mask(X, settings), nit=int(nit.max(initial=0)),
         nfev=int(nit.sum()), status=int(status), success=status.success, message=message,
         method="exact", time=0.0, history=None)
+
+
+def _finish(A, reduced, H, C, B, Y0, settings, atb_norm):
+    """The exact finish of the columns of `B` from `Y0`: ``(Y, converged, nit)``."""
+    batched = B.shape[1] >= BATCH_FROM
+    Y, converged, nit = solve_gram(reduced, H, C, B, Y0, settings.max_iter, lockstep=batched)
+    if batched:
+        X = np.clip(reduced.original(Y), settings.lower[:, None], settings.upper[:, None])
+        ok = certify(A, B, X, settings, atb_norm)[1]
+        if not np.all(ok):
+            # the normal equations of the lockstep finish fell short: the QR-based one
+            Y, converged, more = solve_columns(reduced, B, Y, settings.max_iter,
+                                               cols=np.flatnonzero(~ok))
+            nit = nit + more
+    return Y, converged, nit
 
 
 def _active_mask(X, settings):

@@ -46,7 +46,10 @@ def natural_residual(X, G, settings):
     if settings.sum_to is not None:
         smooth = G + l1 * np.sign(X)
         free = (X > lower) & (X < upper) & ((X != 0) | (l1 == 0))
-        for j in range(X.shape[1]):
+        count = free.sum(axis=0)
+        # with free variables: the least-squares fit of g + mu = 0 on them (all at once)
+        mu = -np.sum(np.where(free, smooth, 0.0), axis=0) / np.maximum(count, 1)
+        for j in np.flatnonzero(count == 0):
             mu[j] = equality_multiplier(smooth[:, j], X[:, j], settings.lower, settings.upper,
                                         np.ones(X.shape[0]), free=free[:, j])
     V = X - (G + mu)
