@@ -196,9 +196,31 @@ def bounded_active_set(M, d, lower, upper, x, *, linear=None, weights=None, tota
         j = int(np.argmax(violation))
         if violation[j] <= 0:
             return x, float(mu or 0.0), True, nit
+        if weights is not None and not factor.order.size:
+            # alone, the entering variable is pinned by the equality: it enters with the
+            # partner that moves to keep the sum at the least cost
+            rising = -w[j] - floor[j] >= w[j] - floor[j]
+            k = _partner(j, rising, w, x, problem, outside & (norms > 0))
+            if k is not None:
+                factor.insert(k)
         if not factor.insert(j):
             aside[j] = True
     return x, float(mu or 0.0), False, max_iter
+
+
+def _partner(j, rising, w, x, problem, candidates):
+    """The variable that moves with `j` (rising or falling) so that ``e^T x`` stays: of
+    those that can move the opposite way in ``e``, the one whose move costs least (the
+    smallest reduced gradient along it); None if none can."""
+    e = problem.weights
+    direction = -(1.0 if rising else -1.0) * np.sign(e[j]) * np.sign(e)
+    room = np.where(direction > 0, x < problem.upper, x > problem.lower)
+    able = candidates & room & (direction != 0)
+    able[j] = False
+    if not able.any():
+        return None
+    cost = np.where(able, w * direction, np.inf)
+    return int(np.argmin(cost))
 
 
 def _settle(problem, factor, x):

@@ -345,3 +345,37 @@ def test_sparse_path_hands_a_stalled_solve_to_the_exact_path():
     ref = so.lsq_linear(A.toarray(), b, (-1, 1), method="bvls", tol=1e-14, max_iter=5000)
     assert res.success
     assert res.fun <= 0.5 * float(ref.fun @ ref.fun) * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("m,n,k", [(2, 17, 1), (3, 20, 1), (4, 24, 1), (3, 20, 6)])
+def test_wide_simplex_with_more_nonzeros_than_rows(m, n, k):
+    """b inside the hull of the columns of a wide A: the fit is exact, with up to m + 1
+    non-zeros on m rows, whose columns are independent only together with the row of
+    the sum. The objective must reach 0 (to rounding) and the KKT test hold."""
+    rng = np.random.default_rng(m * n + k)
+    A = rng.standard_normal((m, n))
+    B = A @ rng.dirichlet(np.ones(n), size=k).T
+    res = ro.lsq(A, B if k > 1 else B[:, 0], bounds=(0, None), sum_to=1)
+    X = res.x.reshape(n, k)
+    assert np.all(res.success) and X.min() >= 0
+    np.testing.assert_allclose(X.sum(axis=0), 1.0, atol=1e-14)
+    for j in range(k):
+        assert _objective(A, B[:, j], X[:, j]) <= 1e-24 * (1 + np.sum(B[:, j] ** 2))
+        assert _kkt_simplex(A, B[:, j], X[:, j]) < 1e-12
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_capped_simplex_from_a_vertex_matches_slsqp(seed):
+    """Caps of 0.5 with a sum of 1 on a wide A: the start can be a vertex (two variables
+    at their cap, no free one), from which a variable can only enter with a partner."""
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((4, 10))
+    b = A @ rng.dirichlet(np.ones(10))
+    res = ro.lsq(A, b, bounds=(0, 0.5), sum_to=1)
+    assert res.success and res.x.min() >= 0 and res.x.max() <= 0.5
+    assert res.x.sum() == pytest.approx(1.0, abs=1e-14)
+    ref = so.minimize(lambda x: _objective(A, b, x), np.full(10, 0.1), method="SLSQP",
+                      jac=lambda x: A.T @ (A @ x - b), bounds=[(0, 0.5)] * 10,
+                      constraints=[{"type": "eq", "fun": lambda x: x.sum() - 1}],
+                      options={"ftol": 1e-15, "maxiter": 1000})
+    assert res.fun <= ref.fun + 1e-12

@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 
 from ...exceptions import InvalidArgumentError
 from ...finish.bounded import bounded_active_set
@@ -51,6 +52,14 @@ class Reduced:
         if settings.sum_to is not None:
             self.weights = np.concatenate([np.ones(n), -np.ones(self.split.sum())])
         self.total = settings.sum_to
+        # The sum as one more row of M, w e^T y = w s: zero on the feasible set, so the
+        # minimizers and the multiplier are unchanged, while the free columns need only be
+        # independent with that row (a solution may need m + 1 non-zeros on m rows: b
+        # inside the hull of the columns). w is the columns' root-mean-square norm.
+        self.row = 0.0
+        if self.weights is not None:
+            norm = spla.norm(A) if sp.issparse(A) else np.linalg.norm(A)
+            self.row = float(norm) / np.sqrt(max(n, 1)) or 1.0
         self._M = self.Q = None
 
     def gram(self):
@@ -59,12 +68,17 @@ class Reduced:
         G = G.toarray() if sp.issparse(G) else np.array(G)
         G[np.diag_indices(self.n)] += self.l2
         s = self.split
-        return np.block([[G, -G[:, s]], [-G[s], G[np.ix_(s, s)]]]) if s.any() else G
+        H = np.block([[G, -G[:, s]], [-G[s], G[np.ix_(s, s)]]]) if s.any() else G
+        if self.row:
+            H += self.row ** 2 * np.outer(self.weights, self.weights)
+        return H
 
     def gram_rhs(self, B):
         """``C = M^T D - q`` for the right-hand sides `B`."""
         C = np.asarray(self.A.T @ B)
         C = np.vstack([C, -C[self.split]])
+        if self.row:
+            C = C + (self.row ** 2 * self.total) * self.weights[:, None]
         return C if self.linear is None else C - self.linear[:, None]
 
     @property
@@ -73,15 +87,20 @@ class Reduced:
         and the split columns), a tall one replaced by the triangular factor of its QR
         factorization (an orthogonal change: the same minimizers, backward stable, and
         products of cost n^2 instead of m n)."""
-        if self._M is None:
-            self._M, self.Q = _column_form(self.A, self.l2, self.split)
+        self._build()
         return self._M
+
+    def _build(self):
+        if self._M is None:
+            row = self.row * self.weights if self.row else None
+            self._M, self.Q = _column_form(self.A, self.l2, self.split, row)
 
     def rhs(self, B):
         """The right-hand sides ``d`` of `B` for :attr:`M` (times ``Q^T`` for a tall one)."""
-        if self._M is None:
-            self._M, self.Q = _column_form(self.A, self.l2, self.split)
+        self._build()
         D = np.vstack([B, np.zeros((self.n, B.shape[1]))]) if self.l2 > 0 else B
+        if self.row:
+            D = np.vstack([D, np.full((1, B.shape[1]), self.row * self.total)])
         return D if self.Q is None else self.Q.T @ D
 
     def original(self, Y):
@@ -96,9 +115,10 @@ class Reduced:
         return np.vstack([head, np.maximum(-X[self.split], 0.0)])
 
 
-def _column_form(A, l2, split):
-    """``(M, Q)``: the dense matrix of :attr:`Reduced.M` and the orthogonal factor that
-    compressed it (None when it is not tall)."""
+def _column_form(A, l2, split, row=None):
+    """``(M, Q)``: the dense matrix of :attr:`Reduced.M` (with `row` appended, the
+    weighted sum) and the orthogonal factor that compressed it (None when it is not
+    tall)."""
     if A.shape[0] * A.shape[1] > DENSE_MAX_ENTRIES:
         raise InvalidArgumentError(
             f"`A` of shape {A.shape} is too large for the exact finish's QR factorizations "
@@ -107,6 +127,8 @@ def _column_form(A, l2, split):
     A = A.toarray() if sp.issparse(A) else A
     M = np.vstack([A, np.sqrt(l2) * np.eye(A.shape[1])]) if l2 > 0 else A
     M = np.hstack([M, -M[:, split]])
+    if row is not None:
+        M = np.vstack([M, row])
     if M.shape[0] > M.shape[1]:
         Q, R = sla.qr(M, mode="economic", check_finite=False)
         return R, Q
