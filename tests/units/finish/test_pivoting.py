@@ -134,7 +134,7 @@ def test_supports_solved_directly_and_by_complement(inverse):
     F = rng.random((10, 40)) < 0.6
     F[:, 0], F[:, 1] = False, True
     H = np.linalg.inv(G) if inverse else None
-    Z = solve_on_supports(G, C, F, np.arange(40), H, None if H is None else H @ C)
+    Z = solve_on_supports(G, C.T, F.T, H, None if H is None else (H @ C).T).T
     for j in range(40):
         expected = np.zeros(10)
         idx = np.flatnonzero(F[:, j])
@@ -146,7 +146,7 @@ def test_supports_solved_directly_and_by_complement(inverse):
 def test_exchange_rule_falls_back_to_single_exchanges():
     """All wrong signs are exchanged while their number drops or chances remain, then
     only the largest wrong index (Murty's rule, which ends)."""
-    wrong = np.array([[True], [False], [True], [True]])
+    wrong = np.array([[True, False, True, True]])  # one right-hand side per row
     fewest, chances, cols = np.array([5]), np.array([3]), np.array([0])
     np.testing.assert_array_equal(_exchanged(wrong, np.array([3]), fewest, chances, cols), wrong)
     assert fewest[0] == 3 and chances[0] == 3
@@ -155,7 +155,7 @@ def test_exchange_rule_falls_back_to_single_exchanges():
                                       wrong)
         assert chances[0] == left
     single = _exchanged(wrong, np.array([3]), fewest, chances, cols)
-    np.testing.assert_array_equal(single[:, 0], [False, False, False, True])
+    np.testing.assert_array_equal(single[0], [False, False, False, True])
 
 
 def test_rounds_and_columns_bound_the_work():
