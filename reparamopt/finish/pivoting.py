@@ -84,10 +84,17 @@ def coordinate_sweeps(G, C, X, sweeps):
     well-conditioned data a few of them find most of the support, which saves the block
     exchanges their rounds (each sweep costs ``n`` products of a row of `G` with `X`)."""
     X = np.maximum(X, 0.0)
-    diagonal = np.maximum(np.diag(G), _TINY)
+    inverse = 1.0 / np.maximum(np.diag(G), _TINY)
+    # one buffer for every coordinate step: a sweep is n short products, where the
+    # temporaries would cost as much as the arithmetic
+    step = np.empty(X.shape[1])
     for _ in range(sweeps):
         for i in range(G.shape[0]):
-            X[i] = np.maximum(X[i] - (G[i] @ X - C[i]) / diagonal[i], 0.0)
+            np.dot(G[i], X, out=step)
+            step -= C[i]
+            step *= inverse[i]
+            np.subtract(X[i], step, out=step)
+            np.maximum(step, 0.0, out=X[i])
     return X
 
 
