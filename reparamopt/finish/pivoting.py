@@ -84,10 +84,17 @@ def coordinate_sweeps(G, C, X, sweeps):
     well-conditioned data a few of them find most of the support, which saves the block
     exchanges their rounds (each sweep costs ``n`` products of a row of `G` with `X`)."""
     X = np.maximum(X, 0.0)
-    diagonal = np.maximum(np.diag(G), _TINY)
+    inverse = 1.0 / np.maximum(np.diag(G), _TINY)
+    # one buffer for every coordinate step: a sweep is n short products, where the
+    # temporaries would cost as much as the arithmetic
+    step = np.empty(X.shape[1])
     for _ in range(sweeps):
         for i in range(G.shape[0]):
-            X[i] = np.maximum(X[i] - (G[i] @ X - C[i]) / diagonal[i], 0.0)
+            np.dot(G[i], X, out=step)
+            step -= C[i]
+            step *= inverse[i]
+            np.subtract(X[i], step, out=step)
+            np.maximum(step, 0.0, out=X[i])
     return X
 
 
@@ -139,14 +146,16 @@ def block_pivoting(G, C, passive, absolute, *, H=None, Y=None, max_rounds=None,
     n, k = C.shape
     max_rounds = 3 * n + 50 if max_rounds is None else int(max_rounds)
     # equilibrated columns: the batched LU solves and the sign tests are then
-    # indifferent to the scales of the columns of A (the signs do not change)
+    # indifferent to the scales of the columns of A (the signs do not change); one row
+    # per right-hand side from here on, so that taking the unfinished ones is a gather
+    # of contiguous rows
     scale = np.sqrt(np.maximum(np.diag(G), _TINY))
-    G, C = G / np.outer(scale, scale), C / scale[:, None]
-    absG, absC = absolute[0] / np.outer(scale, scale), absolute[1] / scale[:, None]
+    G, C = G / np.outer(scale, scale), _rows(C) / scale
+    absG, absC = absolute[0] / np.outer(scale, scale), _rows(absolute[1]) / scale
     if H is not None:
-        H, Y = H * np.outer(scale, scale), Y * scale[:, None]
-    F = np.array(passive, dtype=bool)
-    X = np.zeros((n, k))
+        H, Y = H * np.outer(scale, scale), _rows(Y) * scale
+    F = np.array(passive.T, dtype=bool, order="C")  # a copy: exchanged in place
+    X = np.zeros((k, n))
     converged = np.zeros(k, bool)
     fewest = np.full(k, n + 1)
     chances = np.full(k, _CHANCES)
@@ -154,76 +163,89 @@ def block_pivoting(G, C, passive, absolute, *, H=None, Y=None, max_rounds=None,
     rounds = 0
     while todo.size >= max(min_columns, 1) and rounds < max_rounds:
         rounds += 1
-        Ft = F[:, todo]
-        Z = solve_on_supports(G, C, Ft, todo, H, Y)
+        every = todo.size == k  # no gathers in the first round
+        Ft, Ct = (F, C) if every else (F[todo], C[todo])
+        Z = solve_on_supports(G, Ct, Ft, H, Y if every or Y is None else Y[todo])
         if Z is None:
             break
-        gradient = G @ Z - C[:, todo]
         # a sign within the rounding level of the gradient is not wrong: clipping such
         # a z_i to zero moves the (equilibrated) gradient by no more than that level
-        floor = GRAM_NOISE * FLOOR_FACTOR * _EPS * (absG @ np.abs(Z) + absC[:, todo])
-        wrong = np.where(Ft, Z < -floor, gradient < -floor)
-        count = wrong.sum(axis=0)
+        floor = GRAM_NOISE * FLOOR_FACTOR * _EPS * (
+            np.abs(Z) @ absG + (absC if every else absC[todo]))
+        wrong = np.where(Ft, Z < -floor, Z @ G - Ct < -floor)
+        count = wrong.sum(axis=1)
         done = count == 0
-        X[:, todo[done]] = np.where(Ft[:, done], np.maximum(Z[:, done], 0.0), 0.0)
+        X[todo[done]] = np.where(Ft[done], np.maximum(Z[done], 0.0), 0.0)
         converged[todo[done]] = True
         keep = ~done
-        todo, wrong, count = todo[keep], wrong[:, keep], count[keep]
-        F[:, todo] ^= _exchanged(wrong, count, fewest, chances, todo)
-    return X / scale[:, None], converged, rounds
+        todo, wrong, count = todo[keep], wrong[keep], count[keep]
+        F[todo] ^= _exchanged(wrong, count, fewest, chances, todo)
+    return X.T / scale[:, None], converged, rounds
 
 
-def _exchanged(wrong, count, fewest, chances, cols):
-    """The indices each column `cols` exchanges (Kim and Park's rule, updating the
-    counters `fewest` and `chances` in place): all its wrong signs while their number
-    drops or chances remain, else the largest wrong index alone (Murty's rule)."""
-    better = count < fewest[cols]
-    fewest[cols[better]] = count[better]
-    chances[cols[better]] = _CHANCES
-    spend = ~better & (chances[cols] > 0)
-    chances[cols[spend]] -= 1
+def _rows(M):
+    """``M^T`` in row-major order (a transposed view would keep its columns' layout
+    through the arithmetic, and every later row gather would be strided)."""
+    return np.ascontiguousarray(M.T)
+
+
+def _exchanged(wrong, count, fewest, chances, rows):
+    """The indices each right-hand side `rows` exchanges (a row of `wrong` each; Kim
+    and Park's rule, updating the counters `fewest` and `chances` in place): all its
+    wrong signs while their number drops or chances remain, else the largest wrong
+    index alone (Murty's rule)."""
+    better = count < fewest[rows]
+    fewest[rows[better]] = count[better]
+    chances[rows[better]] = _CHANCES
+    spend = ~better & (chances[rows] > 0)
+    chances[rows[spend]] -= 1
     single = ~better & ~spend
     out = wrong.copy()
     if single.any():
-        n = wrong.shape[0]
-        last = n - 1 - np.argmax(wrong[::-1, single], axis=0)
-        out[:, single] = False
-        out[last, np.flatnonzero(single)] = True
+        n = wrong.shape[1]
+        last = n - 1 - np.argmax(wrong[single, ::-1], axis=1)
+        out[single] = False
+        out[np.flatnonzero(single), last] = True
     return out
 
 
-def solve_on_supports(G, C, F, cols, H=None, Y=None):
-    """``z`` with ``G_FF z_F = c_F`` and ``z = 0`` outside ``F``, for each column ``F[:, j]``
-    and right-hand side ``cols[j]``, in batches of systems of one size (the complement
-    form where `H` is given and fewer indices lie outside ``F`` than in it). None when a
-    batched solve fails."""
-    n, s = F.shape
-    Z = np.zeros((n, s))
-    inside = F.sum(axis=0)
-    complement = (n - inside < inside) if H is not None else np.zeros(s, bool)
-    # multipliers of the complement form, one column per right-hand side
-    L = np.zeros((n, s))
-    # per column, the indices in F, then those outside, each in increasing order
-    order = np.argsort(~F, axis=0, kind="stable")
+def solve_on_supports(G, C, F, H=None, Y=None):
+    """``z`` with ``G_FF z_F = c_F`` and ``z = 0`` outside ``F``, one row each of `C`
+    (``(s, n)``) and `F`, in batches of systems of one size (the complement form where
+    `H` and ``Y = C H`` are given and fewer indices lie outside ``F`` than in it). None
+    when a batched solve fails."""
+    s, n = F.shape
+    inside = F.sum(axis=1)
+    complement = (2 * inside > n) if H is not None else np.zeros(s, bool)
+    # the indices of each row's smaller system (F, or the complement of F), listed row
+    # after row by nonzero
+    chosen = F ^ complement[:, None]
+    sizes = np.where(complement, n - inside, inside)
+    starts = np.cumsum(sizes) - sizes
+    indices = np.nonzero(chosen)[1]
+    # flat offsets into the stacked matrices (G, H): one take per gather instead of
+    # fancy indexing over three axes
+    matrices = np.stack((G, G if H is None else H)).ravel()
+    offset = np.where(complement, n * n, 0)
+    rights = (C.ravel(), (C if Y is None else Y).ravel())
+    W = np.zeros((s, n))
     try:
-        for flip, matrix, right in ((False, G, C), (True, H, Y)):
-            chosen = np.flatnonzero(complement == flip)
-            for size in np.unique(inside[chosen]):
-                group = chosen[inside[chosen] == size]
-                idx = (order[size:, group] if flip else order[:size, group]).T
-                if idx.shape[1]:
-                    (L if flip else Z)[idx, group[:, None]] = _batched_solve(
-                        matrix, right, idx, cols[group])
+        for size in np.unique(sizes[sizes > 0]):
+            group = np.flatnonzero(sizes == size)
+            idx = indices[starts[group, None] + np.arange(size)]
+            blocks = matrices.take(offset[group, None, None] + n * idx[:, :, None]
+                                   + idx[:, None, :])
+            flat = n * group[:, None] + idx
+            right = np.where(complement[group, None], rights[1].take(flat), rights[0].take(flat))
+            W[group[:, None], idx] = np.linalg.solve(blocks, right[:, :, None])[:, :, 0]
     except np.linalg.LinAlgError:
         return None
-    chosen = np.flatnonzero(complement)
-    if chosen.size:
-        Z[:, chosen] = np.where(F[:, chosen], Y[:, cols[chosen]] - H @ L[:, chosen], 0.0)
+    if H is None:
+        return W
+    # z = y - H_{:r} H_rr^{-1} y_r on F (H is symmetric: a row times H)
+    Z = Y - W @ H
+    Z[chosen] = 0.0
+    direct = ~complement
+    if direct.any():
+        Z[direct] = W[direct]
     return Z
-
-
-def _batched_solve(M, R, idx, cols):
-    """``M_{PP}^{-1} r_P`` for the index rows ``P`` of `idx` (``(s, p)``) and the columns
-    ``r`` of `R` numbered `cols`, one batched call."""
-    blocks = M[idx[:, :, None], idx[:, None, :]]
-    return np.linalg.solve(blocks, R[idx, cols[:, None]][:, :, None])[:, :, 0]

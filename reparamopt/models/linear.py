@@ -185,9 +185,10 @@ class LinearModel:
         r = self.matvec(x) - self.b
         return self.rmatvec(r), 0.5 * np.sum(r * r, axis=0)
 
-    def exact_grad(self, x):
-        """Gradient with the residual formed from ``A`` (accurate also in Gram mode)."""
-        r = self.matvec(x) - self.b
+    def exact_grad(self, x, residual=None):
+        """Gradient with the residual formed from ``A`` (accurate also in Gram mode), or
+        from the `residual` ``A x - b`` the caller already formed."""
+        r = self.matvec(x) - self.b if residual is None else residual
         return self.rmatvec(r), np.sqrt(np.sum(r * r, axis=0))
 
     def lipschitz(self):
@@ -301,10 +302,11 @@ class LinearModel:
         for i in range(0, self.m, step):
             yield slice(i, i + step), np.abs(self.A[i:i + step])
 
-    def certify(self, x, tol):
-        """``(optimality, ok, g, rnorm)`` at ``x``, measured on ``A`` itself: the relative
-        KKT residual and whether it, or its part above the rounding level, is ``<= tol``."""
-        g, rnorm = self.exact_grad(x)
+    def certify(self, x, tol, residual=None):
+        """``(optimality, ok, g, rnorm)`` at ``x``, measured on ``A`` itself (through the
+        `residual` ``A x - b`` when given): the relative KKT residual and whether it, or
+        its part above the rounding level, is ``<= tol``."""
+        g, rnorm = self.exact_grad(x, residual)
         optimality = kkt_residual(x, g, self.atb_norm)
         ok = optimality <= tol
         if not np.all(ok):

@@ -123,3 +123,20 @@ def test_few_right_hand_sides_go_to_the_compiled_method(pivoting_runs, monkeypat
     W, B = nmf_counts(rng, 300, 12, direct.PIVOTING_FROM - 1, 0.1)
     check_exact(W, B, ro.nnls(W, B))
     assert not pivoting_runs and shapes == [(12, 12)]
+
+
+@pytest.mark.parametrize("layout", ["fortran", "strided"])
+def test_repeated_supports_in_any_memory_layout(pivoting_runs, layout):
+    """Right-hand sides in Fortran order or a strided view, many of them sharing a
+    support, some attainable with zeros in ``x`` (a zero gradient there: degenerate
+    ties), some repeated exactly: every column exact, repeats equal."""
+    rng = np.random.default_rng(9)
+    W, noisy = nmf_counts(rng, 400, 20, 60, 0.02)
+    patterns = rng.random((20, 5)) < 0.5
+    inside = W @ (rng.random((20, 60)) * patterns[:, rng.integers(0, 5, 60)])
+    B = np.hstack([inside, noisy, inside[:, :10]])
+    B = np.asfortranarray(B) if layout == "fortran" else np.repeat(B, 2, axis=1)[:, ::2]
+    res = ro.nnls(W, B)
+    check_exact(W, B, res)
+    np.testing.assert_allclose(res.x[:, 120:], res.x[:, :10], rtol=1e-9, atol=1e-12)
+    assert pivoting_runs

@@ -19,9 +19,10 @@ def certify(outcome, finish, settings, x0, start):
     itself, and the status is CONVERGED only when every column passes.
     """
     model = finish.model
-    x, chosen, fun = _best_candidate(outcome, model, x0)
-    x, unresolved = refine_attainable(x, model, skip=outcome.stable & chosen, fun=fun)
-    optimality, ok, _, rnorm = model.certify(x, settings.tol)
+    best, chosen, fun, residual = _best_candidate(outcome, model, x0)
+    x, unresolved = refine_attainable(best, model, skip=outcome.stable & chosen, fun=fun)
+    optimality, ok, _, rnorm = model.certify(x, settings.tol,
+                                             residual if x is best else None)
     # the paper's methods end with a conservative finish: columns it certified only at
     # the rounding level get a second solve too ("auto"'s paths are exact methods)
     weak = unresolved | ((optimality > settings.tol) & (settings.method != "auto"))
@@ -46,7 +47,8 @@ def certify(outcome, finish, settings, x0, start):
 
 def _best_candidate(outcome, model, x0):
     """Per column, the path's point unless another candidate is lower beyond rounding;
-    which columns kept the path's point; and the objective at the point kept."""
+    which columns kept the path's point; the objective at the point kept; and its
+    residual ``A x - b`` when every column kept the path's point (else None)."""
     x = outcome.x
     if not np.all(np.isfinite(x)):
         x = np.nan_to_num(x, nan=0.0, posinf=0.0)
@@ -54,17 +56,20 @@ def _best_candidate(outcome, model, x0):
     candidates = [x] + [np.maximum(v, 0.0) for v in outcome.before]
     if x0 is not None:
         candidates.append(x0)
-    # the objective at zero is ||b||^2 / 2: no product with A for it
-    values = np.array([model.objective(v) for v in candidates] + [0.5 * model.b_norm2])
+    # the path's residual serves the certificate too; the objective at zero is
+    # ||b||^2 / 2: no product with A for it
+    residual = model.matvec(x) - model.b
+    values = np.array([0.5 * np.sum(residual * residual, axis=0)]
+                      + [model.objective(v) for v in candidates[1:]] + [0.5 * model.b_norm2])
     candidates.append(np.zeros(x.shape))
     # keep the method's point unless another is lower beyond rounding
     slack = 64 * np.finfo(float).eps * (values.min(axis=0) + 0.5 * model.b_norm2)
     best = np.where(values[0] <= values.min(axis=0) + slack, 0, np.argmin(values, axis=0))
     columns = np.arange(x.shape[1])
     if not best.any():  # the usual case: no copy of the candidates
-        return x, best == 0, values[0]
+        return x, best == 0, values[0], residual
     stacked = np.stack(candidates)
-    return stacked[best, :, columns].T, best == 0, values[best, columns]
+    return stacked[best, :, columns].T, best == 0, values[best, columns], None
 
 
 def explain(outcome, optimality, ok, finish, settings):

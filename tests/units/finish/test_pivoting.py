@@ -134,7 +134,7 @@ def test_supports_solved_directly_and_by_complement(inverse):
     F = rng.random((10, 40)) < 0.6
     F[:, 0], F[:, 1] = False, True
     H = np.linalg.inv(G) if inverse else None
-    Z = solve_on_supports(G, C, F, np.arange(40), H, None if H is None else H @ C)
+    Z = solve_on_supports(G, C.T, F.T, H, None if H is None else (H @ C).T).T
     for j in range(40):
         expected = np.zeros(10)
         idx = np.flatnonzero(F[:, j])
@@ -146,7 +146,7 @@ def test_supports_solved_directly_and_by_complement(inverse):
 def test_exchange_rule_falls_back_to_single_exchanges():
     """All wrong signs are exchanged while their number drops or chances remain, then
     only the largest wrong index (Murty's rule, which ends)."""
-    wrong = np.array([[True], [False], [True], [True]])
+    wrong = np.array([[True, False, True, True]])  # one right-hand side per row
     fewest, chances, cols = np.array([5]), np.array([3]), np.array([0])
     np.testing.assert_array_equal(_exchanged(wrong, np.array([3]), fewest, chances, cols), wrong)
     assert fewest[0] == 3 and chances[0] == 3
@@ -155,7 +155,7 @@ def test_exchange_rule_falls_back_to_single_exchanges():
                                       wrong)
         assert chances[0] == left
     single = _exchanged(wrong, np.array([3]), fewest, chances, cols)
-    np.testing.assert_array_equal(single[:, 0], [False, False, False, True])
+    np.testing.assert_array_equal(single[0], [False, False, False, True])
 
 
 def test_rounds_and_columns_bound_the_work():
@@ -178,3 +178,28 @@ def test_a_given_factor_is_used_and_not_changed():
     np.testing.assert_array_equal(given, R)
     np.testing.assert_allclose(H2, H, rtol=1e-12)
     np.testing.assert_allclose(sines2, sines, rtol=1e-12)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_repeated_supports_and_ties_in_one_round(order):
+    """Many right-hand sides drawn from a few support patterns, small ones (solved on
+    ``G_FF``) and large ones (through the inverse, the complement form) side by side, a
+    third of them attainable (``x_i = 0`` with a zero gradient: ties in the sign test);
+    the passive sets given, in either memory order, are not changed."""
+    rng = np.random.default_rng(8)
+    A = gaussian(rng, 80, 16)
+    patterns = rng.random((16, 6)) < np.array([0.15, 0.3, 0.5, 0.7, 0.85, 1.0])
+    X_true = rng.random((16, 90)) * patterns[:, rng.integers(0, 6, 90)]
+    B = A @ X_true
+    B[:, 30:] += 0.05 * rng.standard_normal((80, 60))
+    model = LinearModel(A, B, gram=True)
+    _, H, _ = gram_inverse(model.G)
+    Y = H @ model.atb
+    passive = np.asarray(Y > 0, order=order)
+    given = passive.copy()
+    X, converged, _ = block_pivoting(model.G, model.atb, passive, model.abs_products(),
+                                     H=H, Y=Y)
+    np.testing.assert_array_equal(passive, given)
+    assert_exact(A, B, X, converged)
+    # the attainable columns are recovered: their support is the planted one
+    np.testing.assert_allclose(X[:, :30], X_true[:, :30], rtol=1e-8, atol=1e-10)
