@@ -49,7 +49,7 @@ def fit(model, X, W=None, H=None, *, mask=None, graph=None):
     >>> import array_api_strict as xp
     >>> import reparamopt as ro
     >>> X = xp.asarray(np.random.default_rng(0).random((20, 8)))
-    >>> model = ro.NMF(n_components=2, max_iter=30, random_state=0).fit(X)
+    >>> model = ro.NMF(n_components=2, max_iter=500, random_state=0).fit(X)
     >>> model.finish_time_, model.components_.shape
     (0.0, (2, 8))
     """
