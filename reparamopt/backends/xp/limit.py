@@ -16,6 +16,7 @@ not converge (``b`` outside the cone of A, a face of the cone that forces coordi
 zero), :func:`newton_limit` says "failed" and the caller runs the dynamics instead.
 """
 
+import itertools
 import math
 
 from .common import device_of
@@ -110,7 +111,7 @@ def newton_limit(xp, A, b, *, power, init_scale, nonnegative, max_iter, rtol=1e-
     eps = float(xp.finfo(A.dtype).eps)
     amax, norm_b, m = float(xp.max(xp.abs(A))), float(xp.linalg.vector_norm(b)), A.shape[0]
     history = []
-    for it in range(max_iter + 1):
+    for it in itertools.count():
         x = coords.x()
         r = b - A @ x
         residual = float(xp.linalg.vector_norm(r))
@@ -128,10 +129,11 @@ def newton_limit(xp, A, b, *, power, init_scale, nonnegative, max_iter, rtol=1e-
         if relative <= STALL_RTOL and len(history) > 10 and relative > 0.5 * history[-11]:
             return "converged", coords.latent(), it
         new = _newton_step(xp, A, b, coords, r, max(1e-13, 64 * eps))
-        if new is None:
-            return ("converged" if residual <= 1e3 * rtol * floor else "failed"), coords.latent(), it
+        if new is None:  # no descent left: done where nearly converged
+            if residual <= 1e3 * rtol * floor:
+                return "converged", coords.latent(), it
+            return "failed", None, it
         coords.s = new
-    return "max_iter", coords.latent(), max_iter  # pragma: no cover (the loop returns)
 
 
 def _newton_step(xp, A, b, coords, r, rounding):
