@@ -6,16 +6,21 @@ scikit-learn, and a plain torch baseline, in one run.
 
 Cases: batched NNLS 600 x 300 (the paper's Gaussian generator) with 10^3, 10^4, 10^5
 right-hand sides; the NMF subproblem 2000 x 30 with 10^5; NMF 10000 x 2000, k = 30,
-200 iterations, Frobenius ("cd") and Kullback-Leibler ("mu"). ``--dry-run`` divides the
-right-hand sides by 100 and the NMF by 10 in each dimension, for a check on a CPU.
+200 iterations, Frobenius ("cd") and Kullback-Leibler ("mu"); sparse recovery (the
+flow's limit, Newton on the dual) of a 100-sparse non-negative x from a 2000 x 10000
+Gaussian matrix. ``--dry-run`` divides the right-hand sides by 100 and the NMF and
+sparse recovery by 10 in each dimension, for a check on a CPU.
 Columns: seconds of reparamopt on the device, of reparamopt's NumPy path on the CPU, of
 scipy.optimize.nnls looped over the columns (timed on at most 100 columns and scaled to
 all of them) or scikit-learn's NMF, of a plain torch baseline written here (projected
 FISTA for NNLS, HALS for NMF); the quality of each (the largest relative KKT residual for
 NNLS, the relative error for NMF) and the peak device memory of the reparamopt run.
-Every time is the median of ``--repeats`` runs after one warm-up run. Not run yet: NMF of
-a 10^5 x 10^4 sparse matrix and sparse recovery with a subsampled FFT operator at
-n = 10^6 (the device path takes dense arrays and matrices only).
+For sparse recovery: scipy's basis pursuit (linprog, the l1 minimum the limit
+approaches) where n <= 2000, and the quality is the relative error to x_true, device /
+NumPy path / basis pursuit. Every time is the median of ``--repeats`` runs after one
+warm-up run. Not run: NMF of a 10^5 x 10^4 sparse matrix (the device NMF takes dense X
+only: no sparse arrays of torch or CuPy are accepted yet) and sparse recovery with a
+subsampled FFT operator at n = 10^6 (the device path takes matrices, not operators).
 """
 
 import argparse
@@ -28,6 +33,7 @@ import scipy.optimize
 from sklearn.decomposition import NMF as SklearnNMF
 
 import reparamopt as ro
+from reparamopt.baselines import basis_pursuit
 
 
 def parse():
@@ -175,6 +181,25 @@ def nmf_row(name, X, k, beta, iterations, library, options):
     return row
 
 
+def sparse_row(name, A, x_true, library, options):
+    """Sparse recovery: the device's limit, the NumPy path's limit, basis pursuit."""
+    b = A @ x_true
+    Ad, bd = library.put(A, options.dtype), library.put(b, options.dtype)
+    library.reset_peak()
+    device_time, res = timed(lambda: ro.sparse_recovery(Ad, bd, method="limit"), library,
+                             options.repeats)
+    peak = library.peak()
+    cpu_time, cpu = timed(lambda: ro.sparse_recovery(A, b, method="limit"), library, 1)
+    errors = [np.linalg.norm(_host(res.x) - x_true), np.linalg.norm(cpu.x - x_true)]
+    reference = float("nan")
+    if A.shape[1] <= 2000:
+        reference, bp = timed(lambda: basis_pursuit(A, b, nonnegative=True), library, 1)
+        errors.append(np.linalg.norm(bp.x - x_true))
+    quality = "/".join(f"{e / np.linalg.norm(x_true):.1e}" for e in errors)
+    return dict(case=f"{name} ({res.method})", device=device_time, numpy=cpu_time,
+                reference=reference, quality=quality, peak=peak, baseline="-")
+
+
 def _host(a):
     """A device array as NumPy, for the quality columns only (after the timings)."""
     if hasattr(a, "cpu"):
@@ -202,6 +227,11 @@ def cases(options, library):
     for beta in ("frobenius", "kullback-leibler"):
         yield nmf_row(f"nmf {n}x{p} k=30 {beta}, {iterations} it", X, 30, beta, iterations,
                       library, options)
+    m, n, s = 2000 // side, 10000 // side, 100 // side
+    x_true = np.zeros(n)
+    x_true[rng.choice(n, s, replace=False)] = np.abs(rng.standard_normal(s))
+    yield sparse_row(f"sparse recovery {m}x{n}, s={s}", rng.standard_normal((m, n)) / np.sqrt(m),
+                     x_true / np.linalg.norm(x_true), library, options)
 
 
 def main():

@@ -115,3 +115,29 @@ def test_data_far_from_unit_scale_fit_as_unit_data(data, factor):
     assert model.reconstruction_err_ / factor <= 1.01 * reference
     fit = to_numpy(W).astype(float) @ to_numpy(model.components_).astype(float)
     assert model.reconstruction_err_ == pytest.approx(np.linalg.norm(fit - data * factor), rel=1e-4)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_fit_skips_the_w_finish_as_the_numpy_path_does(data, dtype):
+    """fit returns no W, so it does not solve W exactly against the final components
+    (NumPy's fit does not either): its error is that of the fit's own last W, which the
+    finish of fit_transform only lowers; both take the same iterations (the same H)."""
+    from reparamopt.backends.xp.nmf import fit_transform
+
+    options = dict(n_components=5, solver="cd", max_iter=20, tol=0.0, init="random", random_state=0)
+    fitted = ro.NMF(**options).fit(on_device(data, dtype))
+    assert fitted.finish_time_ == 0.0
+    assert_placed(fitted.components_, dtype)
+    unfinished = ro.NMF(**options)
+    W = fit_transform(unfinished, on_device(data, dtype), finish=False)
+    np.testing.assert_array_equal(to_numpy(fitted.components_), to_numpy(unfinished.components_))
+    H = to_numpy(unfinished.components_).astype(float)
+    own = np.linalg.norm(data - to_numpy(W).astype(float) @ H)
+    # float32 factors: the error of a rank-5 product rounded at 6e-8 relative per entry
+    assert fitted.reconstruction_err_ == pytest.approx(own, rel=1e-10 if dtype == "float64" else 1e-5)
+    finished = ro.NMF(**options)
+    finished.fit_transform(on_device(data, dtype))
+    assert finished.finish_time_ > 0.0
+    np.testing.assert_array_equal(to_numpy(finished.components_), to_numpy(fitted.components_))
+    assert finished.reconstruction_err_ <= fitted.reconstruction_err_ * (1 + 1e-6)
+    assert fitted.loss_history_[-1] == pytest.approx(0.5 * fitted.reconstruction_err_ ** 2, rel=1e-12)

@@ -8,6 +8,7 @@ exact solution in float64 is within 1e-12 relative of scipy's, and in float32 wi
 cond(A^T A) * eps32 ~ 1e-5 (the finish solves the normal equations) of it: 1e-4 stated.
 """
 
+import importlib
 import subprocess
 import sys
 
@@ -20,6 +21,8 @@ from reparamopt.exceptions import InvalidArgumentError, InvalidTypeError, NonFin
 from tests.device_arrays import DEVICE, assert_placed, on_device, to_numpy, xp
 
 TOLERANCE = {"float64": 1e-12, "float32": 1e-4}
+# the module, not the function of the same name that the package exports
+device_nnls = importlib.import_module("reparamopt.backends.xp.nnls")
 
 
 def scipy_columns(A, B):
@@ -157,3 +160,61 @@ def test_data_of_extreme_magnitude(rng, dtype):
     assert res.success is True
     expected = scipy_columns(A, B) * (small / big)
     np.testing.assert_allclose(to_numpy(res.x), expected, atol=TOLERANCE[dtype] * np.max(expected))
+
+
+def _solved_on_sets(G, C, passive):
+    """The normal equations on each column's passive set, one column at a time (NumPy)."""
+    X = np.zeros_like(C)
+    for j in range(C.shape[1]):
+        F = passive[:, j]
+        X[F, j] = np.linalg.solve(G[np.ix_(F, F)], C[F, j])
+    return X
+
+
+def _check_grouped_solve(rng, passive, expected_groups):
+    A = rng.standard_normal((40, passive.shape[0]))
+    G, C = A.T @ A, rng.standard_normal(passive.shape)
+    on = on_device(passive, "bool")
+    groups = device_nnls._groups(xp, on)
+    assert groups is not None and int(groups.counts.shape[0]) == expected_groups
+    X = device_nnls.masked_solve(xp, on_device(G), on_device(C), on, 2.2e-16)
+    assert_placed(X, "float64")
+    expected = _solved_on_sets(G, C, passive)
+    # cond(G) < 10: the grouped and the single solves agree to 1e-12 relative
+    np.testing.assert_allclose(to_numpy(X), expected, atol=1e-12 * np.max(np.abs(expected)))
+
+
+def test_columns_sharing_a_passive_set_are_solved_once_per_set(rng):
+    """Seven passive sets over 300 columns, and five columns with sets of their own:
+    one solve per set, equal to the column-by-column solves."""
+    passive = (rng.random((12, 7)) < 0.6)[:, rng.integers(0, 7, size=300)]
+    passive[:, :5] = rng.random((12, 5)) < 0.5
+    _check_grouped_solve(rng, passive, len({column.tobytes() for column in passive.T}))
+
+
+def test_colliding_keys_of_unequal_sets_are_split(rng, monkeypatch):
+    """Every key equal (a collision of every set): the check against each group's
+    first column keeps the 240 columns of its set together and solves the 60 others
+    (two other sets) one by one; the solutions stay exact."""
+    monkeypatch.setattr(device_nnls, "set_keys",
+                        lambda xp, passive: xp.zeros_like(passive[0, :], dtype=xp.int64))
+    sets = rng.random((12, 3)) < 0.6
+    passive = sets[:, np.repeat([0, 1, 2], [240, 30, 30])]
+    _check_grouped_solve(rng, passive, 1 + 60)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_nmf_subproblem_with_repeated_supports_matches_scipy(rng, dtype):
+    """The NMF subproblem: 200 x 8 non-negative W, 400 right-hand sides from four
+    supports, so most passive sets repeat; every column as scipy's (tolerances of the
+    module: cond(W) ~ 10)."""
+    W = rng.random((200, 8))
+    supports = rng.random((8, 4)) < 0.5
+    H = supports[:, rng.integers(0, 4, size=400)] * rng.random((8, 400))
+    B = W @ H - 0.05 * rng.random((200, 400))
+    res = ro.nnls(on_device(W, dtype), on_device(B, dtype))
+    assert_placed(res.x, dtype)
+    assert res.success is True
+    expected = scipy_columns(W, B)
+    np.testing.assert_allclose(to_numpy(res.x), expected, atol=TOLERANCE[dtype] * np.max(expected))
+    assert device_nnls._groups(xp, res.x > 0) is not None  # the finish grouped them

@@ -21,10 +21,12 @@ Array([0.5, 0. ], dtype=array_api_strict.float64)
 (True, <class 'float'>)
 """
 
+from .nmf import fit as fit_nmf
 from .nmf import fit_transform as fit_transform_nmf
 from .nmf import inverse_transform as inverse_transform_nmf
 from .nmf import transform as transform_nmf
 from .nnls import nnls
 from .sparse import sparse_recovery
 
-__all__ = ["nnls", "sparse_recovery", "fit_transform_nmf", "transform_nmf", "inverse_transform_nmf"]
+__all__ = ["nnls", "sparse_recovery", "fit_nmf", "fit_transform_nmf", "transform_nmf",
+           "inverse_transform_nmf"]

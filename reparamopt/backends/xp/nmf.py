@@ -17,8 +17,9 @@ maps of :class:`reparamopt.NMF` land on the same factors for "cd" and "mirror"):
 * "mu" ("mirror"): the multiplicative updates for any beta, fully batched, with masks.
 
 ``fit_transform`` finishes W of the Frobenius loss exactly with the device NNLS
-(:mod:`.nnls`, every row certified), as the NumPy path finishes it row by row;
-``transform`` solves W the same way.
+(:mod:`.nnls`, every row certified), as the NumPy path finishes it row by row; ``fit``
+skips that finish (it returns no W), as the NumPy path's does; ``transform`` solves W
+the same way.
 """
 
 import time
@@ -32,14 +33,33 @@ from ...solvers.nmf.kullback_leibler import Relaxation
 from .common import check_no_option, checked_arrays, device_of
 from .nnls import nnls
 
-__all__ = ["fit_transform", "transform", "inverse_transform", "hals_rows", "beta_divergence"]
+__all__ = ["fit", "fit_transform", "transform", "inverse_transform", "hals_rows", "beta_divergence"]
 
 CHECK_EVERY = 10  # iterations between stopping checks (scikit-learn's rule)
 SWEEPS = 3  # HALS sweeps per block (the Gram products are reused)
 
 
-def fit_transform(model, X, W=None, H=None, *, mask=None, graph=None):
-    """Fit `model` (a :class:`reparamopt.NMF`) to X on X's device; returns W there.
+def fit(model, X, W=None, H=None, *, mask=None, graph=None):
+    """Fit `model` (a :class:`reparamopt.NMF`) to X on X's device, without the exact W
+    finish of :func:`fit_transform` (``finish_time_`` is 0); returns `model`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import array_api_strict as xp
+    >>> import reparamopt as ro
+    >>> X = xp.asarray(np.random.default_rng(0).random((20, 8)))
+    >>> model = ro.NMF(n_components=2, max_iter=500, random_state=0).fit(X)
+    >>> model.finish_time_, model.components_.shape
+    (0.0, (2, 8))
+    """
+    fit_transform(model, X, W, H, mask=mask, graph=graph, finish=False)
+    return model
+
+
+def fit_transform(model, X, W=None, H=None, *, mask=None, graph=None, finish=True):
+    """Fit `model` (a :class:`reparamopt.NMF`) to X on X's device; returns W there
+    (with `finish`, W of the Frobenius loss solved exactly against the final H).
 
     Examples
     --------
@@ -70,16 +90,17 @@ def fit_transform(model, X, W=None, H=None, *, mask=None, graph=None):
     X, root = X / scale, scale ** 0.5
     W, H = _start(xp, X, M, settings, k, None if W is None else W / root, None if H is None else H / root)
     W, H, history, times = _iterate(xp, X, M, W, H, settings, solver, began)
-    finish = time.perf_counter()
-    if solver == "cd":
+    finishing, finish = time.perf_counter(), finish and solver == "cd"
+    if finish:
         W = _exact_rows(X, H, W)
-        history.pop(), times.pop()  # replaced by the objective of the finished W
+    if solver == "cd":  # its last value came from Gram matrices: measured directly below
+        history.pop(), times.pop()
     # the last entry is the objective of the factors returned
     history.append(beta_divergence(xp, X, W @ H, settings.beta_loss, M))
     times.append(time.perf_counter() - began)
     history = [value * scale ** settings.beta_loss for value in history]
     _store(model, H * root, history, times, solver=solver, loss=history[-1],
-           finish_time=time.perf_counter() - finish if solver == "cd" else 0.0)
+           finish_time=time.perf_counter() - finishing if finish else 0.0)
     return W * root
 
 

@@ -17,7 +17,8 @@ as a few large kernels):
 2. *Exact finish.* Block principal pivoting (Kim and Park, 2011) for all columns at
    once: each column's passive set ``F`` gives the normal equations
    ``G_FF x_F = C_F``, solved as one batched solve of masked Gram matrices (``G`` on
-   ``F x F``, the identity elsewhere); infeasible indices are exchanged in blocks, with
+   ``F x F``, the identity elsewhere), one matrix per distinct passive set (columns
+   that share a set share its solve); infeasible indices are exchanged in blocks, with
    Murty's single exchange as the backup rule that guarantees termination.
 3. *Certificate.* ``g = A^T (A x - b)`` from ``A`` itself, the relative KKT residual
    ``||min(x, g)|| / ||A^T b||`` and the part of it above the rounding level of the
@@ -29,6 +30,8 @@ as a few large kernels):
 import math
 import time
 from collections import namedtuple
+
+import numpy as np
 
 from ...exceptions import InfeasibleError, ShapeError, warn_not_converged
 from ...finish.kkt import FLOOR_FACTOR
@@ -241,22 +244,122 @@ def _resolve_columns(xp, G, C, passive, X, changed, eps):
 
 def masked_solve(xp, G, C, passive, eps):
     """The solutions of ``G_FF x_F = C_F`` (zero off ``F``) for the passive set ``F`` of
-    each column, by batched solves of masked Gram matrices, in batches that keep the
-    stacked matrices under :data:`BATCH_ENTRIES` entries. A ridge at the dtype's
-    rounding level keeps exactly singular blocks (dependent columns of ``A``) solvable."""
-    n, k = C.shape
-    mask = xp.astype(passive, G.dtype)
+    each column, by batched solves of masked Gram matrices (``G`` on ``F x F``, the
+    identity elsewhere). Columns that share a passive set share one matrix: each such
+    group is solved once, with its columns as one right-hand side matrix (NMF's
+    subproblems repeat a few supports over thousands of columns). A ridge at the
+    dtype's rounding level keeps exactly singular blocks (dependent columns of ``A``)
+    solvable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparamopt.backends.xp.nnls import masked_solve
+    >>> G = np.array([[2.0, 1.0], [1.0, 2.0]])
+    >>> C = np.array([[3.0, 2.0, 4.0, 1.0], [3.0, 2.0, 1.0, 5.0]])
+    >>> passive = np.array([[True, True, True, True], [True, True, False, False]])
+    >>> np.round(masked_solve(np, G, C, passive, 2.2e-16), 12) + 0.0
+    array([[1.        , 0.66666667, 2.        , 0.5       ],
+           [1.        , 0.66666667, 0.        , 0.        ]])
+    """
     ridge = eps * float(xp.max(xp.linalg.diagonal(G)))
+    groups = _groups(xp, passive)
+    if groups is None:  # (almost) every column has a passive set of its own
+        masks = xp.permute_dims(xp.astype(passive, G.dtype), (1, 0))
+        rhs = xp.permute_dims(C, (1, 0))[:, :, None]
+        return xp.permute_dims(_stacked_solve(xp, G, masks, rhs, ridge)[:, :, 0], (1, 0))
+    return _grouped_solve(xp, G, C, passive, groups, ridge)
+
+
+Groups = namedtuple("Groups", "inverse order starts counts first")
+
+
+def _groups(xp, passive):
+    """The columns of `passive` grouped by equal passive sets, or None when there are
+    more than half as many groups as columns (grouping would not pay). Columns are
+    keyed by an exact integer hash of their set; a column whose set differs from its
+    group's first column (a collision) becomes a group of its own, so every group's
+    columns share one set exactly."""
+    k = passive.shape[1]
+    where = device_of(passive)
+    keys = set_keys(xp, passive)
+    for _ in range(2):
+        inverse = xp.unique_inverse(keys)[1]
+        order = xp.argsort(inverse, stable=True)
+        counts = xp.unique_counts(inverse)[1]
+        if 2 * int(counts.shape[0]) > k:
+            return None
+        starts = xp.cumulative_sum(counts) - counts
+        first = xp.take(order, starts)
+        same = xp.all(passive == xp.take(passive, xp.take(first, inverse), axis=1), axis=0)
+        if bool(xp.all(same)):
+            return Groups(inverse, order, starts, counts, first)
+        columns = xp.arange(k, dtype=xp.int64, device=where)
+        keys = xp.where(same, xp.astype(inverse, xp.int64), int(counts.shape[0]) + columns)
+    raise AssertionError("the second keys are exact")  # pragma: no cover
+
+
+def set_keys(xp, passive):
+    """One int64 per column of `passive`, equal for equal passive sets: the sum of
+    seeded random weights below 2**40 over the set (exact up to 8e6 unknowns; unequal
+    sets rarely share a key, and :func:`_groups` checks)."""
+    n = passive.shape[0]
+    weights = np.random.default_rng(0).integers(1, 2 ** 40, size=n)
+    weights = xp.reshape(xp.asarray(weights, dtype=xp.int64, device=device_of(passive)), (n, 1))
+    return xp.sum(xp.where(passive, weights, xp.zeros_like(weights)), axis=0)
+
+
+def _grouped_solve(xp, G, C, passive, groups, ridge):
+    """:func:`masked_solve` for grouped columns: the groups in buckets of sizes
+    ``(2**(j-1), 2**j]``, each bucket one stacked solve with ``2**j`` right-hand sides
+    per group (zero-padded: at most twice the columns), the columns gathered back."""
+    n, k = C.shape
+    where = device_of(C)
+    size = int(xp.max(groups.counts))
+    bucket = xp.zeros_like(groups.counts)
+    for j in range(max(size - 1, 0).bit_length()):
+        bucket = bucket + xp.astype(groups.counts > 2 ** j, bucket.dtype)
+    slot = xp.zeros_like(groups.counts)  # where each group's first column lands
+    parts, offset = [], 0
+    for j in range(int(xp.max(bucket)) + 1):
+        inside = bucket == j
+        members = xp.nonzero(inside)[0]
+        if int(members.shape[0]) == 0:
+            continue
+        width = 2 ** j
+        rank = xp.cumulative_sum(xp.astype(inside, slot.dtype)) - 1
+        slot = xp.where(inside, offset + rank * width, slot)
+        position = xp.reshape(xp.arange(width, device=where), (1, width))
+        index = xp.reshape(xp.take(groups.starts, members), (-1, 1)) + position
+        valid = position < xp.reshape(xp.take(groups.counts, members), (-1, 1))
+        columns = xp.take(groups.order, xp.reshape(xp.where(valid, index, 0), (-1,)))
+        rhs = xp.take(C, columns, axis=1) * xp.astype(xp.reshape(valid, (1, -1)), C.dtype)
+        rhs = xp.permute_dims(xp.reshape(rhs, (n, -1, width)), (1, 0, 2))
+        masks = xp.astype(xp.permute_dims(xp.take(passive, xp.take(groups.first, members), axis=1),
+                                          (1, 0)), G.dtype)
+        solved = _stacked_solve(xp, G, masks, rhs, ridge)  # (groups, n, width)
+        parts.append(xp.reshape(xp.permute_dims(solved, (1, 0, 2)), (n, -1)))
+        offset += int(members.shape[0]) * width
+    # each column's place: its group's slot plus its rank within the group
+    rank = xp.argsort(groups.order, stable=True) - xp.take(groups.starts, groups.inverse)
+    solutions = parts[0] if len(parts) == 1 else xp.concat(parts, axis=1)
+    return xp.take(solutions, xp.take(slot, groups.inverse) + rank, axis=1)
+
+
+def _stacked_solve(xp, G, masks, rhs, ridge):
+    """``M_i X_i = R_i`` for the masked Gram matrices ``M_i`` of the rows of `masks`
+    (shape (b, n)) and right-hand sides `rhs` (shape (b, n, w), masked here), in batches
+    that keep the stacked matrices under :data:`BATCH_ENTRIES` entries."""
+    count, n, width = rhs.shape
     eye = xp.eye(n, dtype=G.dtype, device=device_of(G))
-    width = max(1, BATCH_ENTRIES // (n * n))
+    step = max(1, BATCH_ENTRIES // (n * (n + width)))
     parts = []
-    for s in range(0, k, width):
-        e = min(s + width, k)  # the standard leaves out-of-bounds slices unspecified
-        f = xp.permute_dims(mask[:, s:e], (1, 0))  # (batch, n)
+    for s in range(0, count, step):
+        e = min(s + step, count)  # the standard leaves out-of-bounds slices unspecified
+        f = masks[s:e, :]
         M = G * (f[:, :, None] * f[:, None, :]) + eye * (1.0 - f + ridge * f)[:, None, :]
-        rhs = xp.permute_dims(C[:, s:e], (1, 0)) * f
-        parts.append(xp.permute_dims(xp.linalg.solve(M, rhs[:, :, None])[:, :, 0] * f, (1, 0)))
-    return parts[0] if len(parts) == 1 else xp.concat(parts, axis=1)
+        parts.append(xp.linalg.solve(M, rhs[s:e, ...] * f[:, :, None]) * f[:, :, None])
+    return parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
 
 
 def best_candidate(problem, candidates):

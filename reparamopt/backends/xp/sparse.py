@@ -11,9 +11,13 @@ momentum on the latent point, the local Lipschitz step of the Hadamard map, grad
 restart), written with fixed shapes for a device: the latent point is an ``(n, 1)``
 array (``(n, 2)`` signed, the columns ``u`` and ``v``). Every 25 iterations the
 relative KKT residual is read; below 1e-3 the least squares on the support is tried,
-and accepted when it meets `tol` (the NumPy path's support polish). The flow's limit
-(``method="limit"``, Newton on the dual) is not offered on this path: "auto" runs the
-dynamics.
+and accepted when it meets `tol` (the NumPy path's support polish).
+
+The flow's limit (``method="limit"``, and "auto" as on the NumPy path) is computed by
+damped Newton on the m-dimensional dual (:mod:`.limit`) and polished as the NumPy path
+polishes it; where Newton does not converge on ``b`` (data the NumPy path first reduces
+with an NNLS solve and a linear program), the dynamics run instead, for the iterations
+left, and the result's ``method`` says so.
 """
 
 import time
@@ -25,19 +29,24 @@ from ...flagships.sparse import SparseSettings
 from ...maps.hadamard import HadamardPower
 from ...result import OptimizeResult, Status
 from .common import above_rounding, check_no_option, checked_arrays, device_of
+from .limit import newton_limit
 
 __all__ = ["sparse_recovery"]
 
 CHECK_EVERY = 25  # iterations between reads of the KKT residual (a device sync)
 POLISH_FROM = 1e-3  # the support polish is tried below this residual
 POWER_STEPS = 30  # power iterations for ||A||_2^2
+NEWTON_STEPS = 60  # Newton steps on b before the dynamics take over (as NumPy tries b first)
+# the polish of the limit may move x by this much (relative 2-norm) and ||x||_1 by that
+POLISH_MOVE, POLISH_L1 = 1e-4, 1e-5
 
 
 def sparse_recovery(A, b, **arguments):
-    """:func:`reparamopt.sparse_recovery` for arrays of an array-API library: the
-    dynamics ("auto" and "accelerated"; the other methods, `early_stopping`, `callback`,
-    `history`, `progress` and `time_limit` are refused), every array of the result in
-    the library and on the device of `A`, its scalars Python floats.
+    """:func:`reparamopt.sparse_recovery` for arrays of an array-API library: the flow's
+    limit ("auto" and "limit") and the dynamics ("accelerated"; the other methods,
+    `early_stopping`, `callback`, `history`, `progress` and `time_limit` are refused),
+    every array of the result in the library and on the device of `A`, its scalars
+    Python floats.
 
     Examples
     --------
@@ -53,7 +62,7 @@ def sparse_recovery(A, b, **arguments):
     """
     clock = time.perf_counter()
     settings = SparseSettings(**arguments)
-    if settings.method not in ("auto", "accelerated"):
+    if settings.method not in ("auto", "limit", "accelerated"):
         check_no_option("method", settings.method, "auto")
     for name in ("early_stopping", "callback", "time_limit"):
         check_no_option(name, getattr(settings, name), None)
@@ -65,7 +74,9 @@ def sparse_recovery(A, b, **arguments):
         raise ShapeError(f"`A` must be non-empty and `b` of length {A.shape[0]}; got shapes "
                          f"{tuple(A.shape)} and {tuple(b.shape)}")
     problem = _Problem(xp, A, b, settings)
-    W, nit, status = _accelerate(problem, settings)
+    if settings.method in ("auto", "limit"):
+        return _limit(problem, settings, clock)
+    W, nit, status = _accelerate(problem, settings, settings.max_iter)
     return problem.result(W, nit, status, clock)
 
 
@@ -107,7 +118,9 @@ class _Problem:
         parts = [self.xp.maximum(x * s, 0.0) for s in ([1.0] if self.settings.nonnegative else [1.0, -1.0])]
         return self.xp.stack(parts, axis=1) ** (1.0 / self.settings.power)
 
-    def result(self, W, nit, status, clock):
+    def result(self, W, nit, status, clock, method="accelerated", message=None):
+        """The OptimizeResult of the latent point `W`; `message` replaces the dynamics'
+        own for a status other than converged."""
         xp, settings = self.xp, self.settings
         x = self.x(W)
         r = self.A @ x - self.b
@@ -115,19 +128,19 @@ class _Problem:
         threshold = settings.support_threshold
         if threshold is None:
             threshold = max(1e-3 * float(xp.max(xp.abs(x))), 10 * settings.init_scale ** settings.power)
-        message = status.message
         optimality = self.optimality(x, self.A.T @ r)
-        if status == Status.MAX_ITER:
+        if status == Status.MAX_ITER and message is None:
             message = (f"Not converged: the relative KKT residual is {optimality:.2e} against "
                        f"`tol` = {settings.tol:g} after `max_iter` = {nit} iterations: try a "
-                       "larger `max_iter` or the NumPy path's method='limit'.")
+                       "larger `max_iter` or method='limit'.")
+        if status == Status.MAX_ITER:
             warn_not_converged(message)
         return OptimizeResult(
             x=x, u=W[:, 0] if W.shape[1] == 1 else W, rnorm=rnorm, fun=0.5 * rnorm ** 2,
             l1=float(xp.sum(xp.abs(x))), support=xp.nonzero(xp.abs(x) > threshold)[0],
             support_threshold=float(threshold), optimality=optimality, nit=nit, nfev=nit + 1,
-            status=int(status), success=status.success, message=message, history=None,
-            method="accelerated", stopped_early=False, time=time.perf_counter() - clock)
+            status=int(status), success=status.success, message=message or status.message,
+            history=None, method=method, stopped_early=False, time=time.perf_counter() - clock)
 
 
 def _squared_norm(xp, A):
@@ -143,15 +156,50 @@ def _squared_norm(xp, A):
     return 1.1 * value
 
 
-def _accelerate(problem, settings):
+def _limit(problem, settings, clock):
+    """The flow's limit by Newton on the dual, polished where that moves it little and
+    checked on the data; the dynamics for the iterations left where Newton fails."""
+    status, W, nit = newton_limit(problem.xp, problem.A, problem.b, power=settings.power,
+                                  init_scale=settings.init_scale, nonnegative=settings.nonnegative,
+                                  max_iter=min(settings.max_iter, NEWTON_STEPS))
+    if status == "failed" or (status == "max_iter" and nit < settings.max_iter):
+        W, more, done = _accelerate(problem, settings, settings.max_iter - nit)
+        return problem.result(W, nit + more, done, clock)
+    message = None
+    if status == "max_iter":
+        message = (f"{Status.MAX_ITER.message} The limit's Newton iterations (`max_iter` = "
+                   f"{settings.max_iter}) ended before it converged: x is the last iterate, "
+                   "not the limit. Try a larger `max_iter`.")
+    else:
+        x = problem.x(W)
+        polished = _support_polish(problem, x) if settings.polish else None
+        if polished is not None and _near(problem.xp, polished, x):
+            W, x = problem.latent(polished), polished
+        if not problem.certified(x):
+            message = ("The limit was computed, but its KKT residual is above `tol`: the "
+                       "data may be too ill-conditioned; try method='accelerated'.")
+    done = Status.CONVERGED if message is None else Status.MAX_ITER
+    return problem.result(W, nit, done, clock, method="limit", message=message)
+
+
+def _near(xp, new, x):
+    """Whether `new` is within :data:`POLISH_MOVE` of `x` and its l1 norm within
+    :data:`POLISH_L1` (relative): the polished point stays the flow's limit."""
+    l1 = float(xp.sum(xp.abs(x)))
+    moved = float(xp.linalg.vector_norm(new - x))
+    return (moved <= POLISH_MOVE * float(xp.linalg.vector_norm(x))
+            and abs(float(xp.sum(xp.abs(new))) - l1) <= POLISH_L1 * l1)
+
+
+def _accelerate(problem, settings, max_iter):
     """FISTA on the latent point with local Lipschitz steps and gradient restart, the
-    KKT residual read and the support polish tried every `CHECK_EVERY` iterations.
-    Returns the latent point, the iterations and the status."""
+    KKT residual read and the support polish tried every `CHECK_EVERY` iterations, at
+    most `max_iter` iterations. Returns the latent point, the iterations and the status."""
     xp = problem.xp
     W = xp.full((problem.A.shape[1], problem.sign.shape[1]), settings.init_scale,
                 dtype=problem.A.dtype, device=device_of(problem.A))
     Y, t = W, xp.asarray(1.0, dtype=W.dtype, device=device_of(W))
-    for k in range(1, settings.max_iter + 1):
+    for k in range(1, max_iter + 1):
         g = problem.gradient_x(problem.x(Y))
         g_latent = g[:, None] * problem.sign
         grad = problem.map.power * xp.abs(Y) ** (problem.map.power - 1) * xp.sign(Y) * g_latent
@@ -171,7 +219,7 @@ def _accelerate(problem, settings):
                 polished = _support_polish(problem, x)
                 if polished is not None:
                     return problem.latent(polished), k, Status.CONVERGED
-    return W, settings.max_iter, Status.MAX_ITER
+    return W, max_iter, Status.MAX_ITER
 
 
 def _support_polish(problem, x):

@@ -284,7 +284,9 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         `reconstruction_err_` is the error of the fit's own last W."""
         backend = backend_for(X)
         if backend is not None:
-            backend.fit_transform_nmf(self, X, W=W, H=H, mask=mask, graph=graph)
+            # a backend's own fit skips the W finish, as _fit(finish=False) does
+            getattr(backend, "fit_nmf", backend.fit_transform_nmf)(self, X, W=W, H=H, mask=mask,
+                                                                    graph=graph)
         else:
             self._fit(X, W, H, mask, graph, finish=False)
         return self
