@@ -113,12 +113,15 @@ def _sweep_rows(F, Q, B, project, max_sweeps, graph, rows):
 
 
 def _repeat(sweep, F, max_sweeps):
-    """Run `sweep` (in place on F) until it moves F by at most a tenth of its first move."""
+    """Run `sweep` (in place on F) until it moves F by at most a tenth of its first move.
+
+    A move is measured only where it can stop the sweeps: the first sets the scale
+    and the last decides nothing, so two sweeps measure none (each measure copies F)."""
     first = None
     for count in range(1, max_sweeps + 1):
-        if count == max_sweeps:  # the last sweep's move decides nothing
+        if count == max_sweeps or (count == 1 and max_sweeps == 2):
             sweep()
-            break
+            continue
         before = F.copy()
         sweep()
         before -= F
@@ -165,11 +168,32 @@ def kkt_violation(F, Q, B, rows=None):
     """The l1 norm of the projected gradient of ``1/2 <Q F, F> - <B, F>`` over ``F >= 0``
     (scikit-learn's measure for its "cd" stopping rule): the gradient where F is
     positive, its negative part where F is zero; over the `rows` of F that are
-    variables (None: all)."""
-    gradient = Q @ F - B
-    if rows is not None:
-        F, gradient = F[rows], gradient[rows]
-    return float(np.abs(np.where(F > 0, gradient, np.minimum(gradient, 0.0))).sum())
+    variables (None: all). Columns are taken a chunk at a time, so that a long factor
+    (``k x n`` with n large) costs no temporary of its size.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparamopt.solvers.nmf import kkt_violation
+    >>> F, Q, B = np.array([[1.0, 0.0]]), np.array([[2.0]]), np.array([[1.0, 3.0]])
+    >>> kkt_violation(F, Q, B)  # |2 - 1| where F > 0, |min(0 - 3, 0)| where F = 0
+    4.0
+    """
+    if rows is not None:  # the gradient in these rows still sees every row of F
+        Q, B = Q[rows], B[rows]
+    total = 0.0
+    for start in range(0, F.shape[1], _CHUNK):
+        columns = F[:, start:start + _CHUNK]
+        gradient = Q @ columns
+        gradient -= B[:, start:start + _CHUNK]
+        at = columns if rows is None else columns[rows]
+        np.minimum(gradient, 0.0, out=gradient, where=at <= 0)
+        total += float(np.abs(gradient, out=gradient).sum())
+    return total
+
+
+#: Columns per chunk of :func:`kkt_violation` (a 20-row chunk is 640 KiB).
+_CHUNK = 4096
 
 
 #: Iterations between two measures of the KKT violation (the first is always measured):
