@@ -149,19 +149,31 @@ def sweep_budget(rows, cols, k, nnz):
     product with X, ``nnz * k``, and the other factor's Gram matrix, ``rows * k * k``),
     priced by the cost model of the sweep that runs (compiled for short rows of a block
     of `cols` columns, numpy's else), Gillis and Glineur's rule with a measured cost;
-    the sweeps stop early once they barely move the block. At least two (measured on
-    digits, k = 10-16: a second sweep reaches scikit-learn's error in fewer iterations,
-    even where it costs as much as the set-up), at most 30.
+    the sweeps stop early once they barely move the block. At least two where a sweep
+    costs at most :data:`_SECOND_SWEEP` set-ups (measured on digits, k = 10-16, where a W
+    sweep costs 4.7-6.2 set-ups, 10.5 at k = 30: a second sweep reaches scikit-learn's
+    error in fewer iterations; at 5, digits k = 13 stopped at 1.012 times it), else
+    one (a long block of sparse data: on 1e5 x 1e4 word counts at density 1e-3, k = 20,
+    a W sweep costs 17 set-ups, and one sweep halves the time per iteration at the
+    same error), at most 30.
 
     Examples
     --------
     >>> from reparamopt.solvers.nmf import sweep_budget
     >>> sweep_budget(1797, 64, 16, 1797 * 64), sweep_budget(64, 1797, 16, 1797 * 64)
     (5, 2)
+    >>> sweep_budget(10_000, 100_000, 20, 10**6)
+    1
     """
     setup = _GEMM * (nnz * k + rows * k * k)
     sweep = _sweep_seconds(k, cols, _compiled_pays(k, cols))
-    return int(min(max(1 + _ALPHA * setup / sweep, 2), 30))
+    least = 2 if sweep <= _SECOND_SWEEP * setup else 1
+    return int(min(max(1 + _ALPHA * setup / sweep, least), 30))
+
+
+#: The most set-ups a sweep may cost for the budget to keep a second sweep (see
+#: :func:`sweep_budget`).
+_SECOND_SWEEP = 12.0
 
 
 def kkt_violation(F, Q, B, rows=None):
