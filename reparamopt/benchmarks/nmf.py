@@ -35,6 +35,7 @@ Usage::
     python -m reparamopt.benchmarks.nmf --quick    # digits (k = 16) and a 500 x 250 synthetic matrix
     python -m reparamopt.benchmarks.nmf --large    # also dense 4000 x 1500 (k = 25), 10000 x 2000 (k = 30)
     python -m reparamopt.benchmarks.nmf --huge     # also sparse 10^5 x 10^4 word counts, with peak memory
+    python -m reparamopt.benchmarks.nmf --summary --plot DIR  # and an error-vs-time figure per case
 """
 
 import argparse
@@ -42,6 +43,7 @@ import sys
 import time
 import tracemalloc
 import warnings
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -230,11 +232,12 @@ def compare(case, repeats):
             best[index] = run_ if best[index] is None or run_[1] < best[index][1] else best[index]
     (reference, budget), (ours, elapsed) = best
     target = reference.reconstruction_err_
-    reach = summarize(history_curve(ours), target, budget)[0]
+    curve = history_curve(ours)
+    reach = summarize(curve, target, budget)[0]
     peaks = [_peak_mib(make, case.X, start) for make in makers] if case.memory else [None, None]
     return dict(case=case, budget=budget, target=target, sklearn_iter=reference.n_iter_,
                 reach=reach, elapsed=elapsed, error=ours.reconstruction_err_, iterations=ours.n_iter_,
-                peaks=peaks)
+                peaks=peaks, curve=curve)
 
 
 def print_summary(rows):
@@ -250,6 +253,33 @@ def print_summary(rows):
               f"{budget:.3f} | {row['target']:.6g} | {reach} | {row['elapsed'] / budget:.2f} | "
               f"{row['error'] / row['target']:.5f} | {1e3 * budget / row['sklearn_iter']:.3g}, "
               f"{1e3 * row['elapsed'] / row['iterations']:.3g} | {peaks} |")
+
+
+def plot_summary(rows, directory):
+    """One error-vs-time figure per summary row, written to `directory` as PNG:
+    reparamopt's default fit iteration by iteration (its recorded history) and
+    scikit-learn's final error and time (it records no history)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display needed
+    import matplotlib.pyplot as plt
+
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for row in rows:
+        case = row["case"]
+        times, errors = zip(*row["curve"])
+        figure, axes = plt.subplots(figsize=(5, 3.5))
+        axes.plot(times, errors, label="reparamopt (default)")
+        axes.axhline(row["target"], color="gray", linestyle=":", label="scikit-learn's final error")
+        axes.plot([row["budget"]], [row["target"]], "o", color="black", label="scikit-learn (default)")
+        axes.set(xlabel="seconds", ylabel="error", yscale="log",
+                 title=f"{case.name} ({case.X.shape[0]} x {case.X.shape[1]}, k = {case.k}), {case.loss}")
+        axes.legend()
+        figure.tight_layout()
+        slug = "".join(c if c.isalnum() else "_" for c in f"{case.name}_{case.k}_{case.loss}")
+        figure.savefig(path / f"{slug}.png", dpi=100)
+        plt.close(figure)
 
 
 def summary_cases(args, digits):
@@ -279,6 +309,8 @@ def main(argv=None):
     parser.add_argument("--huge", action="store_true",
                         help="also sparse 10^5 x 10^4 word counts at density 10^-3, with peak memory")
     parser.add_argument("--summary", action="store_true", help="the summary table only")
+    parser.add_argument("--plot", metavar="DIR", default=None,
+                        help="also write an error-vs-time figure per summary case to DIR")
     parser.add_argument("--repeats", type=int, default=None, help="runs per timing (best kept)")
     parser.add_argument("--max-iter", type=int, default=400, help="iterations of the reparamopt runs")
     parser.add_argument("--solvers", nargs="+", default=["cd", "mirror"],
@@ -304,6 +336,8 @@ def main(argv=None):
         rows.append(compare(case, args.repeats))
         progress.step(f"{case.name}, {case.loss}")
     print_summary(rows)
+    if args.plot is not None:
+        plot_summary(rows, args.plot)
     for name, X, k in data:
         run(name, X, k, args, progress)
     return 0

@@ -133,3 +133,24 @@ def test_divergence_matches_direct_computation_and_sklearn(beta):
     ours = beta_divergence(X, Y, beta)
     assert ours == pytest.approx(direct, rel=1e-10)
     assert ours == pytest.approx(_beta_divergence(X, W_fit, H_fit, beta), rel=1e-8)
+
+
+def test_benchmark_plots_the_recorded_history_of_each_case(tmp_path):
+    # one figure per (data, loss); its curve is the fit's recorded history, whose last
+    # error is the error the fit reports (same float: rtol 1e-12)
+    import matplotlib.image
+
+    from reparamopt.benchmarks.nmf import Case, compare, plot_summary, topic_counts
+
+    X = topic_counts(60, 80, 4, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        rows = [compare(Case("counts", X, 4, loss), repeats=1)
+                for loss in ("frobenius", "kullback-leibler")]
+    for row in rows:
+        assert len(row["curve"]) == row["iterations"]
+        assert np.isclose(row["curve"][-1][1], row["error"], rtol=1e-12)
+    plot_summary(rows, tmp_path / "figures")
+    files = sorted((tmp_path / "figures").glob("*.png"))
+    assert [f.name for f in files] == ["counts_4_frobenius.png", "counts_4_kullback_leibler.png"]
+    assert all(matplotlib.image.imread(f).shape[:2] == (350, 500) for f in files)

@@ -84,6 +84,21 @@ def test_sweeps_stop_once_they_barely_move(compiled, monkeypatch):
     np.testing.assert_allclose(F, np.maximum(B / np.diag(Q)[:, None], 0.0), rtol=1e-12)
 
 
+@pytest.mark.parametrize("rows", [None, np.array([0, 2, 3])])
+def test_kkt_violation_in_chunks_is_the_projected_gradient_norm(rows, monkeypatch):
+    # a factor longer than a few chunks, zeros included; the reference is the definition
+    # written out on the whole factor (sums in another order: rounding, rtol 1e-12)
+    monkeypatch.setattr(cd, "_CHUNK", 7)
+    rng = np.random.default_rng(4)
+    F = np.maximum(rng.standard_normal((5, 40)), 0.0)
+    A = rng.random((5, 5))
+    Q, B = A @ A.T, rng.standard_normal((5, 40))
+    gradient = Q @ F - B
+    projected = np.where(F > 0, gradient, np.minimum(gradient, 0.0))
+    expected = np.abs(projected if rows is None else projected[rows]).sum()
+    assert np.isclose(cd.kkt_violation(F, Q, B, rows), expected, rtol=1e-12, atol=0)
+
+
 @pytest.mark.parametrize("data, k", [("digits", 16), ("low rank plus noise", 10)])
 def test_cd_reaches_sklearn_cd_error_at_the_same_budget(data, k, digits):
     # same init ("nndsvda"), 200 iterations, tol=0; measured: 0.987 (digits) and 0.91

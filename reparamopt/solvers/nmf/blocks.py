@@ -108,14 +108,19 @@ class BlockUpdates:
 
     def __init__(self, solver, W, H):
         self.solver = solver
-        W, H = solver.prepare(np.array(W, dtype=float), np.array(H, dtype=float))
+        # no copy: `start` is only read, by `pack`, which copies
+        W, H = solver.prepare(np.asarray(W, dtype=float), np.asarray(H, dtype=float))
         self.shapes = (W.shape, H.shape)
         self.start = (W, H)
         self.values, self.violations = [], []
 
     def pack(self, blocks):
         W, H = blocks[:2]
-        return np.concatenate([np.ravel(W), np.ravel(H)])
+        u = np.empty(W.size + H.size)
+        # one copy, written in place (W may be a transposed view: no ravel copy first)
+        u[:W.size].reshape(W.shape)[...] = W
+        u[W.size:].reshape(H.shape)[...] = H
+        return u
 
     def factors(self, u):
         (wm, wn), _ = self.shapes

@@ -31,7 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .multiplicative import multiplicative_step, only_rows
-from .objective import EPS, NMFObjective
+from .objective import EPS, NMFObjective, products_at
 
 __all__ = ["KLMultiplicative", "PositiveEntries", "Relaxation", "RelaxedState"]
 
@@ -95,11 +95,7 @@ class PositiveEntries:
         """``W H`` at the positive entries (sparse X), or all of it (dense X)."""
         if not self.sparse:
             return np.maximum(W @ H, EPS)
-        # a component at a time: two gathers from contiguous rows beat one (nnz, k) gather
-        Wt = np.ascontiguousarray(W.T)
-        y = np.zeros(self.x.shape)
-        for w, h in zip(Wt, H):
-            y += w[self.rows] * h[self.cols]
+        y = products_at(self.rows, self.cols, W, H.T)
         return np.maximum(y, EPS, out=y)
 
     def ratio(self, product):

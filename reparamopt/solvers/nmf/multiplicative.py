@@ -43,13 +43,22 @@ def multiplicative_step(F, positive, negative, l1, l2, gamma=1.0, graph=None):
     ...                     np.array([[1.0, 1.0]]), l1=0.0, l2=0.0)
     array([[0.5, 2. ]])
     """
-    positive = positive + l1 + l2 * F
+    # the terms that are zero are skipped: `positive` may be one row (the Kullback-
+    # Leibler loss), and each term added to it would make a temporary of F's size
+    if l1:
+        positive = positive + l1
+    if l2:
+        positive = positive + l2 * F
     if graph is not None:
         weight, adjacency, degree = graph
         positive = positive + 2 * weight * degree[:, None] * F
         negative = negative + 2 * weight * (adjacency @ F)
-    ratio = np.maximum(negative, 0.0) / np.maximum(positive, EPS)
-    return F * (ratio if gamma == 1 else ratio**gamma)
+    ratio = np.maximum(negative, 0.0)
+    ratio /= np.maximum(positive, EPS)
+    if gamma != 1:
+        ratio **= gamma
+    ratio *= F
+    return ratio
 
 
 def only_rows(new, old, rows):

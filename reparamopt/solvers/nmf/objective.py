@@ -6,7 +6,7 @@ from typing import Any, Optional
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["NMFObjective", "beta_divergence", "beta_terms", "at_nonzeros", "EPS"]
+__all__ = ["NMFObjective", "beta_divergence", "beta_terms", "at_nonzeros", "products_at", "EPS"]
 
 EPS = np.finfo(float).eps
 
@@ -134,11 +134,29 @@ def beta_terms(X, Y, beta, mask=None):
     return terms if mask is None else mask * terms
 
 
+def products_at(rows, cols, F, G):
+    """The entries ``(F G^T)[rows, cols]``, a component at a time: two gathers from
+    contiguous rows beat one gather of ``(len(rows), k)``, and no temporary is that
+    large (for sparse data, ``nnz(X) k``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparamopt.solvers.nmf.objective import products_at
+    >>> F, G = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> products_at(np.array([0, 1]), np.array([1, 0]), F, G)  # (F G^T)[0, 1], [1, 0]
+    array([2., 3.])
+    """
+    y = np.zeros(len(rows))
+    for f, g in zip(np.ascontiguousarray(F.T), np.ascontiguousarray(G.T)):
+        y += f[rows] * g[cols]
+    return y
+
+
 def at_nonzeros(Xo, F, G):
     """The positive entries of sparse Xo and the matching entries of ``F G^T`` (>= eps),
     with their coordinates."""
     coo = Xo.tocoo()
     keep = coo.data > 0
     rows, cols, x = coo.row[keep], coo.col[keep], coo.data[keep]
-    y = np.maximum(np.einsum("ij,ij->i", F[rows], G[cols]), EPS)
-    return x, y, rows, cols
+    return x, np.maximum(products_at(rows, cols, F, G), EPS), rows, cols
