@@ -379,3 +379,17 @@ def test_capped_simplex_from_a_vertex_matches_slsqp(seed):
                       constraints=[{"type": "eq", "fun": lambda x: x.sum() - 1}],
                       options={"ftol": 1e-15, "maxiter": 1000})
     assert res.fun <= ref.fun + 1e-12
+
+
+def test_too_large_an_operator_is_refused_naming_a():
+    """The exact finish needs the entries of A: a LinearOperator beyond the size it may
+    make dense is refused before any product, with its shape in the message."""
+    from scipy.sparse.linalg import LinearOperator
+
+    shape = (100_000, 1_000)
+    calls = []
+    A = LinearOperator(shape, matvec=lambda v: calls.append(1) or np.zeros(shape[0]),
+                       rmatvec=lambda v: calls.append(1) or np.zeros(shape[1]), dtype=float)
+    with pytest.raises(InvalidArgumentError, match=r"`A` of shape \(100000, 1000\) is too large"):
+        ro.lsq(A, np.zeros(shape[0]), bounds=(0, 1))
+    assert not calls

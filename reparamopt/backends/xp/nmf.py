@@ -55,6 +55,7 @@ def fit(model, X, W=None, H=None, *, mask=None, graph=None):
     """
     fit_transform(model, X, W, H, mask=mask, graph=graph, finish=False)
     return model
+    return model
 
 
 def fit_transform(model, X, W=None, H=None, *, mask=None, graph=None, finish=True):

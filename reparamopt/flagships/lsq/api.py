@@ -20,11 +20,11 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
-from ...exceptions import InvalidArgumentError, warn_not_converged
+from ...exceptions import warn_not_converged
 from ...models.linear import check_nnls_input, single_threaded
 from ...result import OptimizeResult, Status
 from .certify import certify
-from .direct import DENSE_MAX_ENTRIES, Reduced, solve_columns, solve_gram, start_points
+from .direct import Reduced, check_dense_size, solve_columns, solve_gram, start_points
 from .route import Plan, route
 from .settings import LSQSettings
 from .sparse import sparse_points
@@ -142,12 +142,8 @@ def lsq(A: Matrix, b: ArrayLike, *, bounds=None, sum_to: Optional[float] = None,
 
 def _dense(A):
     """The matrix of the LinearOperator `A` (within the size limit)."""
-    m, n = A.shape
-    if m * n > DENSE_MAX_ENTRIES:
-        raise InvalidArgumentError(
-            f"`A` of shape {A.shape} is too large for the exact finish, which needs its "
-            f"entries (at most {DENSE_MAX_ENTRIES:.0e}); for x >= 0 alone use reparamopt.nnls")
-    return np.asarray(A.matmat(np.eye(n)), dtype=float)
+    check_dense_size(A.shape)
+    return np.asarray(A.matmat(np.eye(A.shape[1])), dtype=float)
 
 
 def _solve(A, B, settings, X0):

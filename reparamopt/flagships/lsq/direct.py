@@ -21,7 +21,7 @@ from ...exceptions import InvalidArgumentError
 from ...finish.bounded import bounded_active_set
 from ...finish.bounded_batch import bounded_batch, pivoting_start
 
-__all__ = ["Reduced", "solve_gram", "solve_columns", "start_points"]
+__all__ = ["Reduced", "check_dense_size", "solve_gram", "solve_columns", "start_points"]
 
 # Right-hand sides on which the block exchanges are tried before the others.
 PROBE = 8
@@ -115,15 +115,21 @@ class Reduced:
         return np.vstack([head, np.maximum(-X[self.split], 0.0)])
 
 
+def check_dense_size(shape):
+    """Refuse a matrix of `shape` that the exact finish, which needs its entries, cannot
+    make dense (more than :data:`DENSE_MAX_ENTRIES`)."""
+    if shape[0] * shape[1] > DENSE_MAX_ENTRIES:
+        raise InvalidArgumentError(
+            f"`A` of shape {shape} is too large for the exact finish, which needs its "
+            f"entries (at most {DENSE_MAX_ENTRIES:.0e} when made dense); for x >= 0 alone "
+            "use reparamopt.nnls")
+
+
 def _column_form(A, l2, split, row=None):
     """``(M, Q)``: the dense matrix of :attr:`Reduced.M` (with `row` appended, the
     weighted sum) and the orthogonal factor that compressed it (None when it is not
     tall)."""
-    if A.shape[0] * A.shape[1] > DENSE_MAX_ENTRIES:
-        raise InvalidArgumentError(
-            f"`A` of shape {A.shape} is too large for the exact finish's QR factorizations "
-            f"(at most {DENSE_MAX_ENTRIES:.0e} entries when made dense); for x >= 0 alone "
-            "use reparamopt.nnls")
+    check_dense_size(A.shape)
     A = A.toarray() if sp.issparse(A) else A
     M = np.vstack([A, np.sqrt(l2) * np.eye(A.shape[1])]) if l2 > 0 else A
     M = np.hstack([M, -M[:, split]])
