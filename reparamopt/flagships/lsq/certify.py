@@ -59,8 +59,9 @@ def natural_residual(X, G, settings):
 
 def certify(A, B, X, settings, atb_norm):
     """``(optimality, ok, mu, rnorm, fun)`` of the points `X` (columns) on the data."""
-    R = A @ X - B
-    AtAX = A.T @ (A @ X)
+    AX = A @ X
+    R = AX - B
+    AtAX = A.T @ AX
     G = A.T @ R + settings.l2 * X
     r, mu = natural_residual(X, G, settings)
     scale = np.maximum(np.maximum(atb_norm, np.linalg.norm(AtAX, axis=0)), _TINY)
